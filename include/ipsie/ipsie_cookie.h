@@ -1,0 +1,25 @@
+/* Cookie header parsing and splitting of large values into numbered chunk cookies. */
+#ifndef IPSIE_COOKIE_H
+#define IPSIE_COOKIE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#define IPSIE_COOKIE_MAX_CHUNKS 32
+
+/* Parse a Cookie request header ("a=b; c=d") into a table name -> value. Tolerates
+ * whitespace and empty pairs; skips pairs without '=' or with an empty name; keeps the first
+ * of duplicated names. Never fails: hostile input yields fewer entries. */
+apr_table_t *ipsie_cookie_parse(const char *header, apr_pool_t *p);
+
+/* Split value for cookie name into pieces, each of which makes a "name_N=piece" pair no
+ * longer than chunk_size. Returns an array of const char * (one element when the whole
+ * "name=value" fits in chunk_size: then it is written unchunked). */
+apr_array_header_t *ipsie_cookie_split(const char *name, const char *value,
+                                       apr_size_t chunk_size, apr_pool_t *p);
+
+/* Read a possibly chunked value from parsed cookies: "name" itself, or "name_chunks"=N with
+ * "name_0" .. "name_{N-1}". NULL when absent, incomplete, or N out of 1..MAX_CHUNKS. */
+const char *ipsie_cookie_join(apr_table_t *cookies, const char *name, apr_pool_t *p);
+
+#endif

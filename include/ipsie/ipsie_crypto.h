@@ -1,0 +1,27 @@
+/* Authenticated encryption of cookies and cached sessions: AES-256-GCM with keys derived by
+ * HKDF-SHA256 from the configured passphrases. The first passphrase seals, all open. */
+#ifndef IPSIE_CRYPTO_H
+#define IPSIE_CRYPTO_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+typedef struct ipsie_crypto_t ipsie_crypto_t;
+
+/* Derive one key per passphrase (array of const char *, at least one). Done once at start-up. */
+apr_status_t ipsie_crypto_create(ipsie_crypto_t **out, const apr_array_header_t *passphrases,
+                                 apr_pool_t *p);
+
+/* Encrypt plain with the first key, binding aad (the cookie name). Output is base64url text:
+ * version byte, 12-byte nonce, ciphertext, 16-byte tag. */
+apr_status_t ipsie_crypto_seal(char **out, const ipsie_crypto_t *c, const char *aad,
+                               const unsigned char *plain, apr_size_t len, apr_pool_t *p);
+
+/* Decrypt text made by ipsie_crypto_seal with any of the keys and the same aad.
+ * IPSIE_ERR_MALFORMED for bad encoding, IPSIE_ERR_CRYPTO when no key authenticates it.
+ * *plain is NUL-terminated; *len excludes the NUL. */
+apr_status_t ipsie_crypto_open(unsigned char **plain, apr_size_t *len, const ipsie_crypto_t *c,
+                               const char *aad, const char *text, apr_size_t text_len,
+                               apr_pool_t *p);
+
+#endif

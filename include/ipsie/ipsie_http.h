@@ -1,0 +1,35 @@
+/* HTTP client for talking to the OpenID Provider (libcurl), TLS verification always on. */
+#ifndef IPSIE_HTTP_H
+#define IPSIE_HTTP_H
+
+#include <apr_pools.h>
+
+#define IPSIE_HTTP_MAX_BODY (512 * 1024)
+
+typedef struct {
+    long timeout;            /* seconds for the whole exchange */
+    const char *ca_file;     /* extra trust anchors (PEM), NULL: system store */
+} ipsie_http_opts_t;
+
+typedef struct {
+    long status;             /* HTTP status */
+    const char *body;        /* NUL-terminated */
+    apr_size_t body_len;
+    const char *content_type;
+} ipsie_http_response_t;
+
+/* Call once at start-up (curl_global_init). */
+apr_status_t ipsie_http_global_init(void);
+
+/* GET url. IPSIE_ERR_HTTP on transport failure, IPSIE_ERR_TOO_LARGE past IPSIE_HTTP_MAX_BODY.
+ * Any HTTP status is a success here: callers judge it. */
+apr_status_t ipsie_http_get(ipsie_http_response_t *resp, const char *url,
+                            const ipsie_http_opts_t *opts, apr_pool_t *p);
+
+/* POST an application/x-www-form-urlencoded body; basic_user/basic_pass (may be NULL) add
+ * HTTP Basic authentication, each form-urlencoded first as RFC 6749 2.3.1 asks. */
+apr_status_t ipsie_http_post_form(ipsie_http_response_t *resp, const char *url, const char *form,
+                                  const char *basic_user, const char *basic_pass,
+                                  const ipsie_http_opts_t *opts, apr_pool_t *p);
+
+#endif

@@ -1,0 +1,42 @@
+/* Small helpers shared by the core: base64url, randomness, constant-time compare, URLs. */
+#ifndef IPSIE_UTIL_H
+#define IPSIE_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+/* base64url without padding of len bytes. */
+char *ipsie_b64url_encode(const unsigned char *data, apr_size_t len, apr_pool_t *p);
+
+/* Strict base64url decode (no padding accepted, no whitespace, no foreign characters).
+ * *out is NUL-terminated for convenience; *out_len excludes the NUL. */
+apr_status_t ipsie_b64url_decode(unsigned char **out, apr_size_t *out_len,
+                                 const char *in, apr_size_t in_len, apr_pool_t *p);
+
+/* Fill buf with len bytes from the OpenSSL CSPRNG. */
+apr_status_t ipsie_random_bytes(unsigned char *buf, apr_size_t len);
+
+/* nbytes of randomness as base64url text (e.g. 32 -> 43 characters). NULL on RNG failure. */
+char *ipsie_random_token(apr_size_t nbytes, apr_pool_t *p);
+
+/* 1 when a and b are equal strings; time depends only on the lengths. NULL equals nothing. */
+int ipsie_ct_streq(const char *a, const char *b);
+
+/* Percent-encode everything but unreserved characters (RFC 3986). */
+char *ipsie_url_encode(const char *s, apr_pool_t *p);
+
+/* Percent-decode (and '+' to space when form is set). Rejects bad escapes and NULs. */
+apr_status_t ipsie_url_decode(char **out, const char *s, int form, apr_pool_t *p);
+
+/* Parse an application/x-www-form-urlencoded string (or a query) into a table.
+ * Fails on malformed escapes; keeps only the first value of a repeated name. */
+apr_status_t ipsie_form_parse(apr_table_t **out, const char *s, apr_pool_t *p);
+
+/* Resolve target against origin ("https://host[:port]", no trailing slash): accepts an
+ * absolute path ("/x", not "//x" nor "/\x") or an absolute URL whose scheme, host and port
+ * equal the origin's. Rejects control characters, backslashes and anything else with
+ * IPSIE_ERR_NOT_SAME_ORIGIN. *abs_url receives the absolute URL. */
+apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target,
+                                   const char *origin, apr_pool_t *p);
+
+#endif

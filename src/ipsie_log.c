@@ -1,0 +1,28 @@
+/* The core's logging seam: one sink, installed by the glue or by a test. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "ipsie/ipsie_log.h"
+
+static ipsie_log_sink_fn *log_sink;
+static void *log_baton;
+
+void ipsie_log_set_sink(ipsie_log_sink_fn *sink, void *baton)
+{
+    log_sink = sink;
+    log_baton = baton;
+}
+
+void ipsie_log(ipsie_log_level_e level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    if (log_sink == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    log_sink(log_baton, level, line);
+}
