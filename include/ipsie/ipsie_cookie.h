@@ -14,7 +14,8 @@ apr_table_t *ipsie_cookie_parse(const char *header, apr_pool_t *p);
 
 /* Split value for cookie name into pieces, each of which makes a "name_N=piece" pair no
  * longer than chunk_size. Returns an array of const char * (one element when the whole
- * "name=value" fits in chunk_size: then it is written unchunked). */
+ * "name=value" fits in chunk_size: then it is written unchunked). NULL when the value would
+ * need more than IPSIE_COOKIE_MAX_CHUNKS pieces. */
 apr_array_header_t *ipsie_cookie_split(const char *name, const char *value,
                                        apr_size_t chunk_size, apr_pool_t *p);
 

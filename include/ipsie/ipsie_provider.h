@@ -64,7 +64,7 @@ apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const cha
                                          long ttl, const ipsie_http_opts_t *opts, apr_pool_t *p);
 
 /* The metadata, fetched when missing or older than ttl. The returned value stays valid for
- * the life of the cache's pool. */
+ * at least 10 minutes after a newer one replaces it (a request's life), at most the pool's. */
 apr_status_t ipsie_provider_cache_metadata(const ipsie_provider_t **out,
                                            ipsie_provider_cache_t *cache, long long now);
 

@@ -1,0 +1,150 @@
+/* Private header of the httpd-facing glue: settings as the glue reads them, and the
+ * functions the glue files share. Only glue files include httpd headers. */
+#ifndef AUTH_IPSIE_H
+#define AUTH_IPSIE_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <mod_auth.h>
+
+#include "ipsie/ipsie_crypto.h"
+#include "ipsie/ipsie_http.h"
+#include "ipsie/ipsie_provider.h"
+#include "ipsie/ipsie_session.h"
+
+extern module AP_MODULE_DECLARE_DATA auth_ipsie_module;
+
+#define AUTH_IPSIE_AUTH_TYPE "ipsie"
+
+/* Directive identities: the directive table passes one as cmd_data. */
+typedef enum {
+    /* server strings */
+    CMD_METADATA_URL, CMD_CLIENT_ID, CMD_CLIENT_SECRET, CMD_REDIRECT_URI, CMD_SCOPE,
+    CMD_AUTH_REQUEST_PARAMS, CMD_CA_CERTIFICATE, CMD_COOKIE_NAME, CMD_COOKIE_DOMAIN,
+    CMD_COOKIE_PATH, CMD_POST_LOGOUT_REDIRECT_URI, CMD_SESSION_CACHE, CMD_CLIENT_SIGNING_KEY,
+    /* server numbers */
+    CMD_MAX_AGE, CMD_CLOCK_SKEW, CMD_PROVIDER_TIMEOUT, CMD_INACTIVITY_TIMEOUT,
+    CMD_MAX_DURATION, CMD_EXPIRY_LEEWAY, CMD_COOKIE_CHUNK_SIZE, CMD_STATE_TIMEOUT,
+    CMD_STATE_MAX_COOKIES,
+    /* server flags */
+    CMD_REQUIRE_SESSION_EXPIRY, CMD_COOKIE_PERSISTENT,
+    /* server keywords */
+    CMD_CLIENT_AUTH_METHOD, CMD_SESSION_STORE, CMD_EXPIRY_ACTION, CMD_COOKIE_SAMESITE,
+    CMD_PROFILE,
+    /* server lists */
+    CMD_SIGNING_ALGS, CMD_CRYPTO_PASSPHRASE,
+    /* per directory */
+    CMD_UNAUTH_ACTION, CMD_PASS_CLAIMS_AS, CMD_CLAIM_PREFIX, CMD_REMOTE_USER_CLAIM,
+    CMD_PASS_ACCESS_TOKEN
+} auth_ipsie_cmd_e;
+
+/* A server's settings with every default applied; resolved once at start-up. */
+typedef struct {
+    const char *metadata_url;
+    const char *issuer;
+    ipsie_client_t client;
+    const char *redirect_uri;        /* as configured: absolute URL or path */
+    const char *redirect_path;       /* its path */
+    const char *redirect_origin;     /* scheme://host[:port], NULL when configured as a path */
+    const char *scope;
+    const char *auth_request_params; /* extra query, already encoded, or NULL */
+    long long max_age;               /* -1: not sent */
+    apr_array_header_t *signing_algs;
+    long clock_skew;
+    ipsie_http_opts_t http;
+    ipsie_crypto_t *crypto;
+    ipsie_session_policy_t policy;
+    const char *cookie_name;
+    const char *cookie_domain;       /* NULL: host-only */
+    const char *cookie_path;
+    const char *cookie_samesite;     /* "Lax", "Strict", "None" */
+    int cookie_persistent;
+    apr_size_t cookie_chunk_size;
+    long state_timeout;
+    int state_max_cookies;
+    const char *post_logout_redirect_uri;
+    int profile_sl1;
+    ipsie_provider_cache_t *provider;
+} auth_ipsie_settings_t;
+
+typedef enum {
+    UNAUTH_AUTH = 0, UNAUTH_401, UNAUTH_403, UNAUTH_PASS
+} auth_ipsie_unauth_e;
+
+enum { PASS_HEADERS = 1, PASS_ENVIRONMENT = 2 };
+
+typedef struct {
+    auth_ipsie_unauth_e unauth_action;
+    int pass_claims_as;              /* PASS_HEADERS | PASS_ENVIRONMENT */
+    const char *claim_prefix;
+    const char *remote_user_claim;
+    int pass_access_token;
+} auth_ipsie_dir_settings_t;
+
+/* auth_ipsie_config.c */
+void *auth_ipsie_create_server_config(apr_pool_t *p, server_rec *s);
+void *auth_ipsie_merge_server_config(apr_pool_t *p, void *base, void *add);
+void *auth_ipsie_create_dir_config(apr_pool_t *p, char *dir);
+void *auth_ipsie_merge_dir_config(apr_pool_t *p, void *base, void *add);
+const char *auth_ipsie_cmd_take1(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *auth_ipsie_cmd_flag(cmd_parms *cmd, void *dcfg, int on);
+const char *auth_ipsie_cmd_list(cmd_parms *cmd, void *dcfg, const char *arg);
+int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s);
+int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *s);
+/* The server's settings, or NULL when the module is not configured for it. */
+const auth_ipsie_settings_t *auth_ipsie_settings(const server_rec *s);
+void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *r);
+
+/* auth_ipsie_authn.c */
+int auth_ipsie_check_user_id(request_rec *r);
+int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type);
+/* Where this request's origin is: the configured redirect URI's, else the request's. */
+const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg);
+/* Answer a request that needs a login: redirect to the OP (browser) or a 401 JSON error. */
+int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
+                               const char *error, int prompt_login, const char *return_to);
+/* Read the request's session; NULL when there is none or it is unusable (then
+ * *had_cookie tells whether a session cookie was presented). */
+ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                         int *had_cookie);
+/* Write s as the session cookie(s), replacing what the request carried. */
+apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                     const ipsie_session_t *s);
+/* Clear the session cookie(s) the request carried. */
+void auth_ipsie_session_clear(request_rec *r, const auth_ipsie_settings_t *cfg);
+/* Set-Cookie for name=value with the configured attributes; max_age < 0: session cookie
+ * (or Expires=ceiling when persistent and expires > 0), max_age 0: delete. */
+void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name,
+                           const char *value, long max_age, long long expires);
+/* Start a login: state cookie, then 302 to the authorization endpoint. */
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
+                           const char *return_to, int prompt_login);
+/* Log why a session ended (ceiling, idle, logout, invalid) and clear its cookies. */
+void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
+                            const ipsie_session_t *s, const char *reason);
+/* The request's parsed cookies, parsed once. */
+apr_table_t *auth_ipsie_cookies(request_rec *r);
+/* Send a complete response from a hook: status, content type, body. Returns DONE. */
+int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
+/* A small HTML error page; message is escaped. Returns DONE. */
+int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message);
+/* The session the authn hook accepted for this request, for authz. */
+const ipsie_session_t *auth_ipsie_request_session(const request_rec *r);
+
+/* auth_ipsie_handler.c */
+/* Serve a request on the redirect URI: callback, logout, info, third-party login. */
+int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg);
+
+/* auth_ipsie_pass.c */
+/* Remove incoming headers that could pose as our identity headers. */
+int auth_ipsie_strip_spoofed(request_rec *r);
+/* Hand the session's identity to the application. */
+void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *dir,
+                              const ipsie_session_t *s, long long now);
+
+/* auth_ipsie_authz.c */
+extern const authz_provider auth_ipsie_authz_claim_provider;
+
+#endif

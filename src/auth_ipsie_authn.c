@@ -1,0 +1,451 @@
+/* The authentication hook: find the request's session, enforce the ceiling and the idle
+ * timeout on every request, and send whoever has no valid session to log in. */
+#include <httpd.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
+
+#include "auth_ipsie.h"
+#include "ipsie/ipsie_cookie.h"
+#include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_pkce.h"
+#include "ipsie/ipsie_state.h"
+#include "ipsie/ipsie_util.h"
+
+APLOG_USE_MODULE(auth_ipsie);
+
+/* What the module remembers about one request. */
+typedef struct {
+    apr_table_t *cookies;
+    const ipsie_session_t *session;
+} req_state_t;
+
+static req_state_t *req_state(const request_rec *r)
+{
+    req_state_t *st = ap_get_module_config(r->request_config, &auth_ipsie_module);
+
+    if (st == NULL) {
+        st = apr_pcalloc(r->pool, sizeof(*st));
+        ap_set_module_config(r->request_config, &auth_ipsie_module, st);
+    }
+    return st;
+}
+
+apr_table_t *auth_ipsie_cookies(request_rec *r)
+{
+    req_state_t *st = req_state(r);
+
+    if (st->cookies == NULL) {
+        st->cookies = ipsie_cookie_parse(apr_table_get(r->headers_in, "Cookie"), r->pool);
+    }
+    return st->cookies;
+}
+
+const ipsie_session_t *auth_ipsie_request_session(const request_rec *r)
+{
+    const request_rec *main_r = r;
+
+    /* A subrequest shares the session its main request established. */
+    while (main_r->main != NULL) {
+        main_r = main_r->main;
+    }
+    return req_state(r)->session ? req_state(r)->session : req_state(main_r)->session;
+}
+
+const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    return cfg->redirect_origin ? cfg->redirect_origin : ap_construct_url(r->pool, "", r);
+}
+
+static int is_https(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    const char *origin = auth_ipsie_origin(r, cfg);
+
+    return strncasecmp(origin, "https:", 6) == 0;
+}
+
+void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name,
+                           const char *value, long max_age, long long expires)
+{
+    const char *lifetime = "";
+    const char *samesite = cfg->cookie_samesite;
+
+    if (max_age == 0) {
+        lifetime = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+    }
+    else if (max_age > 0) {
+        lifetime = apr_psprintf(r->pool, "; Max-Age=%ld", max_age);
+    }
+    else if (expires > 0) {
+        char date[APR_RFC822_DATE_LEN];
+        apr_rfc822_date(date, apr_time_from_sec(expires));
+        lifetime = apr_pstrcat(r->pool, "; Expires=", date, NULL);
+    }
+    /* State cookies must survive the cross-site return from the provider. */
+    if (strncmp(name, IPSIE_STATE_COOKIE_PREFIX, sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1) == 0
+        && strcmp(samesite, "Strict") == 0) {
+        samesite = "Lax";
+    }
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_pstrcat(r->pool, name, "=", value, "; Path=", cfg->cookie_path,
+                               cfg->cookie_domain ? "; Domain=" : "",
+                               cfg->cookie_domain ? cfg->cookie_domain : "", "; HttpOnly",
+                               is_https(r, cfg) ? "; Secure" : "", "; SameSite=", samesite,
+                               lifetime, NULL));
+}
+
+/* Name of the i-th chunk cookie of the session. */
+static const char *chunk_name(request_rec *r, const auth_ipsie_settings_t *cfg, int i)
+{
+    return apr_psprintf(r->pool, "%s_%d", cfg->cookie_name, i);
+}
+
+/* Clear the chunk cookies from first on that the request carried. */
+static void clear_chunks_from(request_rec *r, const auth_ipsie_settings_t *cfg, int first)
+{
+    apr_table_t *cookies = auth_ipsie_cookies(r);
+    int i;
+
+    for (i = first; i < IPSIE_COOKIE_MAX_CHUNKS; i++) {
+        const char *name = chunk_name(r, cfg, i);
+        if (apr_table_get(cookies, name) == NULL) {
+            break;
+        }
+        auth_ipsie_set_cookie(r, cfg, name, "", 0, 0);
+    }
+}
+
+void auth_ipsie_session_clear(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    apr_table_t *cookies = auth_ipsie_cookies(r);
+    const char *count_name = apr_pstrcat(r->pool, cfg->cookie_name, "_chunks", NULL);
+
+    if (apr_table_get(cookies, cfg->cookie_name) != NULL) {
+        auth_ipsie_set_cookie(r, cfg, cfg->cookie_name, "", 0, 0);
+    }
+    if (apr_table_get(cookies, count_name) != NULL) {
+        auth_ipsie_set_cookie(r, cfg, count_name, "", 0, 0);
+    }
+    clear_chunks_from(r, cfg, 0);
+    req_state(r)->session = NULL;
+}
+
+apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                     const ipsie_session_t *s)
+{
+    apr_table_t *cookies = auth_ipsie_cookies(r);
+    const char *count_name = apr_pstrcat(r->pool, cfg->cookie_name, "_chunks", NULL);
+    unsigned char *plain;
+    apr_size_t len;
+    char *sealed;
+    apr_array_header_t *pieces;
+    long long expires = cfg->cookie_persistent ? s->ceiling : 0;
+    apr_status_t rv;
+    int i;
+
+    rv = ipsie_session_encode(&plain, &len, s, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = ipsie_crypto_seal(&sealed, cfg->crypto, cfg->cookie_name, plain, len, r->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    pieces = ipsie_cookie_split(cfg->cookie_name, sealed, cfg->cookie_chunk_size, r->pool);
+    if (pieces->nelts > IPSIE_COOKIE_MAX_CHUNKS) {
+        return IPSIE_ERR_TOO_LARGE;
+    }
+    if (pieces->nelts == 1) {
+        auth_ipsie_set_cookie(r, cfg, cfg->cookie_name, sealed, -1, expires);
+        if (apr_table_get(cookies, count_name) != NULL) {
+            auth_ipsie_set_cookie(r, cfg, count_name, "", 0, 0);
+        }
+        clear_chunks_from(r, cfg, 0);
+        return APR_SUCCESS;
+    }
+    auth_ipsie_set_cookie(r, cfg, count_name, apr_itoa(r->pool, pieces->nelts), -1, expires);
+    for (i = 0; i < pieces->nelts; i++) {
+        auth_ipsie_set_cookie(r, cfg, chunk_name(r, cfg, i),
+                              APR_ARRAY_IDX(pieces, i, const char *), -1, expires);
+    }
+    if (apr_table_get(cookies, cfg->cookie_name) != NULL) {
+        auth_ipsie_set_cookie(r, cfg, cfg->cookie_name, "", 0, 0);
+    }
+    clear_chunks_from(r, cfg, pieces->nelts);
+    return APR_SUCCESS;
+}
+
+ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                         int *had_cookie)
+{
+    apr_table_t *cookies = auth_ipsie_cookies(r);
+    const char *sealed = ipsie_cookie_join(cookies, cfg->cookie_name, r->pool);
+    unsigned char *plain;
+    apr_size_t len;
+    ipsie_session_t *s = NULL;
+
+    *had_cookie = sealed != NULL || apr_table_get(cookies, cfg->cookie_name) != NULL
+                  || apr_table_get(cookies, apr_pstrcat(r->pool, cfg->cookie_name, "_chunks",
+                                                        NULL)) != NULL;
+    if (sealed == NULL) {
+        return NULL;
+    }
+    if (ipsie_crypto_open(&plain, &len, cfg->crypto, cfg->cookie_name, sealed, strlen(sealed),
+                          r->pool) != APR_SUCCESS
+        || ipsie_session_decode(&s, plain, len, r->pool) != APR_SUCCESS) {
+        return NULL;
+    }
+    /* A session made for another provider is no session here. */
+    if (strcmp(s->iss, cfg->issuer) != 0) {
+        return NULL;
+    }
+    return s;
+}
+
+int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_size_t len = strlen(body);
+
+    r->status = status;
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    ap_set_content_type(r, content_type);
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(body, len, bb->bucket_alloc));
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    if (ap_pass_brigade(r->output_filters, bb) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "IPSIE11006: client went away");
+    }
+    return DONE;
+}
+
+int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message)
+{
+    const char *t = ap_escape_html(r->pool, title);
+
+    return auth_ipsie_send(
+        r, status, "text/html; charset=utf-8",
+        apr_pstrcat(r->pool, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", t,
+                    "</title></head>\n<body><h1>", t, "</h1>\n<p>",
+                    ap_escape_html(r->pool, message), "</p></body></html>\n", NULL));
+}
+
+static int send_json_error(request_rec *r, int status, const char *error)
+{
+    return auth_ipsie_send(r, status, "application/json",
+                           apr_psprintf(r->pool, "{\"error\":\"%s\"}\n", error));
+}
+
+/* An API or script client cannot follow a login page: XHR, fetch without navigation, or an
+ * Accept header that admits no HTML. */
+static int is_browser(request_rec *r)
+{
+    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+
+    if (xrw != NULL && strcasecmp(xrw, "XMLHttpRequest") == 0) {
+        return 0;
+    }
+    if (mode != NULL && strcasecmp(mode, "navigate") != 0) {
+        return 0;
+    }
+    if (accept != NULL && ap_strcasestr(accept, "text/html") == NULL
+        && strstr(accept, "*/*") == NULL) {
+        return 0;
+    }
+    return 1;
+}
+
+/* The absolute URL of the current request, to come back to after login. */
+static const char *current_url(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    return apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), r->unparsed_uri, NULL);
+}
+
+static const char *absolute_redirect_uri(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    return cfg->redirect_origin ? cfg->redirect_uri
+                                : apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg),
+                                              cfg->redirect_path, NULL);
+}
+
+/* Redirect the browser to the authorization endpoint with a fresh login state. */
+static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
+                       int prompt_login)
+{
+    const ipsie_provider_t *op;
+    ipsie_login_state_t *st;
+    apr_array_header_t *evict;
+    char *sealed;
+    const char *url;
+    long long now = apr_time_sec(r->request_time);
+    apr_status_t rv;
+    int i;
+
+    rv = ipsie_provider_cache_metadata(&op, cfg->provider, now);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE11001: cannot start a login: provider metadata unavailable from %s",
+                      cfg->metadata_url);
+        return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
+                                     "The identity provider cannot be reached right now. "
+                                     "Please try again in a moment.");
+    }
+    evict = ipsie_login_state_evict(auth_ipsie_cookies(r), cfg->crypto, cfg->state_max_cookies,
+                                    cfg->state_timeout, now, r->pool);
+    for (i = 0; i < evict->nelts; i++) {
+        auth_ipsie_set_cookie(r, cfg, APR_ARRAY_IDX(evict, i, const char *), "", 0, 0);
+    }
+    rv = ipsie_login_state_new(&st, return_to, prompt_login, now, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = ipsie_login_state_seal(&sealed, st, cfg->crypto, r->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE11002: cannot create login state");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    auth_ipsie_set_cookie(r, cfg, ipsie_login_state_cookie_name(st->state, r->pool), sealed,
+                          cfg->state_timeout, 0);
+    url = apr_pstrcat(
+        r->pool, op->authorization_endpoint,
+        strchr(op->authorization_endpoint, '?') ? "&" : "?", "response_type=code&client_id=",
+        ipsie_url_encode(cfg->client.client_id, r->pool),
+        "&redirect_uri=", ipsie_url_encode(absolute_redirect_uri(r, cfg), r->pool),
+        "&scope=", ipsie_url_encode(cfg->scope, r->pool), "&state=", st->state,
+        "&nonce=", st->nonce, "&code_challenge=",
+        ipsie_pkce_challenge_s256(st->code_verifier, r->pool), "&code_challenge_method=S256",
+        prompt_login ? "&prompt=login" : "",
+        cfg->max_age >= 0 ? apr_psprintf(r->pool, "&max_age=%" APR_INT64_T_FMT, (apr_int64_t)cfg->max_age) : "",
+        cfg->auth_request_params ? "&" : "",
+        cfg->auth_request_params ? cfg->auth_request_params : "", NULL);
+    apr_table_setn(r->headers_out, "Location", url);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
+                           const char *return_to, int prompt_login)
+{
+    return start_login(r, cfg, return_to, prompt_login);
+}
+
+int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
+                               const char *error, int prompt_login, const char *return_to)
+{
+    auth_ipsie_dir_settings_t dir;
+
+    auth_ipsie_dir_settings(&dir, r);
+    switch (dir.unauth_action) {
+    case UNAUTH_PASS:
+        /* Let the request through with no identity; Require rules still apply. */
+        r->user = "";
+        return OK;
+    case UNAUTH_401:
+        return send_json_error(r, HTTP_UNAUTHORIZED, error);
+    case UNAUTH_403:
+        return send_json_error(r, HTTP_FORBIDDEN, error);
+    case UNAUTH_AUTH:
+    default:
+        if (!is_browser(r)) {
+            return send_json_error(r, HTTP_UNAUTHORIZED, error);
+        }
+        return start_login(r, cfg, return_to ? return_to : current_url(r, cfg), prompt_login);
+    }
+}
+
+static void log_session_end(request_rec *r, const ipsie_session_t *s, const char *reason)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "IPSIE11003: session ended: reason=%s sub=%s sid=%s ceiling=%" APR_INT64_T_FMT,
+                  reason, s ? s->sub : "-", s && s->sid ? s->sid : "-",
+                  (apr_int64_t)(s ? s->ceiling : 0));
+}
+
+void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
+                            const ipsie_session_t *s, const char *reason)
+{
+    log_session_end(r, s, reason);
+    auth_ipsie_session_clear(r, cfg);
+}
+
+int auth_ipsie_check_user_id(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    const auth_ipsie_settings_t *cfg;
+    auth_ipsie_dir_settings_t dir;
+    ipsie_session_t *s;
+    const char *user;
+    long long now;
+    int had_cookie;
+
+    if (type == NULL || strcasecmp(type, AUTH_IPSIE_AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    cfg = auth_ipsie_settings(r->server);
+    if (cfg == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "IPSIE11004: AuthType ipsie is used, but this server has no "
+                      "IPSIEProviderMetadataURL/IPSIEClientID configuration");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    auth_ipsie_dir_settings(&dir, r);
+    now = apr_time_sec(r->request_time);
+    /* A subrequest is covered by its main request's session. */
+    if (r->main != NULL && r->main->user != NULL && auth_ipsie_request_session(r) != NULL) {
+        r->user = r->main->user;
+        auth_ipsie_pass_identity(r, &dir, auth_ipsie_request_session(r), now);
+        return OK;
+    }
+    if (strcmp(r->uri, cfg->redirect_path) == 0) {
+        return auth_ipsie_redirect_uri_request(r, cfg);
+    }
+    s = auth_ipsie_session_load(r, cfg, &had_cookie);
+    if (s == NULL) {
+        if (had_cookie) {
+            auth_ipsie_session_end(r, cfg, NULL, "invalid");
+        }
+        return auth_ipsie_unauthenticated(r, cfg, "login_required", 0, NULL);
+    }
+    switch (ipsie_session_check(s, &cfg->policy, now)) {
+    case IPSIE_SESSION_CEILING:
+        auth_ipsie_session_end(r, cfg, s, "ceiling");
+        return auth_ipsie_unauthenticated(r, cfg, "session_expired", 1, NULL);
+    case IPSIE_SESSION_IDLE:
+        auth_ipsie_session_end(r, cfg, s, "idle");
+        return auth_ipsie_unauthenticated(r, cfg, "session_idle", 0, NULL);
+    case IPSIE_SESSION_VALID:
+    default:
+        break;
+    }
+    user = ipsie_session_claim(s, dir.remote_user_claim);
+    if (user == NULL || *user == '\0') {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE11005: the session of sub=%s has no '%s' claim for REMOTE_USER",
+                      s->sub, dir.remote_user_claim);
+        return HTTP_FORBIDDEN;
+    }
+    /* Lazy write-back: most requests leave the cookie alone. */
+    if (ipsie_session_needs_touch(s, &cfg->policy, now)) {
+        s->last_activity = now;
+        if (auth_ipsie_session_save(r, cfg, s) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE11007: cannot rewrite the session");
+        }
+    }
+    req_state(r)->session = s;
+    r->user = apr_pstrdup(r->pool, user);
+    auth_ipsie_pass_identity(r, &dir, s, now);
+    return OK;
+}
+
+int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    /* Our answers to unauthenticated requests are made in the authn hook itself. */
+    return strcasecmp(auth_type, AUTH_IPSIE_AUTH_TYPE) == 0 ? OK : DECLINED;
+}

@@ -1,0 +1,356 @@
+/* Requests on the redirect URI: the login callback, logout, session info and third-party
+ * initiated login. Served from the authentication hook, so a proxied location never
+ * forwards them. */
+#include <httpd.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "auth_ipsie.h"
+#include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_jwt.h"
+#include "ipsie/ipsie_state.h"
+#include "ipsie/ipsie_util.h"
+
+APLOG_USE_MODULE(auth_ipsie);
+
+#define STATE_MAX_LEN 128
+#define OP_ERROR_MAX_LEN 64
+
+static int bad_request(request_rec *r, const char *message)
+{
+    return auth_ipsie_error_page(r, HTTP_BAD_REQUEST, "Sign-in failed", message);
+}
+
+static int bad_gateway(request_rec *r)
+{
+    return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
+                                 "The identity provider could not complete the sign-in. "
+                                 "Please try again in a moment.");
+}
+
+/* Only the characters a state we issued can have: base64url. */
+static int is_token_text(const char *s, apr_size_t max)
+{
+    apr_size_t n = strlen(s);
+
+    return n > 0 && n <= max
+           && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+}
+
+/* An OP error code, cut to what RFC 6749 allows in it, for pages and logs. */
+static const char *op_error_text(request_rec *r, const char *error)
+{
+    char *text = apr_pstrndup(r->pool, error, OP_ERROR_MAX_LEN);
+    char *c;
+
+    for (c = text; *c; c++) {
+        if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\') {
+            *c = '?';
+        }
+    }
+    return text;
+}
+
+static const char *session_expiry_message(apr_status_t rv)
+{
+    switch (rv) {
+    case IPSIE_ERR_SESSION_EXPIRY_PAST:
+        return "The identity provider's session has already expired. Please sign in again.";
+    case IPSIE_ERR_SESSION_EXPIRY_MISSING:
+        return "The identity provider did not say when its session expires (session_expiry), "
+               "and this site requires it.";
+    case IPSIE_ERR_SESSION_EXPIRY_INVALID:
+        return "The identity provider's session_expiry value is not valid.";
+    default:
+        return "The identity provider's answer could not be used.";
+    }
+}
+
+/* Validate the ID token, fetching the JWKS again once when its key is unknown. */
+static apr_status_t validate_id_token(json_t **claims, request_rec *r,
+                                      const auth_ipsie_settings_t *cfg, const char *id_token,
+                                      const char *issuer, const char *nonce, long long now)
+{
+    const ipsie_jwks_t *jwks;
+    ipsie_id_token_expect_t expect;
+    apr_status_t rv;
+
+    memset(&expect, 0, sizeof(expect));
+    expect.issuer = issuer;
+    expect.client_id = cfg->client.client_id;
+    expect.nonce = nonce;
+    expect.allowed_algs = cfg->signing_algs;
+    expect.aud_single_string = cfg->profile_sl1;
+    expect.clock_skew = cfg->clock_skew;
+    expect.now = now;
+    rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, 0, now);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
+    if (rv == IPSIE_ERR_JWT_KID) {
+        rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, 1, now);
+        if (rv == APR_SUCCESS) {
+            rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
+        }
+    }
+    return rv;
+}
+
+static void log_login(request_rec *r, const auth_ipsie_settings_t *cfg, const ipsie_session_t *s)
+{
+    /* idp_session_expiry appears, in milliseconds, only when the IdP's value set the ceiling. */
+    const char *idp = "";
+
+    if (s->session_expiry > 0 && s->ceiling == s->session_expiry - cfg->policy.leeway) {
+        idp = apr_psprintf(r->pool, " idp_session_expiry=%" APR_INT64_T_FMT "000",
+                           (apr_int64_t)s->session_expiry);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "IPSIE12001: login sub=%s sid=%s%s ceiling=%" APR_INT64_T_FMT, s->sub,
+                  s->sid ? s->sid : "-", idp, (apr_int64_t)s->ceiling);
+}
+
+static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)
+{
+    const char *state = apr_table_get(args, "state");
+    const char *error = apr_table_get(args, "error");
+    const char *code = apr_table_get(args, "code");
+    const char *iss = apr_table_get(args, "iss");
+    const char *cookie_name;
+    const char *cookie;
+    const char *origin = auth_ipsie_origin(r, cfg);
+    const char *return_to;
+    const ipsie_provider_t *op;
+    ipsie_login_state_t *st;
+    ipsie_token_response_t *tokens;
+    ipsie_session_t *s;
+    json_t *claims;
+    long long now = apr_time_sec(r->request_time);
+    apr_status_t rv;
+
+    if (state == NULL || !is_token_text(state, STATE_MAX_LEN)) {
+        return bad_request(r, "The sign-in response has no valid state. Please start again.");
+    }
+    cookie_name = ipsie_login_state_cookie_name(state, r->pool);
+    cookie = apr_table_get(auth_ipsie_cookies(r), cookie_name);
+    if (cookie != NULL) {
+        /* Single use: whatever happens next, this state is spent. */
+        auth_ipsie_set_cookie(r, cfg, cookie_name, "", 0, 0);
+    }
+    if (error != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE12002: the identity provider answered error=%s",
+                      op_error_text(r, error));
+        return bad_request(r, apr_pstrcat(r->pool, "The identity provider refused the sign-in (",
+                                          op_error_text(r, error), ").", NULL));
+    }
+    if (cookie == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE12003: callback for an unknown or spent login state");
+        return bad_request(r, "This sign-in response does not belong to a sign-in started "
+                              "here, or it has expired. Please start again.");
+    }
+    rv = ipsie_login_state_open(&st, state, cookie, cfg->crypto, cfg->state_timeout, now,
+                                r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE12004: login state rejected (%s)",
+                      rv == IPSIE_ERR_EXPIRED ? "expired" : "unreadable");
+        return bad_request(r, "This sign-in took too long or its state is unreadable. "
+                              "Please start again.");
+    }
+    rv = ipsie_provider_cache_metadata(&op, cfg->provider, now);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "IPSIE12005: provider metadata unavailable during the callback");
+        return bad_gateway(r);
+    }
+    /* RFC 9207: the response names its issuer; a mix-up attack names another. */
+    if (iss != NULL ? strcmp(iss, op->issuer) != 0 : op->iss_parameter_supported) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12006: authorization response iss is %s", iss ? "wrong" : "missing");
+        return bad_request(r, "The sign-in response did not come from the expected identity "
+                              "provider.");
+    }
+    if (code == NULL || *code == '\0' || strlen(code) > 2048) {
+        return bad_request(r, "The sign-in response has no authorization code.");
+    }
+    rv = ipsie_token_request(&tokens, op, &cfg->client, code,
+                             cfg->redirect_origin
+                                 ? cfg->redirect_uri
+                                 : apr_pstrcat(r->pool, origin, cfg->redirect_path, NULL),
+                             st->code_verifier, &cfg->http, r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
+        return bad_gateway(r);
+    }
+    rv = validate_id_token(&claims, r, cfg, tokens->id_token, op->issuer, st->nonce, now);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "IPSIE12008: ID token rejected");
+        return bad_request(r, "The identity provider's ID token could not be validated.");
+    }
+    rv = ipsie_session_create(&s, claims, tokens->id_token, tokens->access_token,
+                              tokens->refresh_token, &cfg->policy, now, r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12009: login refused: %s", session_expiry_message(rv));
+        return bad_request(r, session_expiry_message(rv));
+    }
+    if (auth_ipsie_session_save(r, cfg, s) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "IPSIE12010: the session does not fit in %d cookies",
+                      32);
+        return auth_ipsie_error_page(r, HTTP_INTERNAL_SERVER_ERROR, "Sign-in failed",
+                                     "The session could not be stored.");
+    }
+    log_login(r, cfg, s);
+    if (ipsie_url_same_origin(&return_to, st->original_url, origin, r->pool) != APR_SUCCESS) {
+        return_to = apr_pstrcat(r->pool, origin, "/", NULL);
+    }
+    apr_table_setn(r->headers_out, "Location", return_to);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+static int handle_logout(request_rec *r, const auth_ipsie_settings_t *cfg, const char *target)
+{
+    const char *origin = auth_ipsie_origin(r, cfg);
+    const char *return_to;
+    const ipsie_provider_t *op;
+    ipsie_session_t *s;
+    int had_cookie;
+
+    if (*target == '\0' && cfg->post_logout_redirect_uri != NULL) {
+        target = cfg->post_logout_redirect_uri;
+    }
+    if (ipsie_url_same_origin(&return_to, target, origin, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12011: logout refused an off-site return URL");
+        return auth_ipsie_error_page(r, HTTP_BAD_REQUEST, "Logout failed",
+                                     "The return address after logout must be on this site.");
+    }
+    s = auth_ipsie_session_load(r, cfg, &had_cookie);
+    if (s != NULL || had_cookie) {
+        auth_ipsie_session_end(r, cfg, s, s ? "logout" : "invalid");
+    }
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    if (s != NULL && s->id_token != NULL
+        && ipsie_provider_cache_metadata(&op, cfg->provider, apr_time_sec(r->request_time))
+               == APR_SUCCESS
+        && op->end_session_endpoint != NULL) {
+        return_to = apr_pstrcat(
+            r->pool, op->end_session_endpoint, strchr(op->end_session_endpoint, '?') ? "&" : "?",
+            "id_token_hint=", ipsie_url_encode(s->id_token, r->pool),
+            "&post_logout_redirect_uri=", ipsie_url_encode(return_to, r->pool),
+            "&client_id=", ipsie_url_encode(cfg->client.client_id, r->pool), NULL);
+    }
+    apr_table_setn(r->headers_out, "Location", return_to);
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+static int handle_info(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    long long now = apr_time_sec(r->request_time);
+    ipsie_session_t *s;
+    json_t *info;
+    char *dumped;
+    const char *body;
+    int had_cookie;
+
+    s = auth_ipsie_session_load(r, cfg, &had_cookie);
+    if (s == NULL) {
+        if (had_cookie) {
+            auth_ipsie_session_end(r, cfg, NULL, "invalid");
+        }
+        return auth_ipsie_send(r, HTTP_UNAUTHORIZED, "application/json",
+                               "{\"error\":\"login_required\"}\n");
+    }
+    switch (ipsie_session_check(s, &cfg->policy, now)) {
+    case IPSIE_SESSION_CEILING:
+        auth_ipsie_session_end(r, cfg, s, "ceiling");
+        return auth_ipsie_send(r, HTTP_UNAUTHORIZED, "application/json",
+                               "{\"error\":\"session_expired\"}\n");
+    case IPSIE_SESSION_IDLE:
+        auth_ipsie_session_end(r, cfg, s, "idle");
+        return auth_ipsie_send(r, HTTP_UNAUTHORIZED, "application/json",
+                               "{\"error\":\"session_idle\"}\n");
+    default:
+        break;
+    }
+    /* Reading the session's state is not activity: last_activity is left alone. */
+    info = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "sub", s->sub, "iss", s->iss,
+                     "session_expiry", (json_int_t)s->session_expiry, "ceiling",
+                     (json_int_t)s->ceiling, "remaining", (json_int_t)(s->ceiling - now),
+                     "idle_remaining",
+                     (json_int_t)ipsie_session_idle_remaining(s, &cfg->policy, now),
+                     "login_time", (json_int_t)s->login_time);
+    if (info == NULL) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (s->session_expiry == 0) {
+        json_object_set_new(info, "session_expiry", json_null());
+    }
+    dumped = json_dumps(info, JSON_COMPACT);
+    json_decref(info);
+    if (dumped == NULL) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    body = apr_pstrcat(r->pool, dumped, "\n", NULL);
+    free(dumped);
+    return auth_ipsie_send(r, HTTP_OK, "application/json", body);
+}
+
+/* OIDC Core 4: the provider (or a portal) asks us to start a login for a target. */
+static int handle_third_party(request_rec *r, const auth_ipsie_settings_t *cfg,
+                              const char *iss, const char *target)
+{
+    const char *return_to;
+
+    if (strcmp(iss, cfg->issuer) != 0) {
+        return bad_request(r, "The login was initiated for another identity provider.");
+    }
+    if (ipsie_url_same_origin(&return_to, target, auth_ipsie_origin(r, cfg), r->pool)
+        != APR_SUCCESS) {
+        return bad_request(r, "The login target must be on this site.");
+    }
+    return auth_ipsie_start_login(r, cfg, return_to, 0);
+}
+
+int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    apr_table_t *args;
+    const char *v;
+
+    if (r->method_number != M_GET) {
+        return auth_ipsie_error_page(r, HTTP_METHOD_NOT_ALLOWED, "Not allowed",
+                                     "This address only answers GET requests.");
+    }
+    if (ipsie_form_parse(&args, r->args ? r->args : "", r->pool) != APR_SUCCESS) {
+        return bad_request(r, "The request's parameters are malformed.");
+    }
+    v = apr_table_get(args, "logout");
+    if (v != NULL) {
+        return handle_logout(r, cfg, v);
+    }
+    v = apr_table_get(args, "info");
+    if (v != NULL) {
+        if (strcmp(v, "json") != 0) {
+            return bad_request(r, "Only info=json is offered.");
+        }
+        return handle_info(r, cfg);
+    }
+    if (apr_table_get(args, "state") != NULL || apr_table_get(args, "code") != NULL
+        || apr_table_get(args, "error") != NULL) {
+        return handle_callback(r, cfg, args);
+    }
+    if (apr_table_get(args, "iss") != NULL && apr_table_get(args, "target_link_uri") != NULL) {
+        return handle_third_party(r, cfg, apr_table_get(args, "iss"),
+                                  apr_table_get(args, "target_link_uri"));
+    }
+    return bad_request(r, "This address is where the identity provider returns to; it was "
+                          "called without a sign-in response.");
+}

@@ -1,0 +1,136 @@
+/* What the application receives: identity headers and environment variables, and the
+ * removal of incoming headers that pretend to be ours. */
+#include <httpd.h>
+#include <ctype.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_log.h>
+
+#include "auth_ipsie.h"
+
+APLOG_USE_MODULE(auth_ipsie);
+
+#define SESSION_HEADER_PREFIX "IPSIE-"
+
+/* Case-insensitive prefix test where '-' and '_' are the same character. */
+static int has_prefix_loose(const char *name, const char *prefix)
+{
+    for (; *prefix != '\0'; name++, prefix++) {
+        char a = *name == '_' ? '-' : (char)tolower((unsigned char)*name);
+        char b = *prefix == '_' ? '-' : (char)tolower((unsigned char)*prefix);
+        if (a != b) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int auth_ipsie_strip_spoofed(request_rec *r)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    auth_ipsie_dir_settings_t dir;
+    apr_array_header_t *doomed = NULL;
+    int i;
+
+    /* A subrequest shares its main request's headers, already cleaned and then filled. */
+    if (r->main != NULL) {
+        return DECLINED;
+    }
+    auth_ipsie_dir_settings(&dir, r);
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key == NULL) {
+            continue;
+        }
+        if (has_prefix_loose(e[i].key, SESSION_HEADER_PREFIX)
+            || has_prefix_loose(e[i].key, dir.claim_prefix)) {
+            if (doomed == NULL) {
+                doomed = apr_array_make(r->pool, 4, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(doomed, const char *) = e[i].key;
+        }
+    }
+    for (i = 0; doomed != NULL && i < doomed->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(doomed, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "IPSIE13001: removed incoming header %s", key);
+        apr_table_unset(r->headers_in, key);
+    }
+    return DECLINED;
+}
+
+/* A header value with no control characters: CR, LF and friends become spaces. */
+static const char *clean_value(const char *value, apr_pool_t *p)
+{
+    const char *c;
+    char *copy;
+    char *d;
+
+    for (c = value; *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            break;
+        }
+    }
+    if (*c == '\0') {
+        return value;
+    }
+    copy = apr_pstrdup(p, value);
+    for (d = copy; *d != '\0'; d++) {
+        if ((unsigned char)*d < 0x20 || *d == 0x7f) {
+            *d = ' ';
+        }
+    }
+    return copy;
+}
+
+/* A claim name as a header or variable name: letters and digits kept, the rest '_' (or '-'
+ * in headers), upper-cased for variables. */
+static const char *clean_name(const char *name, int for_env, apr_pool_t *p)
+{
+    char *copy = apr_pstrdup(p, name);
+    char *d;
+
+    for (d = copy; *d != '\0'; d++) {
+        if (!isalnum((unsigned char)*d) && !(*d == '-' && !for_env)) {
+            *d = for_env ? '_' : '-';
+        }
+        else if (for_env) {
+            *d = (char)toupper((unsigned char)*d);
+        }
+    }
+    return copy;
+}
+
+void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *dir,
+                              const ipsie_session_t *s, long long now)
+{
+    const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
+    const char *expiry = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)s->ceiling);
+    const char *remaining = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)(s->ceiling - now));
+    int i;
+
+    if (dir->pass_claims_as & PASS_HEADERS) {
+        for (i = 0; i < s->claims->nelts; i++) {
+            apr_table_setn(r->headers_in,
+                           apr_pstrcat(r->pool, dir->claim_prefix,
+                                       clean_name(c[i].name, 0, r->pool), NULL),
+                           clean_value(c[i].value, r->pool));
+        }
+        apr_table_setn(r->headers_in, "IPSIE-Session-Expiry", expiry);
+        apr_table_setn(r->headers_in, "IPSIE-Session-Remaining", remaining);
+    }
+    if (dir->pass_claims_as & PASS_ENVIRONMENT) {
+        for (i = 0; i < s->claims->nelts; i++) {
+            apr_table_setn(r->subprocess_env,
+                           apr_pstrcat(r->pool, "IPSIE_CLAIM_",
+                                       clean_name(c[i].name, 1, r->pool), NULL),
+                           clean_value(c[i].value, r->pool));
+        }
+        apr_table_setn(r->subprocess_env, "IPSIE_SESSION_EXPIRY", expiry);
+        apr_table_setn(r->subprocess_env, "IPSIE_SESSION_REMAINING", remaining);
+    }
+    if (dir->pass_access_token && s->access_token != NULL) {
+        apr_table_setn(r->headers_in, "IPSIE-Access-Token", clean_value(s->access_token, r->pool));
+    }
+}

@@ -1,0 +1,659 @@
+/* OpenID Provider metadata (Discovery 1.0), its JWKS cache and the token endpoint exchange. */
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <jansson.h>
+
+#include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_provider.h"
+#include "ipsie/ipsie_util.h"
+
+#define WELL_KNOWN_SUFFIX "/.well-known/openid-configuration"
+#define JWKS_REFRESH_MIN_INTERVAL 10
+#define GENERATION_GRACE 600
+#define LOG_VALUE_MAX 200
+#define OP_ERROR_MAX 64
+
+/* A remote string made safe for a log line: printable ASCII only, bounded. */
+static const char *log_safe(const char *s, apr_pool_t *p)
+{
+    apr_size_t n = strlen(s);
+    apr_size_t i;
+    char *out;
+
+    if (n > LOG_VALUE_MAX) {
+        n = LOG_VALUE_MAX;
+    }
+    out = apr_pstrndup(p, s, n);
+    for (i = 0; i < n; i++) {
+        if (!apr_isprint(out[i])) {
+            out[i] = '?';
+        }
+    }
+    return out;
+}
+
+const char *ipsie_provider_issuer_from_url(const char *metadata_url, apr_pool_t *p)
+{
+    apr_size_t n, sn = sizeof(WELL_KNOWN_SUFFIX) - 1;
+
+    if (metadata_url == NULL) {
+        return NULL;
+    }
+    n = strlen(metadata_url);
+    if (n > sn && strcmp(metadata_url + n - sn, WELL_KNOWN_SUFFIX) == 0) {
+        return apr_pstrndup(p, metadata_url, n - sn);
+    }
+    return apr_pstrdup(p, metadata_url);
+}
+
+/* An absolute http(s) URL with a host and no whitespace or control characters. */
+static int is_http_url(const char *s)
+{
+    const char *rest;
+    const char *c;
+
+    if (strncasecmp(s, "https://", 8) == 0) {
+        rest = s + 8;
+    }
+    else if (strncasecmp(s, "http://", 7) == 0) {
+        rest = s + 7;
+    }
+    else {
+        return 0;
+    }
+    if (*rest == '\0' || *rest == '/' || *rest == '?' || *rest == '#') {
+        return 0;
+    }
+    for (c = s; *c; c++) {
+        if (!apr_isgraph(*c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A member that must be an http(s) URL string; absent is fine only when optional. */
+static apr_status_t get_url_member(const char **out, json_t *doc, const char *name,
+                                   int required, apr_pool_t *p)
+{
+    json_t *v = json_object_get(doc, name);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08100: provider metadata lacks %s", name);
+            return IPSIE_ERR_METADATA;
+        }
+        return APR_SUCCESS;
+    }
+    if (!json_is_string(v) || !is_http_url(json_string_value(v))) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08101: provider metadata %s is not an http(s) URL",
+                  name);
+        return IPSIE_ERR_METADATA;
+    }
+    *out = apr_pstrdup(p, json_string_value(v));
+    return APR_SUCCESS;
+}
+
+apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_size_t len,
+                                  const char *expected_issuer, apr_pool_t *p)
+{
+    json_t *doc = NULL;
+    json_t *v;
+    json_error_t jerr;
+    ipsie_provider_t *op;
+    apr_status_t rv = APR_SUCCESS;
+
+    *out = NULL;
+    if (json == NULL || expected_issuer == NULL) {
+        return APR_EINVAL;
+    }
+    if (len > IPSIE_HTTP_MAX_BODY) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08102: provider metadata is larger than %d bytes",
+                  IPSIE_HTTP_MAX_BODY);
+        rv = IPSIE_ERR_TOO_LARGE;
+        goto leave;
+    }
+    doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08103: provider metadata is not a JSON object");
+        rv = IPSIE_ERR_METADATA;
+        goto leave;
+    }
+    v = json_object_get(doc, "issuer");
+    if (!json_is_string(v)) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08104: provider metadata lacks a string issuer");
+        rv = IPSIE_ERR_METADATA;
+        goto leave;
+    }
+    /* Discovery 1.0 section 4.3: exactly the issuer the metadata was fetched for. */
+    if (strcmp(json_string_value(v), expected_issuer) != 0) {
+        ipsie_log(IPSIE_LOG_ERROR,
+                  "IPSIE08105: provider metadata issuer '%s' is not the expected '%s'",
+                  log_safe(json_string_value(v), p), log_safe(expected_issuer, p));
+        rv = IPSIE_ERR_ISSUER_MISMATCH;
+        goto leave;
+    }
+
+    op = apr_pcalloc(p, sizeof(*op));
+    op->issuer = apr_pstrdup(p, expected_issuer);
+    rv = get_url_member(&op->authorization_endpoint, doc, "authorization_endpoint", 1, p);
+    if (rv == APR_SUCCESS) {
+        rv = get_url_member(&op->token_endpoint, doc, "token_endpoint", 1, p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = get_url_member(&op->jwks_uri, doc, "jwks_uri", 1, p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = get_url_member(&op->end_session_endpoint, doc, "end_session_endpoint", 0, p);
+    }
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    op->iss_parameter_supported =
+        json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
+    *out = op;
+
+leave:
+    json_decref(doc);
+    return rv;
+}
+
+/* An optional member: absent or null leaves *out NULL, a non-string is malformed. */
+static apr_status_t get_opt_string(const char **out, json_t *doc, const char *name,
+                                   apr_pool_t *p)
+{
+    json_t *v = json_object_get(doc, name);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        return APR_SUCCESS;
+    }
+    if (!json_is_string(v)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    *out = apr_pstrdup(p, json_string_value(v));
+    return APR_SUCCESS;
+}
+
+apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char *json,
+                                        apr_size_t len, apr_pool_t *p)
+{
+    json_t *doc = NULL;
+    json_t *v;
+    json_error_t jerr;
+    ipsie_token_response_t *tr;
+    const char *what = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    *out = NULL;
+    if (json == NULL) {
+        return APR_EINVAL;
+    }
+    if (len > IPSIE_HTTP_MAX_BODY) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08200: token response is larger than %d bytes",
+                  IPSIE_HTTP_MAX_BODY);
+        rv = IPSIE_ERR_TOO_LARGE;
+        goto leave;
+    }
+    doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        what = "not a JSON object";
+        rv = IPSIE_ERR_MALFORMED;
+        goto leave;
+    }
+    tr = apr_pcalloc(p, sizeof(*tr));
+    if (get_opt_string(&tr->id_token, doc, "id_token", p) != APR_SUCCESS
+        || tr->id_token == NULL || *tr->id_token == '\0') {
+        what = "no id_token string";
+        rv = IPSIE_ERR_MALFORMED;
+        goto leave;
+    }
+    if (get_opt_string(&tr->access_token, doc, "access_token", p) != APR_SUCCESS
+        || tr->access_token == NULL || *tr->access_token == '\0') {
+        what = "no access_token string";
+        rv = IPSIE_ERR_MALFORMED;
+        goto leave;
+    }
+    if (get_opt_string(&tr->token_type, doc, "token_type", p) != APR_SUCCESS
+        || tr->token_type == NULL || strcasecmp(tr->token_type, "Bearer") != 0) {
+        what = "token_type is not Bearer";
+        rv = IPSIE_ERR_MALFORMED;
+        goto leave;
+    }
+    if (get_opt_string(&tr->refresh_token, doc, "refresh_token", p) != APR_SUCCESS) {
+        what = "refresh_token is not a string";
+        rv = IPSIE_ERR_MALFORMED;
+        goto leave;
+    }
+    v = json_object_get(doc, "expires_in");
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            what = "expires_in is not a non-negative integer";
+            rv = IPSIE_ERR_MALFORMED;
+            goto leave;
+        }
+        tr->expires_in = json_integer_value(v);
+    }
+    *out = tr;
+
+leave:
+    if (what != NULL) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08201: unusable token response: %s", what);
+    }
+    json_decref(doc);
+    return rv;
+}
+
+/* The OP's "error" code reduced to [A-Za-z0-9_.-], at most OP_ERROR_MAX characters. */
+static const char *op_error_code(const char *body, apr_size_t len, apr_pool_t *p)
+{
+    json_t *doc;
+    json_t *v;
+    json_error_t jerr;
+    const char *s;
+    char *out;
+    apr_size_t n = 0;
+
+    if (body == NULL || len == 0 || len > IPSIE_HTTP_MAX_BODY) {
+        return "-";
+    }
+    doc = json_loadb(body, len, 0, &jerr);
+    v = json_is_object(doc) ? json_object_get(doc, "error") : NULL;
+    if (!json_is_string(v)) {
+        json_decref(doc);
+        return "-";
+    }
+    out = apr_palloc(p, OP_ERROR_MAX + 1);
+    for (s = json_string_value(v); *s && n < OP_ERROR_MAX; s++) {
+        if (apr_isalnum(*s) || *s == '_' || *s == '.' || *s == '-') {
+            out[n++] = *s;
+        }
+    }
+    out[n] = '\0';
+    json_decref(doc);
+    return n ? out : "-";
+}
+
+apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provider_t *op,
+                                 const ipsie_client_t *client, const char *code,
+                                 const char *redirect_uri, const char *code_verifier,
+                                 const ipsie_http_opts_t *opts, apr_pool_t *p)
+{
+    ipsie_http_response_t resp;
+    const char *form;
+    const char *user = NULL;
+    const char *pass = NULL;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (op == NULL || op->token_endpoint == NULL || client == NULL
+        || client->client_id == NULL || code == NULL || redirect_uri == NULL
+        || code_verifier == NULL) {
+        return APR_EINVAL;
+    }
+    if (client->auth_method == IPSIE_AUTH_PRIVATE_KEY_JWT) {
+        return APR_ENOTIMPL;
+    }
+    if (client->client_secret == NULL) {
+        return APR_EINVAL;
+    }
+
+    form = apr_pstrcat(p, "grant_type=authorization_code&code=", ipsie_url_encode(code, p),
+                       "&redirect_uri=", ipsie_url_encode(redirect_uri, p),
+                       "&code_verifier=", ipsie_url_encode(code_verifier, p), NULL);
+    if (client->auth_method == IPSIE_AUTH_CLIENT_SECRET_POST) {
+        form = apr_pstrcat(p, form, "&client_id=", ipsie_url_encode(client->client_id, p),
+                           "&client_secret=", ipsie_url_encode(client->client_secret, p),
+                           NULL);
+    }
+    else {
+        user = client->client_id;
+        pass = client->client_secret;
+    }
+
+    rv = ipsie_http_post_form(&resp, op->token_endpoint, form, user, pass, opts, p);
+    if (rv != APR_SUCCESS) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed",
+                  op->token_endpoint);
+        return rv;
+    }
+    if (resp.status != 200) {
+        ipsie_log(IPSIE_LOG_ERROR,
+                  "IPSIE08203: token endpoint %s answered status %ld, error %s",
+                  op->token_endpoint, resp.status, op_error_code(resp.body, resp.body_len, p));
+        return IPSIE_ERR_HTTP_STATUS;
+    }
+    return ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+}
+
+/* ---- cache ---------------------------------------------------------------------------- */
+
+/* One fetched value with the unmanaged pool that holds it. */
+typedef struct generation_t generation_t;
+struct generation_t {
+    apr_pool_t *pool;
+    const void *value;
+    const char *source;            /* jwks_uri a JWKS came from */
+    long long retired;             /* when a newer generation replaced it; 0 while current */
+    generation_t *older;
+};
+
+typedef struct {
+    generation_t *current;         /* newest first, linked through ->older */
+    long long fetched;             /* time of the current value */
+    long long attempted;           /* time of the last fetch, successful or not */
+    int fetching;                  /* threads fetching right now */
+} slot_t;
+
+struct ipsie_provider_cache_t {
+    apr_thread_mutex_t *mutex;     /* guards the slots only, never held across a fetch */
+    const char *metadata_url;
+    const char *issuer;
+    long ttl;
+    ipsie_http_opts_t opts;
+    slot_t metadata;
+    slot_t jwks;
+};
+
+static void destroy_generations(generation_t *g)
+{
+    generation_t *older;
+
+    while (g != NULL) {
+        older = g->older;
+        apr_pool_destroy(g->pool);
+        g = older;
+    }
+}
+
+static apr_status_t cache_cleanup(void *baton)
+{
+    ipsie_provider_cache_t *cache = baton;
+
+    destroy_generations(cache->metadata.current);
+    destroy_generations(cache->jwks.current);
+    cache->metadata.current = NULL;
+    cache->jwks.current = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const char *metadata_url,
+                                         long ttl, const ipsie_http_opts_t *opts, apr_pool_t *p)
+{
+    ipsie_provider_cache_t *cache;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (metadata_url == NULL || ttl <= 0) {
+        return APR_EINVAL;
+    }
+    cache = apr_pcalloc(p, sizeof(*cache));
+    rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    cache->metadata_url = apr_pstrdup(p, metadata_url);
+    cache->issuer = ipsie_provider_issuer_from_url(metadata_url, p);
+    cache->ttl = ttl;
+    if (opts != NULL) {
+        cache->opts.timeout = opts->timeout;
+        cache->opts.ca_file = opts->ca_file ? apr_pstrdup(p, opts->ca_file) : NULL;
+    }
+    apr_pool_cleanup_register(p, cache, cache_cleanup, apr_pool_cleanup_null);
+    *out = cache;
+    return APR_SUCCESS;
+}
+
+/* Install g as the newest generation and unlink the ones no reader can still hold: two
+ * generations back and retired over GENERATION_GRACE ago. Called under the mutex; the
+ * unlinked chain is returned for destruction outside it. */
+static generation_t *install_generation(slot_t *slot, generation_t *g, long long now)
+{
+    generation_t *prev;
+    generation_t *cur;
+    generation_t *dead = NULL;
+    int depth;
+
+    if (slot->current != NULL) {
+        slot->current->retired = now;
+    }
+    g->older = slot->current;
+    slot->current = g;
+    slot->fetched = now;
+
+    prev = g;
+    depth = 1;
+    cur = g->older;
+    while (cur != NULL) {
+        if (depth >= 2 && now - cur->retired >= GENERATION_GRACE) {
+            prev->older = cur->older;
+            cur->older = dead;
+            dead = cur;
+            cur = prev->older;
+        }
+        else {
+            prev = cur;
+            cur = cur->older;
+        }
+        depth++;
+    }
+    return dead;
+}
+
+/* What a caller should do with a slot, decided under the mutex. */
+typedef enum {
+    SLOT_SERVE = 0,
+    SLOT_FETCH
+} slot_action_e;
+
+static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char *source,
+                                 long long now)
+{
+    long long age;
+    long long since_attempt;
+
+    if (slot->current == NULL) {
+        return SLOT_FETCH;
+    }
+    /* Someone else is refreshing: the value we hold is still good enough meanwhile. */
+    if (slot->fetching) {
+        return SLOT_SERVE;
+    }
+    age = now - slot->fetched;
+    since_attempt = now - slot->attempted;
+    /* A JWKS fetched from a jwks_uri the metadata no longer names is stale too. */
+    if (age >= ttl || age < 0
+        || (source != NULL && slot->current->source != NULL
+            && strcmp(source, slot->current->source) != 0)) {
+        /* A failed refetch is not retried on every request. */
+        if (since_attempt >= 0 && since_attempt < JWKS_REFRESH_MIN_INTERVAL
+            && slot->attempted > slot->fetched) {
+            return SLOT_SERVE;
+        }
+        return SLOT_FETCH;
+    }
+    if (refresh && (since_attempt >= JWKS_REFRESH_MIN_INTERVAL || since_attempt < 0)) {
+        return SLOT_FETCH;
+    }
+    return SLOT_SERVE;
+}
+
+/* Fetch the metadata into a new generation; errors are logged, the body never is. */
+static apr_status_t fetch_metadata(generation_t **out, ipsie_provider_cache_t *cache)
+{
+    apr_pool_t *gp = NULL;
+    apr_pool_t *scratch = NULL;
+    ipsie_http_response_t resp;
+    ipsie_provider_t *op = NULL;
+    generation_t *g;
+    apr_status_t rv;
+
+    *out = NULL;
+    /* Unmanaged: creating it touches no shared pool, so no lock is needed. */
+    rv = apr_pool_create_unmanaged_ex(&gp, NULL, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_create(&scratch, gp);
+    rv = ipsie_http_get(&resp, cache->metadata_url, &cache->opts, scratch);
+    if (rv != APR_SUCCESS) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08300: OpenID Provider unreachable: cannot fetch %s",
+                  cache->metadata_url);
+        goto leave;
+    }
+    if (resp.status != 200) {
+        ipsie_log(IPSIE_LOG_ERROR,
+                  "IPSIE08301: bad provider metadata: %s answered status %ld",
+                  cache->metadata_url, resp.status);
+        rv = IPSIE_ERR_HTTP_STATUS;
+        goto leave;
+    }
+    rv = ipsie_provider_parse(&op, resp.body, resp.body_len, cache->issuer, gp);
+    if (rv != APR_SUCCESS) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08302: bad provider metadata at %s",
+                  cache->metadata_url);
+        goto leave;
+    }
+    g = apr_pcalloc(gp, sizeof(*g));
+    g->pool = gp;
+    g->value = op;
+    *out = g;
+
+leave:
+    apr_pool_destroy(scratch);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(gp);
+    }
+    return rv;
+}
+
+static apr_status_t fetch_jwks(generation_t **out, ipsie_provider_cache_t *cache,
+                               const char *jwks_uri)
+{
+    apr_pool_t *gp = NULL;
+    apr_pool_t *scratch = NULL;
+    ipsie_http_response_t resp;
+    ipsie_jwks_t *jwks = NULL;
+    generation_t *g;
+    apr_status_t rv;
+
+    *out = NULL;
+    rv = apr_pool_create_unmanaged_ex(&gp, NULL, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_create(&scratch, gp);
+    rv = ipsie_http_get(&resp, jwks_uri, &cache->opts, scratch);
+    if (rv != APR_SUCCESS) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08304: JWKS fetch failure: cannot fetch %s", jwks_uri);
+        goto leave;
+    }
+    if (resp.status != 200) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08303: JWKS fetch failure: %s answered status %ld",
+                  jwks_uri, resp.status);
+        rv = IPSIE_ERR_HTTP_STATUS;
+        goto leave;
+    }
+    rv = ipsie_jwks_parse(&jwks, resp.body, resp.body_len, gp);
+    if (rv != APR_SUCCESS) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08305: JWKS fetch failure: unusable JWKS at %s",
+                  jwks_uri);
+        goto leave;
+    }
+    g = apr_pcalloc(gp, sizeof(*g));
+    g->pool = gp;
+    g->value = jwks;
+    g->source = apr_pstrdup(gp, jwks_uri);
+    *out = g;
+
+leave:
+    apr_pool_destroy(scratch);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(gp);
+    }
+    return rv;
+}
+
+/* Common path of both getters: decide under the lock, fetch outside it, publish under it. */
+static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, slot_t *slot,
+                              const char *jwks_uri, int refresh, long long now)
+{
+    generation_t *fresh = NULL;
+    generation_t *dead = NULL;
+    const void *stale = NULL;
+    slot_action_e action;
+    apr_status_t rv;
+
+    *out = NULL;
+    apr_thread_mutex_lock(cache->mutex);
+    action = slot_decide(slot, cache->ttl, refresh, jwks_uri, now);
+    if (action == SLOT_SERVE) {
+        *out = slot->current->value;
+        apr_thread_mutex_unlock(cache->mutex);
+        return APR_SUCCESS;
+    }
+    slot->fetching++;
+    slot->attempted = now;
+    apr_thread_mutex_unlock(cache->mutex);
+
+    if (jwks_uri != NULL) {
+        rv = fetch_jwks(&fresh, cache, jwks_uri);
+    }
+    else {
+        rv = fetch_metadata(&fresh, cache);
+    }
+
+    apr_thread_mutex_lock(cache->mutex);
+    slot->fetching--;
+    if (rv == APR_SUCCESS) {
+        dead = install_generation(slot, fresh, now);
+        *out = fresh->value;
+    }
+    else if (slot->current != NULL) {
+        stale = slot->current->value;
+        *out = stale;
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+
+    destroy_generations(dead);
+    if (rv != APR_SUCCESS && stale != NULL) {
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE08306: keeping the previously fetched %s of %s after a failed refresh",
+                  jwks_uri ? "JWKS" : "metadata", cache->issuer);
+        rv = APR_SUCCESS;
+    }
+    return rv;
+}
+
+apr_status_t ipsie_provider_cache_metadata(const ipsie_provider_t **out,
+                                           ipsie_provider_cache_t *cache, long long now)
+{
+    const void *value = NULL;
+    apr_status_t rv;
+
+    rv = cache_get(&value, cache, &cache->metadata, NULL, 0, now);
+    *out = value;
+    return rv;
+}
+
+apr_status_t ipsie_provider_cache_jwks(const ipsie_jwks_t **out, ipsie_provider_cache_t *cache,
+                                       int refresh, long long now)
+{
+    const ipsie_provider_t *op = NULL;
+    const void *value = NULL;
+    apr_status_t rv;
+
+    *out = NULL;
+    rv = ipsie_provider_cache_metadata(&op, cache, now);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache_get(&value, cache, &cache->jwks, op->jwks_uri, refresh, now);
+    *out = value;
+    return rv;
+}
