@@ -1,0 +1,44 @@
+# Installs the Debian packages the build and the tests need; sourced by scripts/test and
+# scripts/demo. Skips apt entirely when everything is already there.
+
+IPSIE_DEB_PACKAGES=(
+    apache2 apache2-dev
+    libcjose-dev libjansson-dev libcurl4-openssl-dev libssl-dev libapr1-dev libaprutil1-dev
+    check pkg-config autoconf automake libtool make gcc
+)
+
+deb_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+ensure_deps() {
+    local missing=() p
+    for p in "${IPSIE_DEB_PACKAGES[@]}"; do
+        deb_installed "$p" || missing+=("$p")
+    done
+    # Node.js 20+ and npm usually come from elsewhere; Debian's only when there is none.
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    echo "installing: ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# The OP and test tools, exactly as package-lock.json pins them; no browser download.
+install_node_modules() {
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+}
+
+# Builds mod_auth_ipsie.so in the repository root.
+build_module() {
+    autoreconf -fi
+    ./configure --with-apxs="$(command -v apxs || echo /usr/bin/apxs)" --enable-werror
+    make -j2
+}

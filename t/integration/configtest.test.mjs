@@ -1,0 +1,74 @@
+// Configuration mistakes fail `apache2 -t` with a message naming the directive (SPEC 6).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { configtest, httpdConf } from './lib/httpd.mjs';
+import { ipsieDirectives, protectedLocation } from './lib/stack.mjs';
+
+const PORT = 18443;
+const BASE = ipsieDirectives({
+    metadataUrl: 'http://127.0.0.1:9/.well-known/openid-configuration',
+    httpdPort: PORT,
+    clientSecret: 'configtest-secret',
+    passphrase: 'a-passphrase-of-more-than-32-characters',
+});
+
+// apache2 -t on the base configuration with lines removed (by prefix) and lines added.
+function check({ without = [], add = [] } = {}) {
+    const directives = BASE.filter((line) => !without.some((p) => line.startsWith(`${p} `))).concat(add);
+    return configtest(({ dir }) => httpdConf({
+        dir,
+        port: PORT,
+        directives,
+        locations: protectedLocation('/app', 'http://127.0.0.1:9'),
+    }));
+}
+
+function assertFails(result, directive) {
+    assert.notEqual(result.code, 0, result.output);
+    assert.match(result.output, new RegExp(directive), result.output);
+}
+
+describe('configtest', () => {
+    test('the base configuration passes', () => {
+        const r = check();
+        assert.equal(r.code, 0, r.output);
+        assert.match(r.output, /Syntax OK/);
+    });
+
+    for (const directive of ['IPSIEClientID', 'IPSIEClientSecret', 'IPSIEProviderMetadataURL',
+        'IPSIECryptoPassphrase', 'IPSIERedirectURI']) {
+        test(`a missing ${directive} fails`, () => {
+            assertFails(check({ without: [directive] }), directive);
+        });
+    }
+
+    test('an IPSIECryptoPassphrase shorter than 32 characters fails', () => {
+        assertFails(check({ without: ['IPSIECryptoPassphrase'], add: ['IPSIECryptoPassphrase short-passphrase'] }),
+            'IPSIECryptoPassphrase');
+    });
+
+    const malformed = [
+        ['IPSIESessionMaxDuration', 'abc'],
+        ['IPSIESessionMaxDuration', '-1'],
+        ['IPSIESessionExpiryLeeway', '-5'],
+        ['IPSIESessionExpiryLeeway', '10s'],
+        ['IPSIESessionInactivityTimeout', '12x'],
+        ['IPSIESessionInactivityTimeout', '99999999999999999999999'],
+        ['IPSIEStateTimeout', 'soon'],
+        ['IPSIECookieChunkSize', 'big'],
+        ['IPSIERequireSessionExpiry', 'maybe'],
+        ['IPSIESessionExpiryAction', 'explode'],
+        ['IPSIESessionStore', 'floppy'],
+        ['IPSIECookieSameSite', 'Sometimes'],
+    ];
+    for (const [directive, value] of malformed) {
+        test(`${directive} ${value} fails`, () => {
+            assertFails(check({ add: [`${directive} ${value}`] }), directive);
+        });
+    }
+
+    test('a redirect URI outside any protected location fails', () => {
+        const r = check({ without: ['IPSIERedirectURI'], add: [`IPSIERedirectURI http://127.0.0.1:${PORT}/elsewhere/cb`] });
+        assertFails(r, 'IPSIERedirectURI');
+    });
+});

@@ -1,0 +1,54 @@
+// Starts the test OpenID Provider (t/op/op.mjs) as a child process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.mjs';
+
+const OP_SCRIPT = fileURLToPath(new URL('../../op/op.mjs', import.meta.url));
+
+// clients: the OP's client registrations; returns { issuer, port, log(), stop() }.
+export async function startOP({ clients, port, defaultTtl = 3600 }) {
+    port = port ?? await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'ipsie-op-'));
+    const configFile = join(dir, 'op.json');
+    writeFileSync(configFile, JSON.stringify({ defaultTtl, clients }, null, 2));
+
+    const child = spawn(process.execPath, [OP_SCRIPT, '--port', String(port), '--config', configFile],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+
+    await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`OP did not start:\n${output}`)), 15000);
+        child.stdout.on('data', () => {
+            if (output.includes('OP listening on')) {
+                clearTimeout(timer);
+                resolve();
+            }
+        });
+        child.once('exit', (code) => {
+            clearTimeout(timer);
+            reject(new Error(`OP exited with ${code}:\n${output}`));
+        });
+    });
+
+    const issuer = `http://127.0.0.1:${port}`;
+    return {
+        issuer,
+        port,
+        metadataUrl: `${issuer}/.well-known/openid-configuration`,
+        log: () => output,
+        async stop() {
+            if (child.exitCode === null) {
+                const exited = new Promise((resolve) => child.once('exit', resolve));
+                child.kill('SIGTERM');
+                await exited;
+            }
+            rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
+

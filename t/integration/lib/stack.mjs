@@ -1,0 +1,86 @@
+// An OP, a backend application and an httpd with mod_auth_ipsie in front of it, on loopback.
+import { randomBytes } from 'node:crypto';
+import { startBackend } from './backend.mjs';
+import { startHttpd } from './httpd.mjs';
+import { startOP } from './op.mjs';
+import { freePort } from './ports.mjs';
+
+export const CLIENT_ID = 'rp1';
+
+// The server-level IPSIE directives for an OP, an httpd port and a client secret.
+export function ipsieDirectives({ metadataUrl, httpdPort, clientSecret, passphrase }) {
+    return [
+        `IPSIEProviderMetadataURL ${metadataUrl}`,
+        `IPSIEClientID ${CLIENT_ID}`,
+        `IPSIEClientSecret ${clientSecret}`,
+        `IPSIERedirectURI http://127.0.0.1:${httpdPort}/app/redirect_uri`,
+        `IPSIECryptoPassphrase ${passphrase}`,
+        'IPSIEScope "openid email profile groups"',
+    ];
+}
+
+// A protected <Location> reverse-proxied to the backend; extra: more lines inside it.
+export function protectedLocation(path, backendUrl, { require = 'Require valid-user', extra = [] } = {}) {
+    return [
+        `<Location ${path}>`,
+        '    AuthType ipsie',
+        `    ${require}`,
+        ...extra.map((l) => `    ${l}`),
+        `    ProxyPass ${backendUrl}${path === '/app' ? '' : path}`,
+        `    ProxyPassReverse ${backendUrl}${path === '/app' ? '' : path}`,
+        '</Location>',
+    ].join('\n');
+}
+
+// Starts everything. directives: extra server-level lines; locations: replaces the default
+// /app location (a function of the backend URL); opTtl: the OP's default session TTL.
+// Returns { op, backend, httpd, redirectUri, url(path), stop() }.
+export async function startStack({ directives = [], locations, opTtl = 3600 } = {}) {
+    const httpdPort = await freePort();
+    const origin = `http://127.0.0.1:${httpdPort}`;
+    const redirectUri = `${origin}/app/redirect_uri`;
+    const clientSecret = randomBytes(24).toString('hex');
+    const passphrase = randomBytes(32).toString('hex');
+
+    const op = await startOP({
+        defaultTtl: opTtl,
+        clients: [{
+            client_id: CLIENT_ID,
+            client_secret: clientSecret,
+            redirect_uris: [redirectUri],
+            post_logout_redirect_uris: [`${origin}/`, `${origin}/app/`, `${origin}/app/logged-out`],
+            token_endpoint_auth_method: 'client_secret_basic',
+        }],
+    });
+    let backend;
+    let httpd;
+    try {
+        backend = await startBackend();
+        const locs = locations ? locations(backend.url) : protectedLocation('/app', backend.url);
+        httpd = await startHttpd({
+            port: httpdPort,
+            directives: [
+                ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort, clientSecret, passphrase }),
+                ...directives,
+            ],
+            locations: locs,
+        });
+    } catch (err) {
+        await backend?.stop();
+        await op.stop();
+        throw err;
+    }
+    return {
+        op,
+        backend,
+        httpd,
+        redirectUri,
+        origin,
+        url: (path) => `${origin}${path}`,
+        async stop() {
+            await httpd.stop();
+            await backend.stop();
+            await op.stop();
+        },
+    };
+}

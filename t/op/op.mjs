@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// A test OpenID Provider (oidc-provider) on loopback that emits the IPSIE SL1
+// session_expiry claim. One OP serves every test: the login name chooses the
+// IdP session lifetime (see sessionExpiryFor below).
+//
+//   node t/op/op.mjs --port 9090 --config clients.json
+//   OP_PORT=9090 OP_CONFIG=clients.json node t/op/op.mjs
+//
+// Config file: { "defaultTtl": 3600, "clients": [ { "client_id": ..., "client_secret": ...,
+//   "redirect_uris": [...], "post_logout_redirect_uris": [...],
+//   "token_endpoint_auth_method": "client_secret_basic" } ] }
+
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import Provider from 'oidc-provider';
+
+// session_expiry for a login made at authTime (Unix seconds), chosen by the login name:
+//   ttl<N>-name -> authTime + N          noexpiry-name -> no claim
+//   past-name   -> authTime - 10         str-name      -> a string
+//   float-name  -> a float               huge-name     -> 10000000000
+//   anything else -> authTime + defaultTtl
+export function sessionExpiryFor(name, authTime, defaultTtl) {
+    const ttl = /^ttl(\d+)-/.exec(name);
+    if (ttl) {
+        return authTime + Number(ttl[1]);
+    }
+    if (name.startsWith('noexpiry-')) {
+        return undefined;
+    }
+    if (name.startsWith('past-')) {
+        return authTime - 10;
+    }
+    if (name.startsWith('str-')) {
+        return String(authTime + defaultTtl);
+    }
+    if (name.startsWith('float-')) {
+        return authTime + defaultTtl + 0.5;
+    }
+    if (name.startsWith('huge-')) {
+        return 10000000000;
+    }
+    return authTime + defaultTtl;
+}
+
+function signingKeys() {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+    return {
+        keys: [
+            { ...rsa, kid: 'rs256-' + randomBytes(4).toString('hex'), alg: 'RS256', use: 'sig' },
+            { ...ec, kid: 'es256-' + randomBytes(4).toString('hex'), alg: 'ES256', use: 'sig' },
+        ],
+    };
+}
+
+function clientFrom(c) {
+    return {
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'RS256',
+        require_auth_time: true,
+        post_logout_redirect_uris: [],
+        ...c,
+    };
+}
+
+// Consent is granted automatically for whatever the request asks.
+async function loadExistingGrant(ctx) {
+    const { Grant } = ctx.oidc.provider;
+    const grant = new Grant({
+        clientId: ctx.oidc.client.clientId,
+        accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+    grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+    await grant.save();
+    return grant;
+}
+
+export function createProvider({ port, clients, defaultTtl = 3600 }) {
+    const issuer = `http://127.0.0.1:${port}`;
+    const configuration = {
+        clients: clients.map(clientFrom),
+        jwks: signingKeys(),
+        cookies: {
+            keys: [randomBytes(32).toString('hex')],
+            long: { httpOnly: true, sameSite: 'lax', secure: false },
+            short: { httpOnly: true, sameSite: 'lax', secure: false },
+        },
+        claims: {
+            openid: ['sub', 'session_expiry'],
+            email: ['email'],
+            profile: ['name'],
+            groups: ['groups'],
+        },
+        scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+        responseTypes: ['code'],
+        conformIdTokenClaims: false,
+        loadExistingGrant,
+        pkce: { required: () => true },
+        features: {
+            devInteractions: { enabled: true },
+            rpInitiatedLogout: { enabled: true },
+        },
+        async findAccount(ctx, id, token) {
+            const authTime = token?.authTime ?? ctx.oidc.session?.authTime ?? Math.floor(Date.now() / 1000);
+            return {
+                accountId: id,
+                async claims() {
+                    const claims = {
+                        sub: id,
+                        email: `${id}@example.test`,
+                        name: id,
+                        groups: id.includes('admin') ? ['staff', 'admin'] : ['staff'],
+                    };
+                    const expiry = sessionExpiryFor(id, authTime, defaultTtl);
+                    if (expiry !== undefined) {
+                        claims.session_expiry = expiry;
+                    }
+                    return claims;
+                },
+            };
+        },
+    };
+    return { issuer, provider: new Provider(issuer, configuration) };
+}
+
+function main() {
+    const { values } = parseArgs({
+        options: {
+            port: { type: 'string', default: process.env.OP_PORT },
+            config: { type: 'string', default: process.env.OP_CONFIG },
+        },
+    });
+    if (!values.port || !values.config) {
+        console.error('usage: node t/op/op.mjs --port PORT --config FILE');
+        process.exit(2);
+    }
+    const config = JSON.parse(readFileSync(values.config, 'utf8'));
+    const port = Number(values.port);
+    const { issuer, provider } = createProvider({ port, clients: config.clients, defaultTtl: config.defaultTtl });
+    const server = provider.listen(port, '127.0.0.1', () => {
+        console.log(`OP listening on ${issuer}`);
+    });
+    const stop = () => {
+        server.close(() => process.exit(0));
+        server.closeAllConnections();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+    main();
+}

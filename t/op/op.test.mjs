@@ -1,0 +1,135 @@
+// The test OP itself: a scripted login by a minimal relying party proves it emits
+// session_expiry as the integration tests expect.
+import assert from 'node:assert/strict';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Client, login, request } from '../integration/lib/client.mjs';
+import { startOP } from '../integration/lib/op.mjs';
+import { sessionExpiryFor } from './op.mjs';
+
+const REDIRECT_URI = 'http://127.0.0.1:9/cb';
+const SECRET = 'op-test-secret-0123456789';
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+
+describe('test OP', () => {
+    let op;
+    let meta;
+    let jwks;
+
+    before(async () => {
+        op = await startOP({
+            defaultTtl: 3600,
+            clients: [
+                { client_id: 'rp1', client_secret: SECRET, redirect_uris: [REDIRECT_URI] },
+                { client_id: 'rp-es', client_secret: SECRET, redirect_uris: [REDIRECT_URI],
+                    id_token_signed_response_alg: 'ES256' },
+            ],
+        });
+        meta = (await request(op.metadataUrl)).json();
+        jwks = (await request(meta.jwks_uri)).json();
+    });
+    after(() => op?.stop());
+
+    // Runs the authorization code flow as loginName; returns { idToken, header, claims, callback }.
+    async function codeFlow(loginName, { clientId = 'rp1', pkce = true } = {}) {
+        const verifier = b64url(randomBytes(32));
+        const state = b64url(randomBytes(16));
+        const params = new URLSearchParams({
+            response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI,
+            scope: 'openid email profile groups', state, nonce: b64url(randomBytes(16)),
+        });
+        if (pkce) {
+            params.set('code_challenge', b64url(createHash('sha256').update(verifier).digest()));
+            params.set('code_challenge_method', 'S256');
+        }
+        const client = new Client();
+        const started = Math.floor(Date.now() / 1000);
+        const { res, callbackUrl } = await login(client, `${meta.authorization_endpoint}?${params}`, loginName,
+            { stopAtCallback: REDIRECT_URI });
+        const callback = new URL(callbackUrl ?? res.location ?? res.url);
+        if (!callback.searchParams.get('code')) {
+            return { callback };
+        }
+        assert.equal(callback.searchParams.get('state'), state);
+        const tokenRes = await request(meta.token_endpoint, {
+            method: 'POST',
+            headers: {
+                'Content-Type': 'application/x-www-form-urlencoded',
+                Authorization: `Basic ${Buffer.from(`${clientId}:${SECRET}`).toString('base64')}`,
+            },
+            body: new URLSearchParams({
+                grant_type: 'authorization_code', code: callback.searchParams.get('code'),
+                redirect_uri: REDIRECT_URI, code_verifier: verifier,
+            }).toString(),
+        });
+        assert.equal(tokenRes.status, 200, tokenRes.body);
+        const idToken = tokenRes.json().id_token;
+        const [h, p, s] = idToken.split('.');
+        const header = JSON.parse(Buffer.from(h, 'base64url'));
+        const jwk = jwks.keys.find((k) => k.kid === header.kid);
+        const ok = verify('sha256', Buffer.from(`${h}.${p}`), {
+            key: createPublicKey({ key: jwk, format: 'jwk' }),
+            dsaEncoding: 'ieee-p1363',
+        }, Buffer.from(s, 'base64url'));
+        assert.ok(ok, 'ID token signature verifies with the OP JWKS');
+        return { idToken, header, claims: JSON.parse(Buffer.from(p, 'base64url')), callback, started };
+    }
+
+    test('advertises the issuer, S256 PKCE, the iss response parameter and end_session', () => {
+        assert.equal(meta.issuer, op.issuer);
+        assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
+        assert.equal(meta.authorization_response_iss_parameter_supported, true);
+        assert.ok(meta.end_session_endpoint);
+        assert.ok(jwks.keys.some((k) => k.alg === 'RS256') && jwks.keys.some((k) => k.alg === 'ES256'));
+        assert.ok(jwks.keys.every((k) => k.d === undefined), 'no private key material published');
+    });
+
+    test('a login returns a code with iss, and an RS256 ID token with session_expiry = auth_time + TTL', async () => {
+        const { header, claims, callback } = await codeFlow('alice');
+        assert.equal(callback.searchParams.get('iss'), op.issuer);
+        assert.equal(header.alg, 'RS256');
+        assert.equal(claims.sub, 'alice');
+        assert.equal(claims.email, 'alice@example.test');
+        assert.equal(claims.name, 'alice');
+        assert.deepEqual(claims.groups, ['staff']);
+        assert.equal(claims.session_expiry, claims.auth_time + 3600);
+    });
+
+    test('the login name chooses the session_expiry claim', async () => {
+        let r = await codeFlow('ttl12-carol');
+        assert.equal(r.claims.session_expiry, r.claims.auth_time + 12);
+        r = await codeFlow('noexpiry-dave');
+        assert.equal(r.claims.session_expiry, undefined);
+        r = await codeFlow('past-erin');
+        assert.equal(r.claims.session_expiry, r.claims.auth_time - 10);
+        r = await codeFlow('str-frank');
+        assert.equal(typeof r.claims.session_expiry, 'string');
+        r = await codeFlow('float-grace');
+        assert.ok(!Number.isInteger(r.claims.session_expiry));
+        r = await codeFlow('huge-heidi');
+        assert.equal(r.claims.session_expiry, 10000000000);
+        r = await codeFlow('admin-ivan');
+        assert.deepEqual(r.claims.groups, ['staff', 'admin']);
+    });
+
+    test('a client registered for ES256 gets an ES256 ID token', async () => {
+        const { header } = await codeFlow('bob', { clientId: 'rp-es' });
+        assert.equal(header.alg, 'ES256');
+    });
+
+    test('an authorization request without PKCE is refused', async () => {
+        const { callback } = await codeFlow('bob', { pkce: false });
+        assert.equal(callback.searchParams.get('code'), null);
+        assert.equal(callback.searchParams.get('error'), 'invalid_request');
+    });
+
+    test('sessionExpiryFor maps names to lifetimes', () => {
+        assert.equal(sessionExpiryFor('alice', 1000, 60), 1060);
+        assert.equal(sessionExpiryFor('ttl5-x', 1000, 60), 1005);
+        assert.equal(sessionExpiryFor('noexpiry-x', 1000, 60), undefined);
+        assert.equal(sessionExpiryFor('past-x', 1000, 60), 990);
+        assert.equal(sessionExpiryFor('str-x', 1000, 60), '1060');
+        assert.equal(sessionExpiryFor('huge-x', 1000, 60), 10000000000);
+    });
+});
