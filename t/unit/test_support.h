@@ -1,0 +1,52 @@
+/* Shared fixture of the unit suites: an APR pool per test and a capturing log sink. */
+#ifndef IPSIE_TEST_SUPPORT_H
+#define IPSIE_TEST_SUPPORT_H
+
+#include <check.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include "ipsie/ipsie_log.h"
+
+static apr_pool_t *pool;
+static char captured_log[8192];
+
+static void capture_sink(void *baton, ipsie_log_level_e level, const char *msg)
+{
+    size_t used = strlen(captured_log);
+    (void)baton;
+    (void)level;
+    if (used + strlen(msg) + 2 < sizeof(captured_log)) {
+        strcat(captured_log, msg);
+        strcat(captured_log, "\n");
+    }
+}
+
+static void pool_setup(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    captured_log[0] = '\0';
+    ipsie_log_set_sink(capture_sink, NULL);
+}
+
+static void pool_teardown(void)
+{
+    apr_pool_destroy(pool);
+    ipsie_log_set_sink(NULL, NULL);
+    apr_terminate();
+}
+
+/* Run one suite and exit with its verdict, as automake's TESTS expects. */
+static int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
+
+#endif
