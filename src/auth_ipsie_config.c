@@ -339,6 +339,32 @@ static const char *parse_redirect_uri(auth_ipsie_settings_t *st, const char *uri
     return NULL;
 }
 
+/* Extra authorization parameters must be a well-formed query that leaves alone what the
+ * module itself sends (a second state or redirect_uri would undo its protections). */
+static const char *check_auth_request_params(const char *params, apr_pool_t *p)
+{
+    static const char *const reserved[] = {
+        "response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+        "code_challenge", "code_challenge_method", "prompt", "max_age", "request",
+        "request_uri", "response_mode", NULL};
+    apr_table_t *parsed;
+    int i;
+
+    if (strpbrk(params, " \t\r\n#") != NULL || params[0] == '?' || params[0] == '&'
+        || ipsie_form_parse(&parsed, params, p) != APR_SUCCESS) {
+        return "IPSIEAuthRequestParams must be an encoded query string such as "
+               "\"acr_values=phr&ui_locales=en\"";
+    }
+    for (i = 0; reserved[i] != NULL; i++) {
+        if (apr_table_get(parsed, reserved[i]) != NULL) {
+            return apr_psprintf(p, "IPSIEAuthRequestParams must not set %s: the module sends "
+                                "it itself (use IPSIEScope / IPSIEMaxAge where they apply)",
+                                reserved[i]);
+        }
+    }
+    return NULL;
+}
+
 /* Resolve one server's raw record into settings, or say what to fix. */
 static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_pool_t *p)
 {
@@ -389,6 +415,12 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
         return "IPSIEScope must include 'openid'";
     }
     st->auth_request_params = c->str[CMD_AUTH_REQUEST_PARAMS];
+    if (st->auth_request_params != NULL) {
+        err = check_auth_request_params(st->auth_request_params, p);
+        if (err != NULL) {
+            return err;
+        }
+    }
     st->max_age = num_or(c, CMD_MAX_AGE, -1);
     if (c->signing_algs != NULL) {
         st->signing_algs = c->signing_algs;

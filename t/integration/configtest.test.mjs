@@ -60,12 +60,25 @@ describe('configtest', () => {
         ['IPSIESessionExpiryAction', 'explode'],
         ['IPSIESessionStore', 'floppy'],
         ['IPSIECookieSameSite', 'Sometimes'],
+        ['IPSIEAuthRequestParams', 'state=fixed'],
+        ['IPSIEAuthRequestParams', '"redirect_uri=https://evil.example/"'],
+        ['IPSIEAuthRequestParams', '"a=%zz"'],
+        ['IPSIEIDTokenSigningAlgs', 'HS256'],
+        ['IPSIEIDTokenSigningAlgs', 'none'],
+        ['IPSIEScope', 'email'],
+        ['IPSIEUnauthAction', 'maybe'],
+        ['IPSIEClientAuthMethod', 'private_key_jwt'],
     ];
     for (const [directive, value] of malformed) {
         test(`${directive} ${value} fails`, () => {
             assertFails(check({ add: [`${directive} ${value}`] }), directive);
         });
     }
+
+    test('extra authorization parameters that touch nothing of ours pass', () => {
+        const r = check({ add: ['IPSIEAuthRequestParams "acr_values=phr&ui_locales=en"'] });
+        assert.equal(r.code, 0, r.output);
+    });
 
     test('a redirect URI outside any protected location fails', () => {
         const r = check({ without: ['IPSIERedirectURI'], add: [`IPSIERedirectURI http://127.0.0.1:${PORT}/elsewhere/cb`] });
