@@ -174,6 +174,7 @@ leave:
 typedef struct {
     const char *name;
     long long created;
+    int order;                  /* position in the Cookie header */
 } live_state_t;
 
 static int by_age(const void *a, const void *b)
@@ -184,8 +185,8 @@ static int by_age(const void *a, const void *b)
     if (x->created != y->created) {
         return x->created < y->created ? -1 : 1;
     }
-    /* Equal ages: a fixed order keeps the choice reproducible. */
-    return strcmp(x->name, y->name);
+    /* Equal ages: browsers send older cookies first (RFC 6265 5.4). */
+    return x->order < y->order ? -1 : (x->order > y->order);
 }
 
 apr_array_header_t *ipsie_login_state_evict(apr_table_t *cookies, const ipsie_crypto_t *c,
@@ -213,6 +214,7 @@ apr_array_header_t *ipsie_login_state_evict(apr_table_t *cookies, const ipsie_cr
             live_state_t *ls = apr_array_push(live);
             ls->name = e[i].key;
             ls->created = st->created;
+            ls->order = i;
         }
     }
     /* Room for the state cookie about to be added. */

@@ -327,6 +327,27 @@ START_TEST(evict_with_seven_live_clears_only_the_oldest)
 }
 END_TEST
 
+START_TEST(evict_among_states_of_the_same_second_clears_the_first_sent)
+{
+    ipsie_crypto_t *c = test_crypto();
+    apr_table_t *cookies = apr_table_make(pool, 8);
+    const char *first = NULL;
+    apr_array_header_t *evict;
+    int i;
+
+    /* Browsers send older cookies first; within one second that order is all there is. */
+    for (i = 0; i < 7; i++) {
+        const char *name = add_state_cookie(cookies, c, NOW);
+        if (i == 0) {
+            first = name;
+        }
+    }
+    evict = ipsie_login_state_evict(cookies, c, 7, TIMEOUT, NOW, pool);
+    ck_assert_int_eq(evict->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(evict, 0, const char *), first);
+}
+END_TEST
+
 START_TEST(evict_below_the_cap_clears_nothing)
 {
     ipsie_crypto_t *c = test_crypto();
@@ -430,6 +451,7 @@ static Suite *state_suite(void)
 
     tcase_add_checked_fixture(ev, pool_setup, pool_teardown);
     tcase_add_test(ev, evict_with_seven_live_clears_only_the_oldest);
+    tcase_add_test(ev, evict_among_states_of_the_same_second_clears_the_first_sent);
     tcase_add_test(ev, evict_below_the_cap_clears_nothing);
     tcase_add_test(ev, evict_clears_expired_before_live_ones);
     tcase_add_test(ev, evict_clears_unreadable_state_cookies_and_ignores_others);
