@@ -82,12 +82,14 @@ static const command_rec auth_ipsie_cmds[] = {
 
 static void auth_ipsie_register_hooks(apr_pool_t *p)
 {
+    ap_hook_pre_config(auth_ipsie_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(auth_ipsie_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(auth_ipsie_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* Spoofed identity headers go before any module or application can read them. */
     ap_hook_header_parser(auth_ipsie_strip_spoofed, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_authn(auth_ipsie_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(auth_ipsie_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_note_auth_failure(auth_ipsie_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,
                               &auth_ipsie_authz_claim_provider, AP_AUTH_INTERNAL_PER_CONF);

@@ -93,6 +93,11 @@ int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
                             server_rec *s);
 int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s);
+int auth_ipsie_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+/* Every IPSIEClaimPrefix of the configuration (NULL when none is set). */
+const apr_array_header_t *auth_ipsie_claim_prefixes(void);
+/* 1 when some location has IPSIEPassAccessToken On. */
+int auth_ipsie_access_token_wanted(void);
 /* The server's settings, or NULL when the module is not configured for it. */
 const auth_ipsie_settings_t *auth_ipsie_settings(const server_rec *s);
 void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *r);
@@ -118,12 +123,17 @@ void auth_ipsie_session_clear(request_rec *r, const auth_ipsie_settings_t *cfg);
  * (or Expires=ceiling when persistent and expires > 0), max_age 0: delete. */
 void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name,
                            const char *value, long max_age, long long expires);
-/* Start a login: state cookie, then 302 to the authorization endpoint. */
+/* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
+ * not NULL, is passed on). */
 int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
-                           const char *return_to, int prompt_login);
+                           const char *return_to, int prompt_login, const char *login_hint);
+/* Refuse a request on the redirect URI that authentication did not handle. */
+int auth_ipsie_fixups(request_rec *r);
 /* Log why a session ended (ceiling, idle, logout, invalid) and clear its cookies. */
 void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
                             const ipsie_session_t *s, const char *reason);
+/* 1 when s is 1..max characters of base64url, as the values the module issues are. */
+int auth_ipsie_is_token_text(const char *s, apr_size_t max);
 /* The request's parsed cookies, parsed once. */
 apr_table_t *auth_ipsie_cookies(request_rec *r);
 /* Send a complete response from a hook: status, content type, body. Returns DONE. */
@@ -140,6 +150,8 @@ int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t 
 /* auth_ipsie_pass.c */
 /* Remove incoming headers that could pose as our identity headers. */
 int auth_ipsie_strip_spoofed(request_rec *r);
+/* Remove the module's own cookies from the request before the application sees it. */
+void auth_ipsie_strip_own_cookies(request_rec *r, const auth_ipsie_settings_t *cfg);
 /* Hand the session's identity to the application. */
 void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *dir,
                               const ipsie_session_t *s, long long now);

@@ -23,6 +23,7 @@ APLOG_USE_MODULE(auth_ipsie);
 typedef struct {
     apr_table_t *cookies;
     const ipsie_session_t *session;
+    int redirect_uri_handled;   /* the authn hook served the redirect URI */
 } req_state_t;
 
 static req_state_t *req_state(const request_rec *r)
@@ -55,6 +56,14 @@ const ipsie_session_t *auth_ipsie_request_session(const request_rec *r)
         main_r = main_r->main;
     }
     return req_state(r)->session ? req_state(r)->session : req_state(main_r)->session;
+}
+
+int auth_ipsie_is_token_text(const char *s, apr_size_t max)
+{
+    apr_size_t n = strlen(s);
+
+    return n > 0 && n <= max
+           && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
 }
 
 const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg)
@@ -199,8 +208,9 @@ ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settin
         || ipsie_session_decode(&s, plain, len, r->pool) != APR_SUCCESS) {
         return NULL;
     }
-    /* A session made for another provider is no session here. */
-    if (strcmp(s->iss, cfg->issuer) != 0) {
+    /* A session made for another provider or another client is no session here. */
+    if (strcmp(s->iss, cfg->issuer) != 0
+        || !ipsie_session_claim_holds(s, "aud", cfg->client.client_id, r->pool)) {
         return NULL;
     }
     return s;
@@ -278,7 +288,7 @@ static const char *absolute_redirect_uri(request_rec *r, const auth_ipsie_settin
 
 /* Redirect the browser to the authorization endpoint with a fresh login state. */
 static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
-                       int prompt_login)
+                       int prompt_login, const char *login_hint)
 {
     const ipsie_provider_t *op;
     ipsie_login_state_t *st;
@@ -301,7 +311,11 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
     evict = ipsie_login_state_evict(auth_ipsie_cookies(r), cfg->crypto, cfg->state_max_cookies,
                                     cfg->state_timeout, now, r->pool);
     for (i = 0; i < evict->nelts; i++) {
-        auth_ipsie_set_cookie(r, cfg, APR_ARRAY_IDX(evict, i, const char *), "", 0, 0);
+        const char *name = APR_ARRAY_IDX(evict, i, const char *);
+        /* Names come from the request: echo only those a state of ours could have. */
+        if (auth_ipsie_is_token_text(name + sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1, 128)) {
+            auth_ipsie_set_cookie(r, cfg, name, "", 0, 0);
+        }
     }
     rv = ipsie_login_state_new(&st, return_to, prompt_login, now, r->pool);
     if (rv == APR_SUCCESS) {
@@ -323,6 +337,7 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
         ipsie_pkce_challenge_s256(st->code_verifier, r->pool), "&code_challenge_method=S256",
         prompt_login ? "&prompt=login" : "",
         cfg->max_age >= 0 ? apr_psprintf(r->pool, "&max_age=%" APR_INT64_T_FMT, (apr_int64_t)cfg->max_age) : "",
+        login_hint ? "&login_hint=" : "", login_hint ? ipsie_url_encode(login_hint, r->pool) : "",
         cfg->auth_request_params ? "&" : "",
         cfg->auth_request_params ? cfg->auth_request_params : "", NULL);
     apr_table_setn(r->headers_out, "Location", url);
@@ -331,9 +346,9 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
 }
 
 int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
-                           const char *return_to, int prompt_login)
+                           const char *return_to, int prompt_login, const char *login_hint)
 {
-    return start_login(r, cfg, return_to, prompt_login);
+    return start_login(r, cfg, return_to, prompt_login, login_hint);
 }
 
 int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
@@ -356,7 +371,8 @@ int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
         if (!is_browser(r)) {
             return send_json_error(r, HTTP_UNAUTHORIZED, error);
         }
-        return start_login(r, cfg, return_to ? return_to : current_url(r, cfg), prompt_login);
+        return start_login(r, cfg, return_to ? return_to : current_url(r, cfg), prompt_login,
+                           NULL);
     }
 }
 
@@ -373,6 +389,32 @@ void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
 {
     log_session_end(r, s, reason);
     auth_ipsie_session_clear(r, cfg);
+}
+
+/* A subrequest (mod_dir, mod_autoindex, SSI, MultiViews) shares its main request's
+ * response: it may use a valid session but never answers, redirects or sets cookies. */
+static int check_subrequest(request_rec *r, const auth_ipsie_settings_t *cfg,
+                            const auth_ipsie_dir_settings_t *dir, long long now)
+{
+    const ipsie_session_t *s = auth_ipsie_request_session(r);
+    const char *user;
+    int had_cookie;
+
+    if (s == NULL) {
+        ipsie_session_t *loaded = auth_ipsie_session_load(r, cfg, &had_cookie);
+        if (loaded != NULL && ipsie_session_check(loaded, &cfg->policy, now)
+                                  == IPSIE_SESSION_VALID) {
+            s = loaded;
+        }
+    }
+    user = s ? ipsie_session_claim(s, dir->remote_user_claim) : NULL;
+    if (user == NULL || *user == '\0') {
+        return HTTP_UNAUTHORIZED;
+    }
+    req_state(r)->session = s;
+    r->user = apr_pstrdup(r->pool, user);
+    auth_ipsie_pass_identity(r, dir, s, now);
+    return OK;
 }
 
 int auth_ipsie_check_user_id(request_rec *r)
@@ -397,13 +439,11 @@ int auth_ipsie_check_user_id(request_rec *r)
     }
     auth_ipsie_dir_settings(&dir, r);
     now = apr_time_sec(r->request_time);
-    /* A subrequest is covered by its main request's session. */
-    if (r->main != NULL && r->main->user != NULL && auth_ipsie_request_session(r) != NULL) {
-        r->user = r->main->user;
-        auth_ipsie_pass_identity(r, &dir, auth_ipsie_request_session(r), now);
-        return OK;
+    if (r->main != NULL) {
+        return check_subrequest(r, cfg, &dir, now);
     }
     if (strcmp(r->uri, cfg->redirect_path) == 0) {
+        req_state(r)->redirect_uri_handled = 1;
         return auth_ipsie_redirect_uri_request(r, cfg);
     }
     s = auth_ipsie_session_load(r, cfg, &had_cookie);
@@ -441,7 +481,25 @@ int auth_ipsie_check_user_id(request_rec *r)
     req_state(r)->session = s;
     r->user = apr_pstrdup(r->pool, user);
     auth_ipsie_pass_identity(r, &dir, s, now);
+    auth_ipsie_strip_own_cookies(r, cfg);
     return OK;
+}
+
+int auth_ipsie_fixups(request_rec *r)
+{
+    const auth_ipsie_settings_t *cfg = auth_ipsie_settings(r->server);
+
+    if (cfg == NULL || r->main != NULL || strcmp(r->uri, cfg->redirect_path) != 0
+        || req_state(r)->redirect_uri_handled) {
+        return DECLINED;
+    }
+    /* The callback would reach a handler or a backend with the authorization code. */
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "IPSIE11008: %s is IPSIERedirectURI but authentication did not run for it: "
+                  "put it inside a <Location> with 'AuthType ipsie' and no AuthType or "
+                  "Require override", cfg->redirect_path);
+    return auth_ipsie_error_page(r, HTTP_INTERNAL_SERVER_ERROR, "Misconfigured sign-in",
+                                 "This site's sign-in address is not set up correctly.");
 }
 
 int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type)

@@ -1,5 +1,5 @@
-/* "Require claim name:value": grants when the session's claim holds the value (for a claim
- * that was an array, when one of its elements is the value). */
+/* "Require claim name:value": grants when the session's claim is the value or, for an array
+ * claim, when one of its elements is. */
 #include <httpd.h>
 #include <string.h>
 
@@ -9,23 +9,6 @@
 #include "auth_ipsie.h"
 
 APLOG_USE_MODULE(auth_ipsie);
-
-/* 1 when value is one of the comma-joined elements of held. */
-static int claim_holds(const char *held, const char *value)
-{
-    apr_size_t n = strlen(value);
-    const char *p = held;
-
-    while (p != NULL) {
-        const char *comma = strchr(p, ',');
-        apr_size_t len = comma ? (apr_size_t)(comma - p) : strlen(p);
-        if (len == n && strncmp(p, value, n) == 0) {
-            return 1;
-        }
-        p = comma ? comma + 1 : NULL;
-    }
-    return 0;
-}
 
 static authz_status check_claim(request_rec *r, const char *require_args,
                                 const void *parsed_require_args)
@@ -43,12 +26,10 @@ static authz_status check_claim(request_rec *r, const char *require_args,
     }
     while (*(word = ap_getword_conf(r->pool, &args)) != '\0') {
         const char *colon = strchr(word, ':');
-        const char *held;
-        if (colon == NULL) {
-            continue;
-        }
-        held = ipsie_session_claim(s, apr_pstrmemdup(r->pool, word, (apr_size_t)(colon - word)));
-        if (held != NULL && claim_holds(held, colon + 1)) {
+        if (colon != NULL
+            && ipsie_session_claim_holds(
+                   s, apr_pstrmemdup(r->pool, word, (apr_size_t)(colon - word)), colon + 1,
+                   r->pool)) {
             return AUTHZ_GRANTED;
         }
     }

@@ -199,6 +199,29 @@ static const char *set_keyword(cmd_parms *cmd, srv_cfg *c, int id, const char *a
     return NULL;
 }
 
+/* What any location of the configuration asks for, which the whole server must honour:
+ * every claim prefix is stripped from incoming requests everywhere, and access tokens are
+ * kept in sessions only when some location passes them on. Reset with each reading. */
+static apr_array_header_t *claim_prefixes;
+static int access_token_wanted;
+
+const apr_array_header_t *auth_ipsie_claim_prefixes(void)
+{
+    return claim_prefixes;
+}
+
+int auth_ipsie_access_token_wanted(void)
+{
+    return access_token_wanted;
+}
+
+int auth_ipsie_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    claim_prefixes = NULL;
+    access_token_wanted = 0;
+    return OK;
+}
+
 static const char *set_dir(cmd_parms *cmd, dir_cfg *d, int id, const char *arg)
 {
     int v;
@@ -225,6 +248,10 @@ static const char *set_dir(cmd_parms *cmd, dir_cfg *d, int id, const char *arg)
                                 cmd->cmd->name, arg);
         }
         d->claim_prefix = arg;
+        if (claim_prefixes == NULL) {
+            claim_prefixes = apr_array_make(cmd->pool, 2, sizeof(const char *));
+        }
+        APR_ARRAY_PUSH(claim_prefixes, const char *) = arg;
         return NULL;
     case CMD_REMOTE_USER_CLAIM:
         d->remote_user_claim = arg;
@@ -263,6 +290,7 @@ const char *auth_ipsie_cmd_flag(cmd_parms *cmd, void *dcfg, int on)
 
     if (id == CMD_PASS_ACCESS_TOKEN) {
         ((dir_cfg *)dcfg)->pass_access_token = on;
+        access_token_wanted |= on;
         return NULL;
     }
     c->configured = 1;
@@ -274,8 +302,7 @@ const char *auth_ipsie_cmd_list(cmd_parms *cmd, void *dcfg, const char *arg)
 {
     srv_cfg *c = ap_get_module_config(cmd->server->module_config, &auth_ipsie_module);
     int id = (int)(apr_uintptr_t)cmd->info;
-    static const char *const known_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
-                                             "PS512", "ES256", "EdDSA", NULL};
+    static const char *const known_algs[] = {"RS256", "PS256", "ES256", "EdDSA", NULL};
 
     c->configured = 1;
     if (id == CMD_SIGNING_ALGS) {

@@ -31,15 +31,6 @@ static int bad_gateway(request_rec *r)
                                  "Please try again in a moment.");
 }
 
-/* Only the characters a state we issued can have: base64url. */
-static int is_token_text(const char *s, apr_size_t max)
-{
-    apr_size_t n = strlen(s);
-
-    return n > 0 && n <= max
-           && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
-}
-
 /* An OP error code, cut to what RFC 6749 allows in it, for pages and logs. */
 static const char *op_error_text(request_rec *r, const char *error)
 {
@@ -70,7 +61,7 @@ static const char *session_expiry_message(apr_status_t rv)
 }
 
 /* Validate the ID token, fetching the JWKS again once when its key is unknown. */
-static apr_status_t validate_id_token(json_t **claims, request_rec *r,
+static apr_status_t validate_id_token(json_t **claims, int *provider_down, request_rec *r,
                                       const auth_ipsie_settings_t *cfg, const char *id_token,
                                       const char *issuer, const char *nonce, long long now)
 {
@@ -86,18 +77,57 @@ static apr_status_t validate_id_token(json_t **claims, request_rec *r,
     expect.aud_single_string = cfg->profile_sl1;
     expect.clock_skew = cfg->clock_skew;
     expect.now = now;
+    *provider_down = 0;
     rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, 0, now);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
-    if (rv == IPSIE_ERR_JWT_KID) {
-        rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, 1, now);
-        if (rv == APR_SUCCESS) {
-            rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
+        if (rv == IPSIE_ERR_JWT_KID) {
+            rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, 1, now);
+            if (rv == APR_SUCCESS) {
+                rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
+            }
+            else {
+                *provider_down = 1;
+            }
         }
     }
+    else {
+        *provider_down = 1;
+    }
     return rv;
+}
+
+/* OIDC Core 3.1.2.1 and 3.1.3.7: with max_age the sign-in must be that recent, and after
+ * prompt=login (at the ceiling) it must be new, not the provider's old session. */
+static int authenticated_recently(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                  const ipsie_login_state_t *st, const json_t *claims,
+                                  long long now)
+{
+    const json_t *auth_time = json_object_get(claims, "auth_time");
+    long long t;
+
+    if (auth_time == NULL && cfg->max_age < 0) {
+        return 1;
+    }
+    if (!json_is_integer(auth_time)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12013: login refused: IPSIEMaxAge is set but the ID token has no "
+                      "integer auth_time");
+        return 0;
+    }
+    t = (long long)json_integer_value(auth_time);
+    if (cfg->max_age >= 0 && now - t > cfg->max_age + cfg->clock_skew) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12014: login refused: auth_time is older than IPSIEMaxAge");
+        return 0;
+    }
+    if (st->prompt_login && t < st->created - cfg->clock_skew) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12015: login refused: prompt=login was asked but auth_time is "
+                      "from before the request");
+        return 0;
+    }
+    return 1;
 }
 
 static void log_login(request_rec *r, const auth_ipsie_settings_t *cfg, const ipsie_session_t *s)
@@ -130,9 +160,10 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     ipsie_session_t *s;
     json_t *claims;
     long long now = apr_time_sec(r->request_time);
+    int provider_down;
     apr_status_t rv;
 
-    if (state == NULL || !is_token_text(state, STATE_MAX_LEN)) {
+    if (state == NULL || !auth_ipsie_is_token_text(state, STATE_MAX_LEN)) {
         return bad_request(r, "The sign-in response has no valid state. Please start again.");
     }
     cookie_name = ipsie_login_state_cookie_name(state, r->pool);
@@ -141,18 +172,18 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         /* Single use: whatever happens next, this state is spent. */
         auth_ipsie_set_cookie(r, cfg, cookie_name, "", 0, 0);
     }
+    if (cookie == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE12003: callback for an unknown or spent login state");
+        return bad_request(r, "This sign-in response does not belong to a sign-in started "
+                              "here, or it has expired. Please start again.");
+    }
     if (error != NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE12002: the identity provider answered error=%s",
                       op_error_text(r, error));
         return bad_request(r, apr_pstrcat(r->pool, "The identity provider refused the sign-in (",
                                           op_error_text(r, error), ").", NULL));
-    }
-    if (cookie == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "IPSIE12003: callback for an unknown or spent login state");
-        return bad_request(r, "This sign-in response does not belong to a sign-in started "
-                              "here, or it has expired. Please start again.");
     }
     rv = ipsie_login_state_open(&st, state, cookie, cfg->crypto, cfg->state_timeout, now,
                                 r->pool);
@@ -188,13 +219,26 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
         return bad_gateway(r);
     }
-    rv = validate_id_token(&claims, r, cfg, tokens->id_token, op->issuer, st->nonce, now);
+    rv = validate_id_token(&claims, &provider_down, r, cfg, tokens->id_token, op->issuer,
+                           st->nonce, now);
+    if (rv != APR_SUCCESS && provider_down) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "IPSIE12012: cannot validate the ID token: the provider's keys are "
+                      "unavailable");
+        return bad_gateway(r);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "IPSIE12008: ID token rejected");
         return bad_request(r, "The identity provider's ID token could not be validated.");
     }
-    rv = ipsie_session_create(&s, claims, tokens->id_token, tokens->access_token,
-                              tokens->refresh_token, &cfg->policy, now, r->pool);
+    if (!authenticated_recently(r, cfg, st, claims, now)) {
+        return bad_request(r, "The identity provider did not sign you in again as this site "
+                              "requires. Please start again.");
+    }
+    /* Only what some location uses is kept: the cookie travels with every request. */
+    rv = ipsie_session_create(&s, claims, tokens->id_token,
+                              auth_ipsie_access_token_wanted() ? tokens->access_token : NULL,
+                              NULL, &cfg->policy, now, r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "IPSIE12009: login refused: %s", session_expiry_message(rv));
@@ -224,18 +268,20 @@ static int handle_logout(request_rec *r, const auth_ipsie_settings_t *cfg, const
     ipsie_session_t *s;
     int had_cookie;
 
-    if (*target == '\0' && cfg->post_logout_redirect_uri != NULL) {
-        target = cfg->post_logout_redirect_uri;
+    /* The session ends whatever the return address: a refused one must not keep it. */
+    s = auth_ipsie_session_load(r, cfg, &had_cookie);
+    if (s != NULL || had_cookie) {
+        auth_ipsie_session_end(r, cfg, s, s ? "logout" : "invalid");
+    }
+    if (*target == '\0') {
+        target = cfg->post_logout_redirect_uri ? cfg->post_logout_redirect_uri : "/";
     }
     if (ipsie_url_same_origin(&return_to, target, origin, r->pool) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "IPSIE12011: logout refused an off-site return URL");
-        return auth_ipsie_error_page(r, HTTP_BAD_REQUEST, "Logout failed",
-                                     "The return address after logout must be on this site.");
-    }
-    s = auth_ipsie_session_load(r, cfg, &had_cookie);
-    if (s != NULL || had_cookie) {
-        auth_ipsie_session_end(r, cfg, s, s ? "logout" : "invalid");
+        return auth_ipsie_error_page(r, HTTP_BAD_REQUEST, "Logged out",
+                                     "You are logged out of this site. The return address "
+                                     "given was refused: it must be on this site.");
     }
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     if (s != NULL && s->id_token != NULL
@@ -306,18 +352,25 @@ static int handle_info(request_rec *r, const auth_ipsie_settings_t *cfg)
 
 /* OIDC Core 4: the provider (or a portal) asks us to start a login for a target. */
 static int handle_third_party(request_rec *r, const auth_ipsie_settings_t *cfg,
-                              const char *iss, const char *target)
+                              apr_table_t *args)
 {
+    const char *iss = apr_table_get(args, "iss");
+    const char *target = apr_table_get(args, "target_link_uri");
+    const char *hint = apr_table_get(args, "login_hint");
     const char *return_to;
 
     if (strcmp(iss, cfg->issuer) != 0) {
         return bad_request(r, "The login was initiated for another identity provider.");
     }
-    if (ipsie_url_same_origin(&return_to, target, auth_ipsie_origin(r, cfg), r->pool)
+    if (ipsie_url_same_origin(&return_to, target ? target : "/", auth_ipsie_origin(r, cfg),
+                              r->pool)
         != APR_SUCCESS) {
         return bad_request(r, "The login target must be on this site.");
     }
-    return auth_ipsie_start_login(r, cfg, return_to, 0);
+    if (hint != NULL && (strlen(hint) > 256 || strpbrk(hint, "\r\n") != NULL)) {
+        hint = NULL;
+    }
+    return auth_ipsie_start_login(r, cfg, return_to, 0, hint);
 }
 
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg)
@@ -347,9 +400,8 @@ int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t 
         || apr_table_get(args, "error") != NULL) {
         return handle_callback(r, cfg, args);
     }
-    if (apr_table_get(args, "iss") != NULL && apr_table_get(args, "target_link_uri") != NULL) {
-        return handle_third_party(r, cfg, apr_table_get(args, "iss"),
-                                  apr_table_get(args, "target_link_uri"));
+    if (apr_table_get(args, "iss") != NULL) {
+        return handle_third_party(r, cfg, args);
     }
     return bad_request(r, "This address is where the identity provider returns to; it was "
                           "called without a sign-in response.");

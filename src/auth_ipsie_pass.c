@@ -8,6 +8,7 @@
 #include <http_log.h>
 
 #include "auth_ipsie.h"
+#include "ipsie/ipsie_state.h"
 
 APLOG_USE_MODULE(auth_ipsie);
 
@@ -24,6 +25,23 @@ static int has_prefix_loose(const char *name, const char *prefix)
         }
     }
     return 1;
+}
+
+/* A header name the application could take for one of ours. */
+static int is_ours(const char *name, const char *claim_prefix)
+{
+    const apr_array_header_t *prefixes = auth_ipsie_claim_prefixes();
+    int i;
+
+    if (has_prefix_loose(name, SESSION_HEADER_PREFIX) || has_prefix_loose(name, claim_prefix)) {
+        return 1;
+    }
+    for (i = 0; prefixes != NULL && i < prefixes->nelts; i++) {
+        if (has_prefix_loose(name, APR_ARRAY_IDX(prefixes, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int auth_ipsie_strip_spoofed(request_rec *r)
@@ -43,8 +61,7 @@ int auth_ipsie_strip_spoofed(request_rec *r)
         if (e[i].key == NULL) {
             continue;
         }
-        if (has_prefix_loose(e[i].key, SESSION_HEADER_PREFIX)
-            || has_prefix_loose(e[i].key, dir.claim_prefix)) {
+        if (is_ours(e[i].key, dir.claim_prefix)) {
             if (doomed == NULL) {
                 doomed = apr_array_make(r->pool, 4, sizeof(const char *));
             }
@@ -132,5 +149,62 @@ void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *d
     }
     if (dir->pass_access_token && s->access_token != NULL) {
         apr_table_setn(r->headers_in, "IPSIE-Access-Token", clean_value(s->access_token, r->pool));
+    }
+}
+
+/* 1 for the session cookie, its chunks and the login state cookies. */
+static int is_own_cookie(const char *name, apr_size_t len, const auth_ipsie_settings_t *cfg)
+{
+    apr_size_t base = strlen(cfg->cookie_name);
+
+    if (len >= sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1
+        && strncmp(name, IPSIE_STATE_COOKIE_PREFIX, sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1) == 0) {
+        return 1;
+    }
+    return len >= base && strncmp(name, cfg->cookie_name, base) == 0
+           && (len == base || name[base] == '_');
+}
+
+void auth_ipsie_strip_own_cookies(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    const char *pair;
+    char *kept;
+    apr_size_t used = 0;
+
+    if (header == NULL) {
+        return;
+    }
+    /* Session cookies are credentials: the application and its logs have no use for them. */
+    /* "; " may replace a bare ";": at most one more byte per pair. */
+    kept = apr_palloc(r->pool, 2 * strlen(header) + 1);
+    for (pair = header; *pair != '\0';) {
+        const char *end = pair + strcspn(pair, ";");
+        const char *name = pair;
+        apr_size_t name_len;
+
+        while (name < end && (*name == ' ' || *name == '\t')) {
+            name++;
+        }
+        name_len = strcspn(name, "=;");
+        while (name_len > 0 && (name[name_len - 1] == ' ' || name[name_len - 1] == '\t')) {
+            name_len--;
+        }
+        if (name < end && !is_own_cookie(name, name_len, cfg)) {
+            if (used > 0) {
+                kept[used++] = ';';
+                kept[used++] = ' ';
+            }
+            memcpy(kept + used, name, (apr_size_t)(end - name));
+            used += (apr_size_t)(end - name);
+        }
+        pair = *end == ';' ? end + 1 : end;
+    }
+    kept[used] = '\0';
+    if (used == 0) {
+        apr_table_unset(r->headers_in, "Cookie");
+    }
+    else {
+        apr_table_setn(r->headers_in, "Cookie", kept);
     }
 }

@@ -3,6 +3,7 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <jansson.h>
 
@@ -13,6 +14,7 @@
 
 #define WELL_KNOWN_SUFFIX "/.well-known/openid-configuration"
 #define JWKS_REFRESH_MIN_INTERVAL 10
+#define EMPTY_RETRY_INTERVAL 2
 #define GENERATION_GRACE 600
 #define LOG_VALUE_MAX 200
 #define OP_ERROR_MAX 64
@@ -352,6 +354,7 @@ typedef struct {
 
 struct ipsie_provider_cache_t {
     apr_thread_mutex_t *mutex;     /* guards the slots only, never held across a fetch */
+    apr_thread_cond_t *fetched;    /* signalled when a fetch ends, for those with nothing */
     const char *metadata_url;
     const char *issuer;
     long ttl;
@@ -394,6 +397,9 @@ apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const cha
     }
     cache = apr_pcalloc(p, sizeof(*cache));
     rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&cache->fetched, p);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -448,7 +454,9 @@ static generation_t *install_generation(slot_t *slot, generation_t *g, long long
 /* What a caller should do with a slot, decided under the mutex. */
 typedef enum {
     SLOT_SERVE = 0,
-    SLOT_FETCH
+    SLOT_FETCH,
+    SLOT_WAIT,                     /* nothing to serve, another thread is fetching it */
+    SLOT_FAIL                      /* nothing to serve, and the last fetch just failed */
 } slot_action_e;
 
 static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char *source,
@@ -457,7 +465,16 @@ static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char
     long long age;
     long long since_attempt;
 
+    /* With nothing cached, one thread fetches and the others wait for it; after a failure
+     * the provider is left alone for a moment rather than asked by every request. */
     if (slot->current == NULL) {
+        if (slot->fetching) {
+            return SLOT_WAIT;
+        }
+        since_attempt = now - slot->attempted;
+        if (slot->attempted != 0 && since_attempt >= 0 && since_attempt < EMPTY_RETRY_INTERVAL) {
+            return SLOT_FAIL;
+        }
         return SLOT_FETCH;
     }
     /* Someone else is refreshing: the value we hold is still good enough meanwhile. */
@@ -592,6 +609,22 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
     *out = NULL;
     apr_thread_mutex_lock(cache->mutex);
     action = slot_decide(slot, cache->ttl, refresh, jwks_uri, now);
+    while (action == SLOT_WAIT) {
+        /* Bounded by the fetch's own timeout, with a margin. */
+        if (apr_thread_cond_timedwait(cache->fetched, cache->mutex,
+                                      apr_time_from_sec(cache->opts.timeout + 1))
+            == APR_TIMEUP) {
+            action = SLOT_FAIL;
+            break;
+        }
+        action = slot_decide(slot, cache->ttl, refresh, jwks_uri, now);
+    }
+    if (action == SLOT_FAIL) {
+        apr_thread_mutex_unlock(cache->mutex);
+        ipsie_log(IPSIE_LOG_DEBUG, "IPSIE08307: %s of %s unavailable: the last fetch failed "
+                  "moments ago", jwks_uri ? "JWKS" : "metadata", cache->issuer);
+        return IPSIE_ERR_HTTP;
+    }
     if (action == SLOT_SERVE) {
         *out = slot->current->value;
         apr_thread_mutex_unlock(cache->mutex);
@@ -618,6 +651,7 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
         stale = slot->current->value;
         *out = stale;
     }
+    apr_thread_cond_broadcast(cache->fetched);
     apr_thread_mutex_unlock(cache->mutex);
 
     destroy_generations(dead);

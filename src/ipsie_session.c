@@ -7,7 +7,7 @@
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_session.h"
 
-#define SESSION_FORMAT_VERSION 0x01
+#define SESSION_FORMAT_VERSION 0x02
 #define SESSION_MAX_CLAIMS 256
 #define SESSION_NULL_LEN 0xFFFFFFFFu
 
@@ -141,6 +141,7 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims,
         c = apr_array_push(s->claims);
         c->name = apr_pstrdup(p, name);
         c->value = claim_text(value, p);
+        c->json = json_is_array(value) ? scalar_text(value, p) : NULL;
     }
     *out = s;
     return APR_SUCCESS;
@@ -193,6 +194,31 @@ const char *ipsie_session_claim(const ipsie_session_t *s, const char *name)
         }
     }
     return NULL;
+}
+
+int ipsie_session_claim_holds(const ipsie_session_t *s, const char *name, const char *value,
+                              apr_pool_t *p)
+{
+    const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
+    json_t *array;
+    size_t k;
+    int i, holds = 0;
+
+    for (i = 0; i < s->claims->nelts && strcmp(c[i].name, name) != 0; i++) {
+    }
+    if (i == s->claims->nelts) {
+        return 0;
+    }
+    if (c[i].json == NULL) {
+        return strcmp(c[i].value, value) == 0;
+    }
+    /* An array holds the value when one element is it: "a,admin" is no "admin". */
+    array = json_loads(c[i].json, JSON_DECODE_ANY, NULL);
+    for (k = 0; json_is_array(array) && k < json_array_size(array) && !holds; k++) {
+        holds = strcmp(scalar_text(json_array_get(array, k), p), value) == 0;
+    }
+    json_decref(array);
+    return holds;
 }
 
 /* Encoding: version byte, four big-endian int64 times, then length-prefixed strings, each
@@ -273,6 +299,7 @@ apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ip
     for (i = 0; i < s->claims->nelts; i++) {
         put_str(&w, c[i].name);
         put_str(&w, c[i].value);
+        put_str(&w, c[i].json);
     }
     *buf = w.buf;
     *len = w.len;
@@ -359,8 +386,8 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
     s->claims = apr_array_make(p, (int)(nclaims ? nclaims : 1), sizeof(ipsie_claim_t));
     for (i = 0; i < nclaims; i++) {
         ipsie_claim_t *c = apr_array_push(s->claims);
-        if (!get_str(&r, &c->name) || !get_str(&r, &c->value) || c->name == NULL
-            || c->value == NULL) {
+        if (!get_str(&r, &c->name) || !get_str(&r, &c->value) || !get_str(&r, &c->json)
+            || c->name == NULL || c->value == NULL) {
             return IPSIE_ERR_MALFORMED;
         }
     }

@@ -13,6 +13,7 @@
 typedef struct {
     const char *name;
     const char *value;          /* arrays joined with ",", objects as compact JSON */
+    const char *json;           /* arrays: their compact JSON, to match elements; else NULL */
 } ipsie_claim_t;
 
 typedef struct {
@@ -74,6 +75,11 @@ long long ipsie_session_idle_remaining(const ipsie_session_t *s,
 
 /* The value of claim name, or NULL. */
 const char *ipsie_session_claim(const ipsie_session_t *s, const char *name);
+
+/* 1 when claim name is value, or, for an array claim, when one of its elements is value
+ * (so a string "a,admin" does not hold "admin"). */
+int ipsie_session_claim_holds(const ipsie_session_t *s, const char *name, const char *value,
+                              apr_pool_t *p);
 
 /* Serialise to the binary session format (versioned, length-prefixed fields). */
 apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ipsie_session_t *s,

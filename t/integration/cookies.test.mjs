@@ -51,6 +51,18 @@ describe('cookies with default settings', () => {
         assert.deepEqual(sessionCookies(res), []);
     });
 
+    test('the application never sees the session or state cookies, but sees its own', async () => {
+        const client = new Client();
+        await login(client, stack.url('/app/'), 'alice');
+        client.jar.set('app_pref', 'dark');
+        client.jar.set('ipsie_state_leftover', 'x');
+        const res = await client.get(stack.url('/app/'));
+        assert.equal(res.status, 200);
+        const cookie = res.json().headers.cookie ?? '';
+        assert.match(cookie, /(^|; )app_pref=dark(;|$)/);
+        assert.doesNotMatch(cookie, /ipsie_/);
+    });
+
     test('at most 7 login states live at once: starting an 8th evicts the oldest', async () => {
         const client = new Client();
         const states = [];

@@ -54,4 +54,28 @@ describe('logout', () => {
             assert.ok(!res.location, `${target}: no redirect`);
         }
     });
+
+    test('a refused return address still ends the session', async () => {
+        const client = new Client();
+        await login(client, stack.url('/app/'), 'dave');
+        const res = await client.get(`${stack.redirectUri}?logout=${encodeURIComponent('https://evil.example/')}`);
+        assert.equal(res.status, 400);
+        assert.ok(clearsCookie(res, 'ipsie_session') || clearsCookie(res, 'ipsie_session_chunks'));
+        assert.match(res.body, /logged out/i);
+        // Even a client that kept the old cookie has no session: the logout was logged.
+        assert.equal(logLines(stack.httpd, /reason=logout/, /sub=dave/).length, 1);
+        const after = await client.get(stack.url('/app/'), { xhr: true });
+        assert.equal(after.status, 401);
+    });
+
+    test('?logout= with no address ends the session and returns to the site', async () => {
+        const client = new Client();
+        await login(client, stack.url('/app/'), 'erin');
+        const res = await client.get(`${stack.redirectUri}?logout=`);
+        assert.equal(res.status, 302);
+        const q = query(res.location);
+        assert.equal(q.get('post_logout_redirect_uri'), `${stack.origin}/`);
+        const after = await client.get(stack.url('/app/'), { xhr: true });
+        assert.equal(after.status, 401);
+    });
 });

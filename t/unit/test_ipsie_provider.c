@@ -1173,14 +1173,34 @@ START_TEST(cache_without_a_value_reports_bad_metadata)
 
     captured_log[0] = '\0';
     srv_json(WELL_KNOWN, 200, "{\"issuer\":42}");
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_METADATA);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 2), IPSIE_ERR_METADATA);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08302"));
 
     captured_log[0] = '\0';
     serve_metadata(apr_pstrcat(pool, base_url, "/", NULL));
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 4),
+                     IPSIE_ERR_ISSUER_MISMATCH);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08302"));
     ck_assert_ptr_null(op);
+}
+END_TEST
+
+START_TEST(cache_without_a_value_does_not_ask_again_right_after_a_failure)
+{
+    ipsie_provider_cache_t *cache = new_cache(TTL);
+    const ipsie_provider_t *op = NULL;
+
+    srv_json(WELL_KNOWN, 503, "{}");
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
+    /* Within two seconds every request fails at once, without a fetch. */
+    serve_metadata(base_url);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 1), IPSIE_ERR_HTTP);
+    ck_assert_ptr_null(op);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 2), APR_SUCCESS);
+    ck_assert_ptr_nonnull(op);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
 }
 END_TEST
 
@@ -1244,11 +1264,11 @@ START_TEST(cache_jwks_failure_is_told_apart_and_old_keys_are_kept)
 
     captured_log[0] = '\0';
     srv_json("/jwks", 200, "[]");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, 0, T0), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, 0, T0 + 2), IPSIE_ERR_MALFORMED);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08305"));
 
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "]}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, 0, T0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, 0, T0 + 4), APR_SUCCESS);
     srv_json("/jwks", 500, "{}");
     captured_log[0] = '\0';
     ck_assert_int_eq(ipsie_provider_cache_jwks(&b, cache, 1, T0 + 30), APR_SUCCESS);
@@ -1418,6 +1438,7 @@ static Suite *provider_suite(void)
     tcase_add_test(cache, cache_keeps_serving_old_metadata_when_a_refetch_fails);
     tcase_add_test(cache, cache_without_a_value_reports_an_unreachable_op);
     tcase_add_test(cache, cache_without_a_value_reports_bad_metadata);
+    tcase_add_test(cache, cache_without_a_value_does_not_ask_again_right_after_a_failure);
     tcase_add_test(cache, cache_fetches_the_jwks_once_and_reuses_it);
     tcase_add_test(cache, cache_jwks_refresh_is_rate_limited_to_once_per_ten_seconds);
     tcase_add_test(cache, cache_jwks_failure_is_told_apart_and_old_keys_are_kept);

@@ -58,6 +58,7 @@ static void add_claim(ipsie_session_t *s, const char *name, const char *value)
     ipsie_claim_t *c = apr_array_push(s->claims);
     c->name = name;
     c->value = value;
+    c->json = NULL;
 }
 
 /* A session with every field set, as a login with all tokens leaves it. */
@@ -97,6 +98,12 @@ static void assert_same_session(const ipsie_session_t *a, const ipsie_session_t 
     for (i = 0; i < a->claims->nelts; i++) {
         ck_assert_str_eq(ca[i].name, cb[i].name);
         ck_assert_str_eq(ca[i].value, cb[i].value);
+        if (ca[i].json == NULL) {
+            ck_assert_ptr_null(cb[i].json);
+        }
+        else {
+            ck_assert_str_eq(ca[i].json, cb[i].json);
+        }
     }
 }
 
@@ -633,6 +640,36 @@ START_TEST(create_refuses_what_the_ceiling_refuses)
 }
 END_TEST
 
+START_TEST(claim_holds_matches_array_elements_and_whole_strings_only)
+{
+    ipsie_session_policy_t policy = spec_defaults();
+    json_t *claims = json_pack("{s:s, s:s, s:[s,s,i], s:s, s:[]}", "sub", "alice", "iss",
+                               "https://op.example", "groups", "staff", "x,admin", 7,
+                               "dept", "a,admin", "none");
+    ipsie_session_t *s = NULL, *back = NULL;
+    unsigned char *buf;
+    apr_size_t len;
+
+    ck_assert_int_eq(ipsie_session_create(&s, claims, "t", NULL, NULL, &policy, NOW, pool),
+                     APR_SUCCESS);
+    json_decref(claims);
+    /* Survives the cookie. */
+    encode_ok(&buf, &len, s);
+    ck_assert_int_eq(ipsie_session_decode(&back, buf, len, pool), APR_SUCCESS);
+    ck_assert(ipsie_session_claim_holds(back, "groups", "staff", pool));
+    ck_assert(ipsie_session_claim_holds(back, "groups", "x,admin", pool));
+    ck_assert(ipsie_session_claim_holds(back, "groups", "7", pool));
+    ck_assert(!ipsie_session_claim_holds(back, "groups", "admin", pool));
+    ck_assert(!ipsie_session_claim_holds(back, "groups", "x", pool));
+    ck_assert(ipsie_session_claim_holds(back, "dept", "a,admin", pool));
+    ck_assert(!ipsie_session_claim_holds(back, "dept", "admin", pool));
+    ck_assert(!ipsie_session_claim_holds(back, "dept", "a", pool));
+    ck_assert(!ipsie_session_claim_holds(back, "none", "", pool));
+    ck_assert(!ipsie_session_claim_holds(back, "missing", "", pool));
+    ck_assert(ipsie_session_claim_holds(back, "sub", "alice", pool));
+}
+END_TEST
+
 START_TEST(claim_lookup_finds_by_exact_name_only)
 {
     ipsie_session_policy_t policy = spec_defaults();
@@ -689,7 +726,7 @@ START_TEST(round_trip_keeps_every_field)
     apr_size_t len;
 
     encode_ok(&buf, &len, s);
-    ck_assert_int_eq(buf[0], 0x01);
+    ck_assert_int_eq(buf[0], 0x02);
     ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
     ck_assert_ptr_nonnull(decoded);
     assert_same_session(s, decoded);
@@ -793,7 +830,7 @@ END_TEST
 
 START_TEST(another_version_byte_is_malformed)
 {
-    static const unsigned char versions[] = {0x00, 0x02, 0x7f, 0x80, 0xff};
+    static const unsigned char versions[] = {0x00, 0x01, 0x03, 0x7f, 0x80, 0xff};
     ipsie_session_t *s = full_session();
     unsigned char *buf;
     apr_size_t len, i;
@@ -855,12 +892,16 @@ START_TEST(claim_length_pointing_past_the_end_is_malformed)
 
     add_claim(s, "k", "v");
     encode_ok(&buf, &len, s);
-    /* The last field: value "v" as length 1, 'v', NUL. */
-    ck_assert_uint_eq(read_u32(buf + len - 6), 1);
-    ck_assert_mem_eq(buf + len - 2, "v", 2);
-    write_u32(buf + len - 6, 2);
+    /* The last fields: value "v" as length 1, 'v', NUL, then the NULL marker of its json. */
+    ck_assert_uint_eq(read_u32(buf + len - 10), 1);
+    ck_assert_mem_eq(buf + len - 6, "v", 2);
+    ck_assert_uint_eq(read_u32(buf + len - 4), 0xffffffffu);
+    write_u32(buf + len - 10, 2);
     assert_refused(buf, len);
-    write_u32(buf + len - 6, 0xfffffff0u);
+    write_u32(buf + len - 10, 0xfffffff0u);
+    assert_refused(buf, len);
+    write_u32(buf + len - 10, 1);
+    write_u32(buf + len - 4, 5);
     assert_refused(buf, len);
 }
 END_TEST
@@ -995,7 +1036,7 @@ START_TEST(random_bytes_never_crash_the_decoder)
         }
         /* Half the time get past the version byte to reach the field parsers. */
         if (len > 0 && (iteration & 1)) {
-            buf[0] = 0x01;
+            buf[0] = 0x02;
         }
         assert_decode_is_safe(buf, len, scratch);
         apr_pool_clear(scratch);
@@ -1102,6 +1143,7 @@ static Suite *session_suite(void)
     tcase_add_test(create, create_without_sub_or_iss_is_malformed);
     tcase_add_test(create, create_refuses_what_the_ceiling_refuses);
     tcase_add_test(create, claim_lookup_finds_by_exact_name_only);
+    tcase_add_test(create, claim_holds_matches_array_elements_and_whole_strings_only);
     tcase_add_test(create, create_keeps_at_most_256_claims_and_logs_the_cut);
     suite_add_tcase(s, create);
 
