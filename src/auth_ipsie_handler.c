@@ -255,6 +255,17 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     if (ipsie_url_same_origin(&return_to, st->original_url, origin, r->pool) != APR_SUCCESS) {
         return_to = apr_pstrcat(r->pool, origin, "/", NULL);
     }
+    /* A redirect would still belong to the navigation that came from the provider's site,
+     * which carries no Strict cookie: a page of ours starts a same-site navigation. */
+    if (strcmp(cfg->cookie_samesite, "Strict") == 0) {
+        const char *target = ap_escape_html(r->pool, return_to);
+        return auth_ipsie_send(
+            r, HTTP_OK, "text/html; charset=utf-8",
+            apr_pstrcat(r->pool, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                        "<meta http-equiv=\"refresh\" content=\"0;url=", target,
+                        "\"><title>Signed in</title></head>\n<body><p>Signed in. "
+                        "<a href=\"", target, "\">Continue</a></p></body></html>\n", NULL));
+    }
     apr_table_setn(r->headers_out, "Location", return_to);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_MOVED_TEMPORARILY;

@@ -5,6 +5,7 @@ IPSIE_DEB_PACKAGES=(
     apache2 apache2-dev
     libcjose-dev libjansson-dev libcurl4-openssl-dev libssl-dev libapr1-dev libaprutil1-dev
     check pkg-config autoconf automake libtool make gcc
+    chromium
 )
 
 deb_installed() {
