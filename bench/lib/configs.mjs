@@ -7,7 +7,7 @@
 //   module    'none' | 'ipsie' | 'openidc': which protection the /app location gets
 //   match     id of the mod_auth_openidc configuration it is compared with (ipsie only)
 //   extra     more server-level directives for that module (session store and so on)
-//   needs     more Debian packages or httpd modules it needs: { modules: [[name, file]] }
+//   modules   more httpd modules to load: [[name, file]] from Debian's module directory
 
 export const CONFIGS = [
     { id: 'unprotected', label: 'unprotected (ceiling)', module: 'none' },

@@ -1,8 +1,8 @@
 // One httpd per configuration, all with the same MPM settings, the same page and no access
 // log, so that the only difference between them is the protection of /app.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { APACHE, MODULES_DIR, MODULE_SO } from '../../t/integration/lib/httpd.mjs';
@@ -21,15 +21,16 @@ const BASE_MODULES = [
     ['socache_shmcb_module', 'mod_socache_shmcb.so'],
 ];
 
-// One child with a fixed pool of threads: nothing is started or stopped while wrk measures.
+// One child with a fixed pool of threads, more than wrk has connections: nothing is started
+// or stopped while wrk measures, and no request waits for a free worker.
 export const MPM = [
     'StartServers 1',
     'ServerLimit 1',
-    'ThreadsPerChild 25',
-    'ThreadLimit 25',
-    'MaxRequestWorkers 25',
-    'MinSpareThreads 25',
-    'MaxSpareThreads 50',
+    'ThreadsPerChild 64',
+    'ThreadLimit 64',
+    'MaxRequestWorkers 64',
+    'MinSpareThreads 16',
+    'MaxSpareThreads 128',
     'MaxConnectionsPerChild 0',
     'KeepAlive On',
     'MaxKeepAliveRequests 0',
@@ -127,8 +128,29 @@ export function benchConf(config, { dir, port, op, secret, passphrase, logLevel 
     return lines.join('\n');
 }
 
+// The unprivileged user httpd's children run as when started as root.
+function wwwData() {
+    const uid = Number(execFileSync('id', ['-u', 'www-data'], { encoding: 'utf8' }));
+    const gid = Number(execFileSync('id', ['-g', 'www-data'], { encoding: 'utf8' }));
+    return { uid, gid };
+}
+
+function chownTree(path, { uid, gid }) {
+    chownSync(path, uid, gid);
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+        const sub = join(path, entry.name);
+        if (entry.isDirectory()) {
+            chownTree(sub, { uid, gid });
+        } else {
+            chownSync(sub, uid, gid);
+        }
+    }
+}
+
 // Starts the httpd of a configuration; returns { config, port, origin, url(), dir, pid(),
-// childPid(), rssKiB(), errorLog(), stop() }. wrap: a command prefix (valgrind), with -X.
+// childPid(), rssKiB(), errorLog(), stop() }. wrap: a command prefix (valgrind) for a single
+// process httpd (-X); as root it is started as www-data from the start, so that a tool
+// attached to it (callgrind_control) and the process agree on who owns its files.
 export async function startServer(config, { op, port, secret, passphrase, wrap, logLevel } = {}) {
     port = port ?? await freePort();
     const dir = mkdtempSync(join(tmpdir(), `ipsie-bench-${config.id}-`));
@@ -140,7 +162,13 @@ export async function startServer(config, { op, port, secret, passphrase, wrap, 
     writeFileSync(confFile, conf);
 
     const args = ['-f', confFile, '-DFOREGROUND', ...(wrap ? ['-X'] : [])];
-    const [cmd, ...cmdArgs] = wrap ? [...wrap, APACHE, ...args] : [APACHE, ...args];
+    let prefix = [];
+    if (wrap && userInfo().uid === 0) {
+        const www = wwwData();
+        chownTree(dir, www);
+        prefix = ['setpriv', `--reuid=${www.uid}`, `--regid=${www.gid}`, '--clear-groups'];
+    }
+    const [cmd, ...cmdArgs] = wrap ? [...prefix, ...wrap, APACHE, ...args] : [APACHE, ...args];
     const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
