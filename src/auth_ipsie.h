@@ -152,9 +152,10 @@ int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t 
 int auth_ipsie_strip_spoofed(request_rec *r);
 /* Remove the module's own cookies from the request before the application sees it. */
 void auth_ipsie_strip_own_cookies(request_rec *r, const auth_ipsie_settings_t *cfg);
-/* Hand the session's identity to the application. */
+/* Hand the session's identity to the application; fresh: the request's headers were just
+ * cleaned of ours (a main request), so they are added without searching. */
 void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *dir,
-                              const ipsie_session_t *s, long long now);
+                              const ipsie_session_t *s, long long now, int fresh);
 
 /* auth_ipsie_authz.c */
 extern const authz_provider auth_ipsie_authz_claim_provider;

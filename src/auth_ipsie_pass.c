@@ -101,54 +101,88 @@ static const char *clean_value(const char *value, apr_pool_t *p)
     return copy;
 }
 
-/* A claim name as a header or variable name: letters and digits kept, the rest '_' (or '-'
- * in headers), upper-cased for variables. */
-static const char *clean_name(const char *name, int for_env, apr_pool_t *p)
+/* prefix + name in one allocation, as a header name (letters, digits and '-' kept, the rest
+ * '-') or as a variable name (letters and digits upper-cased, the rest '_'). */
+static const char *claim_key(const char *prefix, const char *name, int for_env, apr_pool_t *p)
 {
-    char *copy = apr_pstrdup(p, name);
-    char *d;
+    apr_size_t plen = strlen(prefix);
+    apr_size_t nlen = strlen(name);
+    char *key = apr_palloc(p, plen + nlen + 1);
+    char *d = key + plen;
 
-    for (d = copy; *d != '\0'; d++) {
-        if (!isalnum((unsigned char)*d) && !(*d == '-' && !for_env)) {
-            *d = for_env ? '_' : '-';
+    memcpy(key, prefix, plen);
+    for (; *name != '\0'; name++, d++) {
+        unsigned char ch = (unsigned char)*name;
+        if (isalnum(ch)) {
+            *d = for_env ? (char)toupper(ch) : (char)ch;
         }
-        else if (for_env) {
-            *d = (char)toupper((unsigned char)*d);
+        else {
+            *d = (ch == '-' && !for_env) ? '-' : (for_env ? '_' : '-');
         }
     }
-    return copy;
+    *d = '\0';
+    return key;
+}
+
+/* Adding is enough where nothing of ours can be there yet; setting searches the table. */
+static void put(apr_table_t *t, int fresh, const char *key, const char *value)
+{
+    if (fresh) {
+        apr_table_addn(t, key, value);
+    }
+    else {
+        apr_table_setn(t, key, value);
+    }
+}
+
+/* 1 when the table holds no variable that starts with IPSIE_. */
+static int env_is_fresh(const apr_table_t *env)
+{
+    const apr_array_header_t *arr = apr_table_elts(env);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key != NULL && strncasecmp(e[i].key, "IPSIE_", 6) == 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *dir,
-                              const ipsie_session_t *s, long long now)
+                              const ipsie_session_t *s, long long now, int fresh)
 {
     const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
     const char *expiry = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)s->ceiling);
-    const char *remaining = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)(s->ceiling - now));
+    const char *remaining =
+        apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)(s->ceiling - now));
+    const char **values = apr_palloc(r->pool, sizeof(*values) * (apr_size_t)s->claims->nelts + 1);
+    int env_fresh;
     int i;
 
+    for (i = 0; i < s->claims->nelts; i++) {
+        values[i] = clean_value(c[i].value, r->pool);
+    }
     if (dir->pass_claims_as & PASS_HEADERS) {
         for (i = 0; i < s->claims->nelts; i++) {
-            apr_table_setn(r->headers_in,
-                           apr_pstrcat(r->pool, dir->claim_prefix,
-                                       clean_name(c[i].name, 0, r->pool), NULL),
-                           clean_value(c[i].value, r->pool));
+            put(r->headers_in, fresh, claim_key(dir->claim_prefix, c[i].name, 0, r->pool),
+                values[i]);
         }
-        apr_table_setn(r->headers_in, "IPSIE-Session-Expiry", expiry);
-        apr_table_setn(r->headers_in, "IPSIE-Session-Remaining", remaining);
+        put(r->headers_in, fresh, "IPSIE-Session-Expiry", expiry);
+        put(r->headers_in, fresh, "IPSIE-Session-Remaining", remaining);
     }
     if (dir->pass_claims_as & PASS_ENVIRONMENT) {
+        env_fresh = env_is_fresh(r->subprocess_env);
         for (i = 0; i < s->claims->nelts; i++) {
-            apr_table_setn(r->subprocess_env,
-                           apr_pstrcat(r->pool, "IPSIE_CLAIM_",
-                                       clean_name(c[i].name, 1, r->pool), NULL),
-                           clean_value(c[i].value, r->pool));
+            put(r->subprocess_env, env_fresh, claim_key("IPSIE_CLAIM_", c[i].name, 1, r->pool),
+                values[i]);
         }
-        apr_table_setn(r->subprocess_env, "IPSIE_SESSION_EXPIRY", expiry);
-        apr_table_setn(r->subprocess_env, "IPSIE_SESSION_REMAINING", remaining);
+        put(r->subprocess_env, env_fresh, "IPSIE_SESSION_EXPIRY", expiry);
+        put(r->subprocess_env, env_fresh, "IPSIE_SESSION_REMAINING", remaining);
     }
     if (dir->pass_access_token && s->access_token != NULL) {
-        apr_table_setn(r->headers_in, "IPSIE-Access-Token", clean_value(s->access_token, r->pool));
+        put(r->headers_in, fresh, "IPSIE-Access-Token", clean_value(s->access_token, r->pool));
     }
 }
 

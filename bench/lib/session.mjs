@@ -4,7 +4,7 @@ import { Client, login, request } from '../../t/integration/lib/client.mjs';
 import { pageHtml, PAGE_PATH } from './server.mjs';
 
 // One complete login as loginName (authorization request, OP form, callback, token request,
-// session), timed from the first request to the final 200. Returns { cookie, ms }.
+// session), timed from the first request to the final 200. Returns { cookie, ms, client }.
 export async function loginOnce(server, loginName) {
     const client = new Client();
     const url = server.url(PAGE_PATH);
@@ -15,7 +15,22 @@ export async function loginOnce(server, loginName) {
         throw new Error(`${server.config.id}: login as ${loginName} ended with ${res.status} at ${res.url}\n`
             + `chain: ${chain.join(' -> ')}\n${res.body.slice(0, 500)}\n--- error log:\n${server.errorLog().slice(-3000)}`);
     }
-    return { cookie: client.jar.header(url), ms };
+    return { cookie: client.jar.header(url), ms, client };
+}
+
+// What a browser would send next: one request with the session's cookie jar, taking any
+// cookie the module rewrites (the lazy last-activity update), then the jar's Cookie header.
+// wrk sends one fixed Cookie header, so it is refreshed like this before each run.
+export async function refreshCookie(server, client) {
+    if (!client) {
+        return '';
+    }
+    const url = server.url(PAGE_PATH);
+    const res = await client.get(url);
+    if (res.status !== 200) {
+        throw new Error(`${server.config.id}: refreshing the session gave ${res.status}\n${server.errorLog().slice(-3000)}`);
+    }
+    return client.jar.header(url);
 }
 
 // The size in bytes of a response as it travelled.

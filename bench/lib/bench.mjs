@@ -1,0 +1,304 @@
+// The benchmark: throughput and latency of a protected static page for each configuration
+// in CONFIGS, interleaved, plus the cost of a login, the memory of an httpd child after many
+// logins, and a CPU profile of the protected request path. Run through bench/run.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, release } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startOP } from '../../t/integration/lib/op.mjs';
+import { freePort } from '../../t/integration/lib/ports.mjs';
+import { CONFIGS } from './configs.mjs';
+import { profileConfig } from './profile.mjs';
+import { newSecrets, opClient, PAGE_PATH, startServer } from './server.mjs';
+import { loginOnce, refreshCookie, verifyPage } from './session.mjs';
+import { median, runWrk } from './wrk.mjs';
+
+const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
+
+function options() {
+    const { values } = parseArgs({
+        options: {
+            quick: { type: 'boolean', default: false },
+            rounds: { type: 'string' },
+            duration: { type: 'string' },
+            threads: { type: 'string', default: '2' },
+            connections: { type: 'string', default: '32' },
+            'login-samples': { type: 'string' },
+            logins: { type: 'string' },
+            concurrency: { type: 'string', default: '4' },
+            'profile-requests': { type: 'string' },
+            only: { type: 'string' },
+            'no-memory': { type: 'boolean', default: false },
+            'no-profile': { type: 'boolean', default: false },
+        },
+    });
+    const q = values.quick;
+    const num = (v, full, quick) => Number(v ?? (q ? quick : full));
+    return {
+        quick: q,
+        rounds: num(values.rounds, 5, 2),
+        duration: num(values.duration, 5, 2),
+        threads: Number(values.threads),
+        connections: Number(values.connections),
+        loginSamples: num(values['login-samples'], 30, 5),
+        logins: num(values.logins, 10000, 300),
+        concurrency: Number(values.concurrency),
+        profileRequests: num(values['profile-requests'], 3000, 300),
+        only: values.only ? values.only.split(',') : undefined,
+        memory: !values['no-memory'],
+        profile: !values['no-profile'] && !q,
+    };
+}
+
+function log(msg) {
+    process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function tryRun(cmd, args) {
+    try {
+        return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch (err) {
+        return `${err.stdout ?? ''}${err.stderr ?? ''}`.trim();
+    }
+}
+
+function environment() {
+    const pkg = (name) => tryRun('dpkg-query', ['-W', '-f=${Version}', name]);
+    return {
+        host: hostname(),
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        kernel: release(),
+        apache2: pkg('apache2'),
+        mod_auth_openidc: pkg('libapache2-mod-auth-openidc'),
+        wrk: pkg('wrk'),
+        node: process.version,
+    };
+}
+
+// Runs async fn over items, at most n at a time.
+async function pool(items, n, fn) {
+    let next = 0;
+    const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
+        while (next < items.length) {
+            const i = next++;
+            await fn(items[i], i);
+        }
+    });
+    await Promise.all(workers);
+}
+
+// wrk once against a server, checking every response was the page (by size) and not a
+// redirect or an error.
+async function measure(server, session, opts) {
+    session.cookie = await refreshCookie(server, session.client);
+    const headers = session.cookie ? { Cookie: session.cookie } : {};
+    const r = await runWrk(server.url(PAGE_PATH), { ...opts, headers });
+    const perRequest = r.bytes / r.requests;
+    if (r.non2xx3xx > 0 || Math.abs(perRequest - session.bytes) > session.bytes * 0.05) {
+        throw new Error(`${server.config.id}: wrk saw responses other than the page `
+            + `(${r.non2xx3xx} non-2xx/3xx, ${perRequest.toFixed(0)} bytes per response, expected ${session.bytes}: `
+            + `a redirect, an error, or a Set-Cookie on every response)\n${r.raw}`);
+    }
+    await verifyPage(server, session.cookie);
+    return r;
+}
+
+const fmt = (v, d = 2) => (v === undefined || v === null || Number.isNaN(v) ? '-' : v.toFixed(d));
+
+function printTable(rows) {
+    const head = ['configuration', 'req/s', 'p50 ms', 'p99 ms', 'x unprot', 'p99 x unprot', 'x openidc'];
+    const lines = rows.map((r) => [r.id, fmt(r.rps, 0), fmt(r.p50, 3), fmt(r.p99, 3), fmt(r.vsUnprotected),
+        fmt(r.p99VsUnprotected), fmt(r.vsOpenidc)]);
+    const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+    const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    console.log(row(head));
+    console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+    for (const l of lines) {
+        console.log(row(l));
+    }
+}
+
+async function main() {
+    const opt = options();
+    const configs = opt.only ? CONFIGS.filter((c) => opt.only.includes(c.id) || c.module === 'none') : CONFIGS;
+    const protectedConfigs = configs.filter((c) => c.module !== 'none');
+    const started = new Date();
+    const stamp = started.toISOString().replace(/[:.]/g, '-');
+    mkdirSync(RESULTS, { recursive: true });
+
+    const ports = {};
+    const secrets = {};
+    for (const c of configs) {
+        ports[c.id] = await freePort();
+        secrets[c.id] = newSecrets();
+    }
+    const op = await startOP({ clients: configs.map((c) => opClient(c, ports[c.id], secrets[c.id].secret)) });
+    const servers = [];
+    const result = { started: started.toISOString(), environment: environment(), options: opt, configs };
+    try {
+        for (const c of configs) {
+            servers.push(await startServer(c, { op, port: ports[c.id], ...secrets[c.id] }));
+        }
+        log(`OP ${op.issuer}; httpd: ${servers.map((s) => `${s.config.id}=${s.port}`).join(' ')}`);
+
+        // One login per configuration; its cookie is what wrk sends.
+        const sessions = {};
+        for (const s of servers) {
+            const { cookie, client } = s.config.module === 'none' ? { cookie: '' } : await loginOnce(s, `bench-${s.config.id}`);
+            const { bytes, setsCookie } = await verifyPage(s, cookie);
+            sessions[s.config.id] = { cookie, client, bytes, setsCookie, cookieBytes: cookie.length };
+            log(`${s.config.id}: page OK (${bytes} bytes on the wire, cookie ${cookie.length} bytes`
+                + `${setsCookie ? ', the module rewrites its cookie on each request' : ''})`);
+        }
+
+        // Throughput and latency, interleaved: every round runs each configuration once.
+        const wrkOpts = { threads: opt.threads, connections: opt.connections, duration: opt.duration };
+        for (const s of servers) {
+            await measure(s, sessions[s.config.id], { ...wrkOpts, duration: 1 });
+        }
+        const runs = Object.fromEntries(servers.map((s) => [s.config.id, []]));
+        for (let round = 0; round < opt.rounds; round++) {
+            // Rotate the order so that no configuration always follows the same one.
+            const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+            for (const s of order) {
+                const r = await measure(s, sessions[s.config.id], wrkOpts);
+                runs[s.config.id].push({ rps: r.rps, p50: r.p50, p99: r.p99, requests: r.requests });
+                log(`round ${round + 1}/${opt.rounds} ${s.config.id}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
+            }
+        }
+        const rows = configs.map((c) => ({
+            id: c.id,
+            label: c.label,
+            rps: median(runs[c.id].map((r) => r.rps)),
+            p50: median(runs[c.id].map((r) => r.p50)),
+            p99: median(runs[c.id].map((r) => r.p99)),
+            cookieBytes: sessions[c.id].cookieBytes,
+            rewritesCookie: sessions[c.id].setsCookie,
+            runs: runs[c.id],
+        }));
+        const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+        const base = rows.find((r) => configs.find((c) => c.id === r.id).module === 'none');
+        for (const r of rows) {
+            const c = configs.find((x) => x.id === r.id);
+            r.vsUnprotected = base ? r.rps / base.rps : undefined;
+            r.p99VsUnprotected = base ? r.p99 / base.p99 : undefined;
+            r.vsOpenidc = c.match && byId[c.match] ? r.rps / byId[c.match].rps : undefined;
+        }
+        result.throughput = { wrk: wrkOpts, rounds: opt.rounds, rows };
+
+        // The cost of one complete login, median of N, interleaved across configurations.
+        const times = Object.fromEntries(protectedConfigs.map((c) => [c.id, []]));
+        for (let i = 0; i < opt.loginSamples; i++) {
+            for (const s of servers.filter((x) => x.config.module !== 'none')) {
+                times[s.config.id].push((await loginOnce(s, `timed-${s.config.id}-${i}`)).ms);
+            }
+        }
+        result.login = protectedConfigs.map((c) => ({
+            id: c.id,
+            samples: times[c.id].length,
+            medianMs: median(times[c.id]),
+            minMs: Math.min(...times[c.id]),
+            maxMs: Math.max(...times[c.id]),
+        }));
+        for (const s of servers) {
+            const problems = s.errorLog().split('\n').filter((l) => /:(error|crit|alert|emerg)\]/.test(l));
+            if (problems.length > 0) {
+                log(`${s.config.id}: error log:\n${problems.slice(0, 10).join('\n')}`);
+            }
+        }
+        for (const s of servers.splice(0)) {
+            await s.stop();
+        }
+
+        // Memory of the one httpd child after many distinct logins, on a fresh instance each.
+        if (opt.memory) {
+            result.memory = { logins: opt.logins, concurrency: opt.concurrency, rows: [] };
+            for (const c of protectedConfigs) {
+                const s = await startServer(c, { op, port: ports[c.id], ...secrets[c.id] });
+                servers.push(s);
+                await loginOnce(s, `mem-${c.id}-first`);
+                const before = s.rssKiB();
+                const t0 = Date.now();
+                const names = Array.from({ length: opt.logins }, (_, i) => `mem-${c.id}-${i}`);
+                await pool(names, opt.concurrency, async (name) => { await loginOnce(s, name); });
+                const seconds = (Date.now() - t0) / 1000;
+                const after = s.rssKiB();
+                result.memory.rows.push({ id: c.id, rssBeforeKiB: before, rssAfterKiB: after, seconds });
+                log(`${c.id}: RSS ${before} KiB -> ${after} KiB after ${opt.logins} logins (${seconds.toFixed(0)} s)`);
+                await servers.pop().stop();
+            }
+        }
+
+        // CPU profile of the protected request path of the cookie-session configurations
+        // (a server-cache session does not survive the restart under valgrind).
+        if (opt.profile) {
+            result.profile = [];
+            const profiled = protectedConfigs.filter((c) => !c.extra?.some((l) => /server-cache|IPSIESessionStore cache/.test(l)));
+            for (const c of profiled) {
+                const s = await startServer(c, { op, port: ports[c.id], ...secrets[c.id] });
+                const { cookie } = await loginOnce(s, `profile-${c.id}`);
+                await s.stop();
+                log(`${c.id}: profiling ${opt.profileRequests} requests under callgrind`);
+                const p = await profileConfig(c, {
+                    op, port: ports[c.id], secrets: secrets[c.id], cookie,
+                    requests: opt.profileRequests, resultsDir: RESULTS, stamp,
+                });
+                result.profile.push({ id: c.id, ...p });
+            }
+        }
+    } finally {
+        for (const s of servers) {
+            await s.stop();
+        }
+        await op.stop();
+    }
+
+    result.finished = new Date().toISOString();
+    const file = join(RESULTS, `bench-${stamp}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+
+    console.log(`\nmod_auth_ipsie benchmark, ${result.started}, ${result.environment.cpu} x${result.environment.cores}, `
+        + `apache2 ${result.environment.apache2}, mod_auth_openidc ${result.environment.mod_auth_openidc}`);
+    console.log(`wrk -t${opt.threads} -c${opt.connections} -d${opt.duration}s, ${opt.rounds} interleaved rounds, medians; page ${PAGE_PATH} (1 KiB)\n`);
+    printTable(result.throughput.rows);
+    console.log('\nlogin (authorization request -> OP -> callback -> token request -> session), median of '
+        + `${opt.loginSamples}:`);
+    for (const l of result.login) {
+        console.log(`  ${l.id.padEnd(16)} ${fmt(l.medianMs, 1)} ms (min ${fmt(l.minMs, 1)}, max ${fmt(l.maxMs, 1)})`);
+    }
+    if (result.memory) {
+        console.log(`\nhttpd child RSS after ${opt.logins} distinct logins (${opt.concurrency} at a time):`);
+        for (const m of result.memory.rows) {
+            console.log(`  ${m.id.padEnd(16)} ${m.rssBeforeKiB} KiB -> ${m.rssAfterKiB} KiB `
+                + `(+${m.rssAfterKiB - m.rssBeforeKiB} KiB, ${fmt(m.seconds, 0)} s)`);
+        }
+    }
+    if (result.profile) {
+        for (const p of result.profile) {
+            console.log(`\nprofile ${p.id}: ${p.irPerRequest} instructions per request; top inclusive (ours):`);
+            for (const f of p.ours.slice(0, 8)) {
+                console.log(`  ${fmt(p.inclusive.length ? f.percent : 0, 2).padStart(6)}%  ${f.fn}`);
+            }
+            console.log('  top exclusive:');
+            for (const f of p.exclusive.slice(0, 8)) {
+                console.log(`  ${fmt(f.percent, 2).padStart(6)}%  ${f.fn} [${f.object}]`);
+            }
+        }
+    }
+    const ipsie = result.throughput.rows.filter((r) => configs.find((c) => c.id === r.id).module === 'ipsie');
+    console.log('\ntargets (reported, not asserted):');
+    for (const r of ipsie) {
+        console.log(`  ${r.id}: ${fmt(r.vsUnprotected)}x unprotected (target >= 0.85), `
+            + `${fmt(r.vsOpenidc)}x ${configs.find((c) => c.id === r.id).match} (target >= 1.8), `
+            + `p99 ${fmt(r.p99VsUnprotected)}x unprotected (target <= 1.2)`);
+    }
+    console.log(`\nwritten: ${file}`);
+}
+
+main().catch((err) => {
+    console.error(`bench failed: ${err.stack ?? err}`);
+    process.exit(1);
+});

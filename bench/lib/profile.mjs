@@ -1,0 +1,78 @@
+// CPU profile of the protected request path: callgrind on a single-process httpd, counting
+// only inside request reading and processing (ap_read_request, ap_process_async_request).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from './server.mjs';
+import { verifyPage } from './session.mjs';
+
+// "12,345 (12.34%)  file:function [object]" lines of callgrind_annotate.
+function parseAnnotate(text, limit) {
+    const rows = [];
+    for (const line of text.split('\n')) {
+        const m = /^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)$/.exec(line);
+        if (!m || m[3].includes('PROGRAM TOTALS')) {
+            continue;
+        }
+        const where = m[3].trim();
+        const fn = /:([^:\s[]+)(?:'\d+)?(?:\s+\[[^\]]*\])?$/.exec(where);
+        const obj = /\[([^\]]*)\]$/.exec(where);
+        rows.push({
+            ir: Number(m[1].replace(/,/g, '')),
+            percent: Number(m[2]),
+            fn: fn ? fn[1] : where,
+            object: obj ? obj[1].split('/').pop() : '',
+        });
+    }
+    // Inclusive listings name some functions twice (by file and by object): keep the first.
+    const seen = new Set();
+    return rows.filter((r) => {
+        const key = `${r.fn}`;
+        if (seen.has(key)) {
+            return false;
+        }
+        seen.add(key);
+        return true;
+    }).slice(0, limit);
+}
+
+const OURS = /^(auth_ipsie_|ipsie_)/;
+
+// Profiles config with a session cookie made by a normal instance on the same port with the
+// same secrets (so logins are not in the profile). Returns { requests, irPerRequest,
+// inclusive, exclusive, ours, annotateFile }.
+export async function profileConfig(config, { op, port, secrets, cookie, requests, resultsDir, stamp }) {
+    const out = mkdtempSync(join(tmpdir(), 'ipsie-bench-cg-'));
+    chmodSync(out, 0o777);
+    const file = join(out, 'callgrind.out');
+    const server = await startServer(config, {
+        op, port, ...secrets,
+        wrap: ['valgrind', '--tool=callgrind', '--vgdb=no', '--toggle-collect=ap_read_request',
+            '--toggle-collect=ap_process_async_request', `--callgrind-out-file=${file}`],
+    });
+    try {
+        for (let i = 0; i < requests; i++) {
+            await verifyPage(server, cookie);
+        }
+    } finally {
+        await server.stop();
+    }
+    const annotate = (inclusive) => execFileSync('callgrind_annotate', [`--inclusive=${inclusive}`, '--threshold=100', file],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
+    const incl = annotate('yes');
+    const excl = annotate('no');
+    const total = Number((/([\d,]+)\s+(?:\(100\.0%\)\s+)?PROGRAM TOTALS/.exec(incl) ?? ['', '0'])[1].replace(/,/g, ''));
+    const annotateFile = join(resultsDir, `profile-${config.id}-${stamp}.txt`);
+    writeFileSync(annotateFile, `# callgrind, ${requests} protected requests, inclusive\n${incl}\n# exclusive\n${excl}`);
+    rmSync(out, { recursive: true, force: true });
+    const inclusiveAll = parseAnnotate(incl, 400);
+    return {
+        requests,
+        irPerRequest: Math.round(total / requests),
+        inclusive: inclusiveAll.slice(0, 30),
+        exclusive: parseAnnotate(excl, 25),
+        ours: inclusiveAll.filter((r) => OURS.test(r.fn)).slice(0, 15),
+        annotateFile,
+    };
+}
