@@ -277,6 +277,7 @@ static int handle_logout(request_rec *r, const auth_ipsie_settings_t *cfg, const
     const char *return_to;
     const ipsie_provider_t *op;
     ipsie_session_t *s;
+    const char *id_token;
     int had_cookie;
 
     /* The session ends whatever the return address: a refused one must not keep it. */
@@ -295,13 +296,14 @@ static int handle_logout(request_rec *r, const auth_ipsie_settings_t *cfg, const
                                      "given was refused: it must be on this site.");
     }
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    if (s != NULL && s->id_token != NULL
+    id_token = s ? ipsie_session_id_token(s, r->pool) : NULL;
+    if (id_token != NULL
         && ipsie_provider_cache_metadata(&op, cfg->provider, apr_time_sec(r->request_time))
                == APR_SUCCESS
         && op->end_session_endpoint != NULL) {
         return_to = apr_pstrcat(
             r->pool, op->end_session_endpoint, strchr(op->end_session_endpoint, '?') ? "&" : "?",
-            "id_token_hint=", ipsie_url_encode(s->id_token, r->pool),
+            "id_token_hint=", ipsie_url_encode(id_token, r->pool),
             "&post_logout_redirect_uri=", ipsie_url_encode(return_to, r->pool),
             "&client_id=", ipsie_url_encode(cfg->client.client_id, r->pool), NULL);
     }

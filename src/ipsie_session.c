@@ -6,8 +6,9 @@
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_session.h"
+#include "ipsie/ipsie_util.h"
 
-#define SESSION_FORMAT_VERSION 0x02
+#define SESSION_FORMAT_VERSION 0x03
 #define SESSION_MAX_CLAIMS 256
 #define SESSION_NULL_LEN 0xFFFFFFFFu
 
@@ -274,9 +275,85 @@ static void put_str(writer_t *w, const char *s)
     put_bytes(w, s, n + 1);
 }
 
+/* The ID token is kept as the bytes its three base64url parts decode to: a quarter smaller
+ * than its text, in a cookie that every request carries. Blob: 'P', u32 header length, u32
+ * payload length, header, payload, signature; or 'T' and the text when it will not pack. */
+#define TOKEN_PACKED 'P'
+#define TOKEN_TEXT 'T'
+
+static const unsigned char *pack_token(apr_size_t *len, const char *jwt, apr_pool_t *p)
+{
+    const char *dot1 = strchr(jwt, '.');
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    unsigned char *part[3];
+    apr_size_t n[3];
+    unsigned char *blob;
+    writer_t w = {NULL, 0, 0, p};
+
+    if (dot2 == NULL || strchr(dot2 + 1, '.') != NULL
+        || ipsie_b64url_decode(&part[0], &n[0], jwt, (apr_size_t)(dot1 - jwt), p) != APR_SUCCESS
+        || ipsie_b64url_decode(&part[1], &n[1], dot1 + 1, (apr_size_t)(dot2 - dot1 - 1), p)
+               != APR_SUCCESS
+        || ipsie_b64url_decode(&part[2], &n[2], dot2 + 1, strlen(dot2 + 1), p) != APR_SUCCESS) {
+        *len = strlen(jwt) + 2;
+        blob = apr_palloc(p, *len);
+        blob[0] = TOKEN_TEXT;
+        memcpy(blob + 1, jwt, *len - 1);
+        return blob;
+    }
+    w.cap = 9 + n[0] + n[1] + n[2];
+    w.buf = apr_palloc(p, w.cap);
+    put_bytes(&w, "P", 1);
+    put_u32(&w, (apr_uint32_t)n[0]);
+    put_u32(&w, (apr_uint32_t)n[1]);
+    put_bytes(&w, part[0], n[0]);
+    put_bytes(&w, part[1], n[1]);
+    put_bytes(&w, part[2], n[2]);
+    *len = w.len;
+    return w.buf;
+}
+
+static apr_uint32_t read_be32(const unsigned char *b)
+{
+    return ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16) | ((apr_uint32_t)b[2] << 8)
+           | b[3];
+}
+
+/* Check a blob read from a session: a well-formed packed token or NUL-terminated text. */
+static int token_blob_ok(const unsigned char *blob, apr_size_t len)
+{
+    if (len >= 2 && blob[0] == TOKEN_TEXT) {
+        return blob[len - 1] == '\0' && memchr(blob + 1, '\0', len - 2) == NULL;
+    }
+    return len >= 9 && blob[0] == TOKEN_PACKED
+           && (apr_size_t)read_be32(blob + 1) <= len - 9
+           && (apr_size_t)read_be32(blob + 5) <= len - 9 - read_be32(blob + 1);
+}
+
+const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p)
+{
+    const unsigned char *b = s->id_token_blob;
+    apr_size_t h, pl;
+
+    if (s->id_token != NULL || b == NULL) {
+        return s->id_token;
+    }
+    if (b[0] == TOKEN_TEXT) {
+        return (const char *)b + 1;
+    }
+    h = read_be32(b + 1);
+    pl = read_be32(b + 5);
+    return apr_pstrcat(p, ipsie_b64url_encode(b + 9, h, p), ".",
+                       ipsie_b64url_encode(b + 9 + h, pl, p), ".",
+                       ipsie_b64url_encode(b + 9 + h + pl, s->id_token_blob_len - 9 - h - pl, p),
+                       NULL);
+}
+
 apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ipsie_session_t *s,
                                   apr_pool_t *p)
 {
+    const unsigned char *token = s->id_token_blob;
+    apr_size_t token_len = s->id_token_blob_len;
     writer_t w = {NULL, 0, 0, p};
     unsigned char version = SESSION_FORMAT_VERSION;
     const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
@@ -292,7 +369,16 @@ apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ip
     put_str(&w, s->sub);
     put_str(&w, s->iss);
     put_str(&w, s->sid);
-    put_str(&w, s->id_token);
+    if (s->id_token != NULL) {
+        token = pack_token(&token_len, s->id_token, p);
+    }
+    if (token == NULL) {
+        put_u32(&w, SESSION_NULL_LEN);
+    }
+    else {
+        put_u32(&w, (apr_uint32_t)token_len);
+        put_bytes(&w, token, token_len);
+    }
     put_str(&w, s->access_token);
     put_str(&w, s->refresh_token);
     put_u32(&w, (apr_uint32_t)s->claims->nelts);
@@ -358,6 +444,27 @@ static int get_str(reader_t *r, const char **out)
     return 1;
 }
 
+static int get_blob(reader_t *r, const unsigned char **out, apr_size_t *len)
+{
+    apr_uint32_t n;
+    if (!get_u32(r, &n)) {
+        return 0;
+    }
+    *out = NULL;
+    *len = 0;
+    if (n == SESSION_NULL_LEN) {
+        return 1;
+    }
+    if ((apr_size_t)n > r->len - r->pos
+        || !token_blob_ok((const unsigned char *)r->buf + r->pos, (apr_size_t)n)) {
+        return 0;
+    }
+    *out = (const unsigned char *)r->buf + r->pos;
+    *len = (apr_size_t)n;
+    r->pos += (apr_size_t)n;
+    return 1;
+}
+
 apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *buf,
                                   apr_size_t len, apr_pool_t *p)
 {
@@ -376,7 +483,8 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
     if (!get_u64(&r, &s->session_expiry) || !get_u64(&r, &s->ceiling)
         || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity)
         || !get_str(&r, &s->sub) || !get_str(&r, &s->iss) || !get_str(&r, &s->sid)
-        || !get_str(&r, &s->id_token) || !get_str(&r, &s->access_token)
+        || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len)
+        || !get_str(&r, &s->access_token)
         || !get_str(&r, &s->refresh_token) || !get_u32(&r, &nclaims)) {
         return IPSIE_ERR_MALFORMED;
     }

@@ -24,7 +24,10 @@ typedef struct {
     long long ceiling;          /* fixed at login */
     long long login_time;
     long long last_activity;
-    const char *id_token;       /* for id_token_hint at logout */
+    const char *id_token;       /* for id_token_hint at logout; after decoding NULL: read it
+                                 * with ipsie_session_id_token() */
+    const unsigned char *id_token_blob; /* the packed form a decoded session carries */
+    apr_size_t id_token_blob_len;
     const char *access_token;   /* NULL when none */
     const char *refresh_token;  /* NULL when none */
     apr_array_header_t *claims; /* ipsie_claim_t, in ID token order */
@@ -72,6 +75,10 @@ int ipsie_session_needs_touch(const ipsie_session_t *s, const ipsie_session_poli
 /* Seconds until the session ends for idleness (may be <= 0). */
 long long ipsie_session_idle_remaining(const ipsie_session_t *s,
                                        const ipsie_session_policy_t *policy, long long now);
+
+/* The ID token in its compact form, rebuilt from the packed form of a decoded session;
+ * NULL when the session has none. */
+const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p);
 
 /* The value of claim name, or NULL. */
 const char *ipsie_session_claim(const ipsie_session_t *s, const char *name);

@@ -87,7 +87,7 @@ static void assert_same_session(const ipsie_session_t *a, const ipsie_session_t 
     ck_assert_pstr_eq(a->sub, b->sub);
     ck_assert_pstr_eq(a->iss, b->iss);
     ck_assert_pstr_eq(a->sid, b->sid);
-    ck_assert_pstr_eq(a->id_token, b->id_token);
+    ck_assert_pstr_eq(ipsie_session_id_token(a, pool), ipsie_session_id_token(b, pool));
     ck_assert_pstr_eq(a->access_token, b->access_token);
     ck_assert_pstr_eq(a->refresh_token, b->refresh_token);
     ck_assert(a->session_expiry == b->session_expiry);
@@ -726,7 +726,7 @@ START_TEST(round_trip_keeps_every_field)
     apr_size_t len;
 
     encode_ok(&buf, &len, s);
-    ck_assert_int_eq(buf[0], 0x02);
+    ck_assert_int_eq(buf[0], 0x03);
     ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
     ck_assert_ptr_nonnull(decoded);
     assert_same_session(s, decoded);
@@ -830,7 +830,7 @@ END_TEST
 
 START_TEST(another_version_byte_is_malformed)
 {
-    static const unsigned char versions[] = {0x00, 0x01, 0x03, 0x7f, 0x80, 0xff};
+    static const unsigned char versions[] = {0x00, 0x01, 0x02, 0x04, 0x7f, 0x80, 0xff};
     ipsie_session_t *s = full_session();
     unsigned char *buf;
     apr_size_t len, i;
@@ -880,6 +880,74 @@ START_TEST(length_field_pointing_past_the_end_is_malformed)
     write_u32(buf + SUB_LEN_OFFSET, (apr_uint32_t)remaining);
     assert_refused(buf, len);
     write_u32(buf + SUB_LEN_OFFSET, (apr_uint32_t)remaining + 1);
+    assert_refused(buf, len);
+}
+END_TEST
+
+START_TEST(id_token_travels_packed_and_comes_back_whole)
+{
+    static const char *const jwt =
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSIsImF1ZCI6InJwMSJ9."
+        "c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMDEyMzQ1Njc4OQ";
+    ipsie_session_t *s = full_session();
+    ipsie_session_t *back = NULL, *again = NULL;
+    unsigned char *packed, *text, *buf2;
+    apr_size_t packed_len, text_len, len2;
+    char *unpackable;
+
+    s->id_token = jwt;
+    encode_ok(&packed, &packed_len, s);
+    ck_assert_int_eq(ipsie_session_decode(&back, packed, packed_len, pool), APR_SUCCESS);
+    ck_assert_ptr_null(back->id_token);
+    ck_assert_str_eq(ipsie_session_id_token(back, pool), jwt);
+    /* A decoded session written again (the idle write-back) keeps it without rebuilding. */
+    encode_ok(&buf2, &len2, back);
+    ck_assert_uint_eq(len2, packed_len);
+    ck_assert_int_eq(ipsie_session_decode(&again, buf2, len2, pool), APR_SUCCESS);
+    ck_assert_str_eq(ipsie_session_id_token(again, pool), jwt);
+    /* The same token with one character that is not base64url stays text, and the packed
+     * form is smaller by about a quarter of the token. */
+    unpackable = apr_pstrdup(pool, jwt);
+    unpackable[3] = '+';
+    s->id_token = unpackable;
+    encode_ok(&text, &text_len, s);
+    ck_assert_int_eq(ipsie_session_decode(&back, text, text_len, pool), APR_SUCCESS);
+    ck_assert_str_eq(ipsie_session_id_token(back, pool), unpackable);
+    ck_assert_uint_lt(packed_len + strlen(jwt) / 5, text_len);
+    s->id_token = NULL;
+    encode_ok(&text, &text_len, s);
+    ck_assert_int_eq(ipsie_session_decode(&back, text, text_len, pool), APR_SUCCESS);
+    ck_assert_ptr_null(ipsie_session_id_token(back, pool));
+}
+END_TEST
+
+START_TEST(packed_id_token_with_lengths_past_its_blob_is_malformed)
+{
+    ipsie_session_t *s = full_session();
+    unsigned char *buf;
+    apr_size_t len, at;
+    apr_uint32_t blob_len;
+    unsigned char *blob;
+
+    s->id_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+    encode_ok(&buf, &len, s);
+    /* The blob follows sub, iss and sid: find its 'P' after their strings. */
+    at = SUB_LEN_OFFSET;
+    at += 4 + read_u32(buf + at) + 1;  /* sub */
+    at += 4 + read_u32(buf + at) + 1;  /* iss */
+    at += 4 + read_u32(buf + at) + 1;  /* sid */
+    blob_len = read_u32(buf + at);
+    blob = buf + at + 4;
+    ck_assert_int_eq(blob[0], 'P');
+    write_u32(blob + 1, blob_len);         /* header longer than the blob */
+    assert_refused(buf, len);
+    write_u32(blob + 1, 0);
+    write_u32(blob + 5, blob_len - 8);     /* payload past the end */
+    assert_refused(buf, len);
+    write_u32(blob + 5, 0);
+    blob[0] = 'X';                         /* unknown kind */
+    assert_refused(buf, len);
+    blob[0] = 'T';                         /* text without its terminator */
     assert_refused(buf, len);
 }
 END_TEST
@@ -1036,7 +1104,7 @@ START_TEST(random_bytes_never_crash_the_decoder)
         }
         /* Half the time get past the version byte to reach the field parsers. */
         if (len > 0 && (iteration & 1)) {
-            buf[0] = 0x02;
+            buf[0] = 0x03;
         }
         assert_decode_is_safe(buf, len, scratch);
         apr_pool_clear(scratch);
@@ -1156,6 +1224,8 @@ static Suite *session_suite(void)
     tcase_add_test(format, decoded_session_does_not_depend_on_the_input_buffer);
     tcase_add_test(format, every_truncation_of_a_valid_encoding_is_malformed);
     tcase_add_test(format, another_version_byte_is_malformed);
+    tcase_add_test(format, id_token_travels_packed_and_comes_back_whole);
+    tcase_add_test(format, packed_id_token_with_lengths_past_its_blob_is_malformed);
     tcase_add_test(format, trailing_bytes_after_a_valid_encoding_are_malformed);
     tcase_add_test(format, length_field_pointing_past_the_end_is_malformed);
     tcase_add_test(format, claim_length_pointing_past_the_end_is_malformed);
