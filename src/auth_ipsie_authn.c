@@ -191,16 +191,23 @@ apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t
 ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settings_t *cfg,
                                          int *had_cookie)
 {
-    apr_table_t *cookies = auth_ipsie_cookies(r);
-    const char *sealed = ipsie_cookie_join(cookies, cfg->cookie_name, r->pool);
+    const char *sealed;
     unsigned char *plain;
     apr_size_t len;
     ipsie_session_t *s = NULL;
 
-    *had_cookie = sealed != NULL || apr_table_get(cookies, cfg->cookie_name) != NULL
-                  || apr_table_get(cookies, apr_pstrcat(r->pool, cfg->cookie_name, "_chunks",
-                                                        NULL)) != NULL;
+    /* The common case, one unchunked cookie, is found without parsing every cookie. */
+    sealed = ipsie_cookie_find(apr_table_get(r->headers_in, "Cookie"), cfg->cookie_name,
+                               r->pool);
+    *had_cookie = sealed != NULL;
     if (sealed == NULL) {
+        apr_table_t *cookies = auth_ipsie_cookies(r);
+        sealed = ipsie_cookie_join(cookies, cfg->cookie_name, r->pool);
+        *had_cookie = sealed != NULL
+                      || apr_table_get(cookies, apr_pstrcat(r->pool, cfg->cookie_name, "_chunks",
+                                                            NULL)) != NULL;
+    }
+    if (sealed == NULL || *sealed == '\0') {
         return NULL;
     }
     if (ipsie_crypto_open(&plain, &len, cfg->crypto, cfg->cookie_name, sealed, strlen(sealed),

@@ -1,5 +1,6 @@
 /* Cookie header parsing and splitting of large values into numbered chunk cookies. */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_hash.h>
 #include <apr_lib.h>
@@ -56,6 +57,36 @@ apr_table_t *ipsie_cookie_parse(const char *header, apr_pool_t *p)
         pair = (*end == ';') ? end + 1 : end;
     }
     return cookies;
+}
+
+const char *ipsie_cookie_find(const char *header, const char *name, apr_pool_t *p)
+{
+    apr_size_t name_len = strlen(name);
+    const char *pair = header;
+
+    if (pair == NULL || name_len == 0) {
+        return NULL;
+    }
+    while (*pair != '\0') {
+        const char *end = pair + strcspn(pair, ";");
+        const char *k = pair;
+        const char *after;
+
+        while (k < end && is_cookie_space(*k)) {
+            k++;
+        }
+        after = k + name_len;
+        if ((apr_size_t)(end - k) > name_len && strncasecmp(k, name, name_len) == 0) {
+            while (after < end && is_cookie_space(*after)) {
+                after++;
+            }
+            if (after < end && *after == '=') {
+                return trimmed_copy(after + 1, end, p);
+            }
+        }
+        pair = (*end == ';') ? end + 1 : end;
+    }
+    return NULL;
 }
 
 static apr_size_t decimal_digits(apr_size_t n)

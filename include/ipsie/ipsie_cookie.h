@@ -12,6 +12,10 @@
  * of duplicated names. Never fails: hostile input yields fewer entries. */
 apr_table_t *ipsie_cookie_parse(const char *header, apr_pool_t *p);
 
+/* The value of the first cookie called name (case-insensitively, as ipsie_cookie_parse
+ * keys them) in a Cookie header, without parsing the rest; NULL when absent. */
+const char *ipsie_cookie_find(const char *header, const char *name, apr_pool_t *p);
+
 /* Split value for cookie name into pieces, each of which makes a "name_N=piece" pair no
  * longer than chunk_size. Returns an array of const char * (one element when the whole
  * "name=value" fits in chunk_size: then it is written unchunked). NULL when the value would

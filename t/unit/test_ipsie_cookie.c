@@ -36,6 +36,41 @@ static apr_table_t *cookies_from_pieces(const apr_array_header_t *pieces)
     return t;
 }
 
+START_TEST(find_agrees_with_parse_on_ordinary_and_hostile_headers)
+{
+    static const char *const headers[] = {
+        "ipsie_session=abc",
+        "a=1; ipsie_session=abc; b=2",
+        "  ipsie_session =  abc  ;x=y",
+        "ipsie_session_chunks=2; ipsie_session_0=a; ipsie_session_1=b",
+        "ipsie_sessionx=no; xipsie_session=no",
+        "IPSIE_SESSION=upper; ipsie_session=lower",
+        "ipsie_session; ipsie_session=after-a-bare-name",
+        "ipsie_session=; ipsie_session=second",
+        ";;; ;ipsie_session=x=y=z;",
+        "",
+        "=; =x; ipsie_session",
+        "ipsie_session=\"quoted\"",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        const char *table_value = apr_table_get(ipsie_cookie_parse(headers[i], pool),
+                                                "ipsie_session");
+        const char *found = ipsie_cookie_find(headers[i], "ipsie_session", pool);
+        if (table_value == NULL) {
+            ck_assert_msg(found == NULL, "header %zu: found %s", i, found);
+        }
+        else {
+            ck_assert_msg(found != NULL && strcmp(found, table_value) == 0,
+                          "header %zu: %s vs %s", i, found ? found : "(null)", table_value);
+        }
+    }
+    ck_assert_ptr_null(ipsie_cookie_find(NULL, "ipsie_session", pool));
+    ck_assert_ptr_null(ipsie_cookie_find("a=b", "", pool));
+}
+END_TEST
+
 START_TEST(parse_reads_pairs_and_trims_blanks)
 {
     apr_table_t *t = ipsie_cookie_parse(" a=1;b = 2 ;\tc=x=y;  d=  ", pool);
@@ -256,6 +291,7 @@ static Suite *cookie_suite(void)
 
     tcase_add_checked_fixture(parse, pool_setup, pool_teardown);
     tcase_add_test(parse, parse_reads_pairs_and_trims_blanks);
+    tcase_add_test(parse, find_agrees_with_parse_on_ordinary_and_hostile_headers);
     tcase_add_test(parse, parse_skips_pairs_without_equals_or_name);
     tcase_add_test(parse, parse_keeps_the_first_of_duplicated_names);
     tcase_add_test(parse, parse_keeps_quotes_verbatim);
