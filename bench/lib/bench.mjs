@@ -223,11 +223,19 @@ async function main() {
                 const before = s.rssKiB();
                 const t0 = Date.now();
                 const names = Array.from({ length: opt.logins }, (_, i) => `mem-${c.id}-${i}`);
-                await pool(names, opt.concurrency, async (name) => { await loginOnce(s, name); });
+                // A reading after a tenth too: growth that goes on past it would be a leak,
+                // growth that stops is the allocator settling.
+                const tenth = Math.max(1, Math.floor(opt.logins / 10));
+                await pool(names.slice(0, tenth), opt.concurrency, async (name) => { await loginOnce(s, name); });
+                const atTenth = s.rssKiB();
+                await pool(names.slice(tenth), opt.concurrency, async (name) => { await loginOnce(s, name); });
                 const seconds = (Date.now() - t0) / 1000;
                 const after = s.rssKiB();
-                result.memory.rows.push({ id: c.id, rssBeforeKiB: before, rssAfterKiB: after, seconds });
-                log(`${c.id}: RSS ${before} KiB -> ${after} KiB after ${opt.logins} logins (${seconds.toFixed(0)} s)`);
+                result.memory.rows.push({
+                    id: c.id, rssBeforeKiB: before, rssAtTenthKiB: atTenth, tenth, rssAfterKiB: after, seconds,
+                });
+                log(`${c.id}: RSS ${before} KiB -> ${atTenth} KiB after ${tenth} -> ${after} KiB after `
+                    + `${opt.logins} logins (${seconds.toFixed(0)} s)`);
                 await servers.pop().stop();
             }
         }
@@ -272,8 +280,8 @@ async function main() {
     if (result.memory) {
         console.log(`\nhttpd child RSS after ${opt.logins} distinct logins (${opt.concurrency} at a time):`);
         for (const m of result.memory.rows) {
-            console.log(`  ${m.id.padEnd(16)} ${m.rssBeforeKiB} KiB -> ${m.rssAfterKiB} KiB `
-                + `(+${m.rssAfterKiB - m.rssBeforeKiB} KiB, ${fmt(m.seconds, 0)} s)`);
+            console.log(`  ${m.id.padEnd(16)} ${m.rssBeforeKiB} KiB -> ${m.rssAtTenthKiB} KiB after ${m.tenth} `
+                + `-> ${m.rssAfterKiB} KiB (+${m.rssAfterKiB - m.rssBeforeKiB} KiB, ${fmt(m.seconds, 0)} s)`);
         }
     }
     if (result.profile) {
