@@ -500,13 +500,18 @@ static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char
     return SLOT_SERVE;
 }
 
-/* Fetch the metadata into a new generation; errors are logged, the body never is. */
-static apr_status_t fetch_metadata(generation_t **out, ipsie_provider_cache_t *cache)
+/* Fetch url into a new generation, parsed as metadata (jwks_uri NULL) or as a JWKS; errors
+ * are logged with tags that tell an unreachable provider, a bad answer and a bad document
+ * apart, the body never is. */
+static apr_status_t fetch_generation(generation_t **out, ipsie_provider_cache_t *cache,
+                                     const char *jwks_uri)
 {
+    const char *url = jwks_uri ? jwks_uri : cache->metadata_url;
     apr_pool_t *gp = NULL;
     apr_pool_t *scratch = NULL;
     ipsie_http_response_t resp;
     ipsie_provider_t *op = NULL;
+    ipsie_jwks_t *jwks = NULL;
     generation_t *g;
     apr_status_t rv;
 
@@ -517,75 +522,48 @@ static apr_status_t fetch_metadata(generation_t **out, ipsie_provider_cache_t *c
         return rv;
     }
     apr_pool_create(&scratch, gp);
-    rv = ipsie_http_get(&resp, cache->metadata_url, &cache->opts, scratch);
+    rv = ipsie_http_get(&resp, url, &cache->opts, scratch);
     if (rv != APR_SUCCESS) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08300: OpenID Provider unreachable: cannot fetch %s",
-                  cache->metadata_url);
+        if (jwks_uri) {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08304: JWKS fetch failure: cannot fetch %s", url);
+        }
+        else {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08300: OpenID Provider unreachable: cannot fetch %s",
+                      url);
+        }
         goto leave;
     }
     if (resp.status != 200) {
-        ipsie_log(IPSIE_LOG_ERROR,
-                  "IPSIE08301: bad provider metadata: %s answered status %ld",
-                  cache->metadata_url, resp.status);
+        if (jwks_uri) {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08303: JWKS fetch failure: %s answered status %ld",
+                      url, resp.status);
+        }
+        else {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08301: bad provider metadata: %s answered status %ld",
+                      url, resp.status);
+        }
         rv = IPSIE_ERR_HTTP_STATUS;
         goto leave;
     }
-    rv = ipsie_provider_parse(&op, resp.body, resp.body_len, cache->issuer, gp);
+    if (jwks_uri) {
+        rv = ipsie_jwks_parse(&jwks, resp.body, resp.body_len, gp);
+        if (rv != APR_SUCCESS) {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08305: JWKS fetch failure: unusable JWKS at %s", url);
+        }
+    }
+    else {
+        rv = ipsie_provider_parse(&op, resp.body, resp.body_len, cache->issuer, gp);
+        if (rv != APR_SUCCESS) {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08302: bad provider metadata at %s", url);
+        }
+    }
     if (rv != APR_SUCCESS) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08302: bad provider metadata at %s",
-                  cache->metadata_url);
         goto leave;
     }
     g = apr_pcalloc(gp, sizeof(*g));
     g->pool = gp;
-    g->value = op;
-    *out = g;
-
-leave:
-    apr_pool_destroy(scratch);
-    if (rv != APR_SUCCESS) {
-        apr_pool_destroy(gp);
-    }
-    return rv;
-}
-
-static apr_status_t fetch_jwks(generation_t **out, ipsie_provider_cache_t *cache,
-                               const char *jwks_uri)
-{
-    apr_pool_t *gp = NULL;
-    apr_pool_t *scratch = NULL;
-    ipsie_http_response_t resp;
-    ipsie_jwks_t *jwks = NULL;
-    generation_t *g;
-    apr_status_t rv;
-
-    *out = NULL;
-    rv = apr_pool_create_unmanaged_ex(&gp, NULL, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    apr_pool_create(&scratch, gp);
-    rv = ipsie_http_get(&resp, jwks_uri, &cache->opts, scratch);
-    if (rv != APR_SUCCESS) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08304: JWKS fetch failure: cannot fetch %s", jwks_uri);
-        goto leave;
-    }
-    if (resp.status != 200) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08303: JWKS fetch failure: %s answered status %ld",
-                  jwks_uri, resp.status);
-        rv = IPSIE_ERR_HTTP_STATUS;
-        goto leave;
-    }
-    rv = ipsie_jwks_parse(&jwks, resp.body, resp.body_len, gp);
-    if (rv != APR_SUCCESS) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08305: JWKS fetch failure: unusable JWKS at %s",
-                  jwks_uri);
-        goto leave;
-    }
-    g = apr_pcalloc(gp, sizeof(*g));
-    g->pool = gp;
-    g->value = jwks;
-    g->source = apr_pstrdup(gp, jwks_uri);
+    g->value = jwks_uri ? (const void *)jwks : (const void *)op;
+    g->source = jwks_uri ? apr_pstrdup(gp, jwks_uri) : NULL;
     *out = g;
 
 leave:
@@ -634,12 +612,7 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
     slot->attempted = now;
     apr_thread_mutex_unlock(cache->mutex);
 
-    if (jwks_uri != NULL) {
-        rv = fetch_jwks(&fresh, cache, jwks_uri);
-    }
-    else {
-        rv = fetch_metadata(&fresh, cache);
-    }
+    rv = fetch_generation(&fresh, cache, jwks_uri);
 
     apr_thread_mutex_lock(cache->mutex);
     slot->fetching--;

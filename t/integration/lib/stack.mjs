@@ -8,12 +8,12 @@ import { freePort } from './ports.mjs';
 export const CLIENT_ID = 'rp1';
 
 // The server-level IPSIE directives for an OP, an httpd port and a client secret.
-export function ipsieDirectives({ metadataUrl, httpdPort, clientSecret, passphrase }) {
+export function ipsieDirectives({ metadataUrl, httpdPort, clientSecret, passphrase, host = '127.0.0.1' }) {
     return [
         `IPSIEProviderMetadataURL ${metadataUrl}`,
         `IPSIEClientID ${CLIENT_ID}`,
         `IPSIEClientSecret ${clientSecret}`,
-        `IPSIERedirectURI http://127.0.0.1:${httpdPort}/app/redirect_uri`,
+        `IPSIERedirectURI http://${host}:${httpdPort}/app/redirect_uri`,
         `IPSIECryptoPassphrase ${passphrase}`,
         'IPSIEScope "openid email profile groups"',
     ];
@@ -33,11 +33,12 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 }
 
 // Starts everything. directives: extra server-level lines; locations: replaces the default
-// /app location (a function of the backend URL); opTtl: the OP's default session TTL.
+// /app location (a function of the backend URL); opTtl: the OP's default session TTL;
+// host: the name the site is reached by (httpd still listens on 127.0.0.1).
 // Returns { op, backend, httpd, redirectUri, url(path), stop() }.
-export async function startStack({ directives = [], locations, opTtl = 3600 } = {}) {
+export async function startStack({ directives = [], locations, opTtl = 3600, host = '127.0.0.1' } = {}) {
     const httpdPort = await freePort();
-    const origin = `http://127.0.0.1:${httpdPort}`;
+    const origin = `http://${host}:${httpdPort}`;
     const redirectUri = `${origin}/app/redirect_uri`;
     const clientSecret = randomBytes(24).toString('hex');
     const passphrase = randomBytes(32).toString('hex');
@@ -60,7 +61,7 @@ export async function startStack({ directives = [], locations, opTtl = 3600 } = 
         httpd = await startHttpd({
             port: httpdPort,
             directives: [
-                ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort, clientSecret, passphrase }),
+                ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort, clientSecret, passphrase, host }),
                 ...directives,
             ],
             locations: locs,
