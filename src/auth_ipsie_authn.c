@@ -420,6 +420,7 @@ static int check_subrequest(request_rec *r, const auth_ipsie_settings_t *cfg,
     }
     req_state(r)->session = s;
     r->user = apr_pstrdup(r->pool, user);
+    r->ap_auth_type = AUTH_IPSIE_AUTH_TYPE;
     auth_ipsie_pass_identity(r, dir, s, now, 0);
     return OK;
 }
@@ -487,6 +488,7 @@ int auth_ipsie_check_user_id(request_rec *r)
     }
     req_state(r)->session = s;
     r->user = apr_pstrdup(r->pool, user);
+    r->ap_auth_type = AUTH_IPSIE_AUTH_TYPE;
     auth_ipsie_pass_identity(r, &dir, s, now, 1);
     auth_ipsie_strip_own_cookies(r, cfg);
     return OK;
