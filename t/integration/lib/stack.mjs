@@ -34,9 +34,12 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 
 // Starts everything. directives: extra server-level lines; locations: replaces the default
 // /app location (a function of the backend URL); opTtl: the OP's default session TTL;
-// host: the name the site is reached by (httpd still listens on 127.0.0.1).
+// host: the name the site is reached by (httpd still listens on 127.0.0.1); authMethod: the
+// client's token_endpoint_auth_method at the OP.
 // Returns { op, backend, httpd, redirectUri, url(path), stop() }.
-export async function startStack({ directives = [], locations, opTtl = 3600, host = '127.0.0.1' } = {}) {
+export async function startStack({
+    directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
+} = {}) {
     const httpdPort = await freePort();
     const origin = `http://${host}:${httpdPort}`;
     const redirectUri = `${origin}/app/redirect_uri`;
@@ -50,7 +53,7 @@ export async function startStack({ directives = [], locations, opTtl = 3600, hos
             client_secret: clientSecret,
             redirect_uris: [redirectUri],
             post_logout_redirect_uris: [`${origin}/`, `${origin}/app/`, `${origin}/app/logged-out`],
-            token_endpoint_auth_method: 'client_secret_basic',
+            token_endpoint_auth_method: authMethod,
         }],
     });
     let backend;
