@@ -1,39 +1,20 @@
 // The session ceiling in a real browser: once the IdP session_expiry has passed, a page load goes
 // back to the OP with prompt=login and a fresh login returns to the page.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { sleepUntil } from '../integration/lib/util.mjs';
 import {
-    echoedHeaders, launchBrowser, openPage, sessionCookies, signIn, startBrowserStack, waitForLoginForm,
+    echoedHeaders, freshPage, sessionCookies, signIn, startBrowserStack, waitForLoginForm, withStack,
 } from './lib/browser.mjs';
 
 const TTL = 6;
 
-describe('the ceiling in a browser', () => {
-    let stack;
-    let browser;
-    let context;
+const leewayZero = () => startBrowserStack({ directives: ['IPSIESessionExpiryLeeway 0'] });
 
-    before(async () => {
-        [stack, browser] = await Promise.all([
-            startBrowserStack({ directives: ['IPSIESessionExpiryLeeway 0'] }),
-            launchBrowser(),
-        ]);
-    });
-    after(async () => {
-        await browser?.close();
-        await stack?.stop();
-    });
-    afterEach(async () => {
-        await context?.close();
-        context = undefined;
-        assert.deepEqual(stack.httpd.errorLogProblems(), []);
-    });
-
+withStack('the ceiling in a browser', leewayZero, (env) => {
     test('a reload past the ceiling shows the OP login form via prompt=login, and a new login returns', async () => {
-        const opened = await openPage(browser);
-        ({ context } = opened);
-        const { page, requests } = opened;
+        const { stack } = env;
+        const { context, page, requests } = await freshPage(env);
         const path = '/app/page?x=1&html';
 
         await page.goto(stack.url(path));

@@ -1,39 +1,11 @@
 // Session and state cookies as chromium stores and sends them: attributes, chunking, and the
 // state cookie on a truly cross-site return from the OP.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import {
-    echoedHeaders, launchBrowser, openPage, RP_HOST, signIn, startBrowserStack, startCrossSiteStack,
-    waitForLoginForm,
+    echoedHeaders, freshPage, RP_HOST, signIn, startBrowserStack, startCrossSiteStack, waitForLoginForm,
+    withStack,
 } from './lib/browser.mjs';
-
-// Runs fn(stack) against a stack started with startFn, with a browser and error-log checks.
-function withStack(name, startFn, fn) {
-    describe(name, () => {
-        const env = {};
-
-        before(async () => {
-            [env.stack, env.browser] = await Promise.all([startFn(), launchBrowser()]);
-        });
-        after(async () => {
-            await env.browser?.close();
-            await env.stack?.stop();
-        });
-        afterEach(async () => {
-            await env.context?.close();
-            env.context = undefined;
-            assert.deepEqual(env.stack.httpd.errorLogProblems(), []);
-        });
-        fn(env);
-    });
-}
-
-// A fresh page in env.browser whose context env.afterEach closes.
-async function freshPage(env) {
-    const opened = await openPage(env.browser);
-    env.context = opened.context;
-    return opened;
-}
 
 withStack('browser cookies with default settings', () => startBrowserStack(), (env) => {
     test('the state cookie is HttpOnly Lax; the session cookie is HttpOnly, Lax and not persistent', async () => {

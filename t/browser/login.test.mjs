@@ -1,33 +1,15 @@
 // Login and logout in a real browser: the OP's login form, the return to the application with
 // the claims passed on, and RP-initiated logout through the OP's confirmation page.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import {
-    echoedHeaders, launchBrowser, openPage, signIn, startBrowserStack, waitForLoginForm, xhr,
+    echoedHeaders, freshPage, signIn, startBrowserStack, waitForLoginForm, withStack, xhr,
 } from './lib/browser.mjs';
 
-describe('browser login and logout', () => {
-    let stack;
-    let browser;
-    let context;
-
-    before(async () => {
-        [stack, browser] = await Promise.all([startBrowserStack(), launchBrowser()]);
-    });
-    after(async () => {
-        await browser?.close();
-        await stack?.stop();
-    });
-    afterEach(async () => {
-        await context?.close();
-        context = undefined;
-        assert.deepEqual(stack.httpd.errorLogProblems(), []);
-    });
-
+withStack('browser login and logout', () => startBrowserStack(), (env) => {
     test('opening the application shows the OP login form and signing in returns to it with the claims', async () => {
-        const opened = await openPage(browser);
-        ({ context } = opened);
-        const { page, requests } = opened;
+        const { stack } = env;
+        const { page, requests } = await freshPage(env);
 
         await page.goto(stack.url('/app/?html'));
         await waitForLoginForm(page, stack.op);
@@ -61,9 +43,8 @@ describe('browser login and logout', () => {
     });
 
     test('logout goes through the OP confirmation page and afterwards the application asks for a login', async () => {
-        const opened = await openPage(browser);
-        ({ context } = opened);
-        const { page, requests } = opened;
+        const { stack } = env;
+        const { context, page, requests } = await freshPage(env);
 
         await page.goto(stack.url('/app/?html'));
         await signIn(page, stack, 'bob');

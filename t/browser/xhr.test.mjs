@@ -1,37 +1,18 @@
 // Script requests from a page of the application: served while the session lives, a JSON 401
 // (not a redirect to the OP) once the ceiling has passed.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { sleepUntil } from '../integration/lib/util.mjs';
-import { launchBrowser, openPage, signIn, startBrowserStack, xhr } from './lib/browser.mjs';
+import { freshPage, signIn, startBrowserStack, withStack, xhr } from './lib/browser.mjs';
 
 const TTL = 6;
 
-describe('XHR in a browser', () => {
-    let stack;
-    let browser;
-    let context;
+const leewayZero = () => startBrowserStack({ directives: ['IPSIESessionExpiryLeeway 0'] });
 
-    before(async () => {
-        [stack, browser] = await Promise.all([
-            startBrowserStack({ directives: ['IPSIESessionExpiryLeeway 0'] }),
-            launchBrowser(),
-        ]);
-    });
-    after(async () => {
-        await browser?.close();
-        await stack?.stop();
-    });
-    afterEach(async () => {
-        await context?.close();
-        context = undefined;
-        assert.deepEqual(stack.httpd.errorLogProblems(), []);
-    });
-
+withStack('XHR in a browser', leewayZero, (env) => {
     test('fetch with X-Requested-With gets 200 in the session and 401 session_expired after the ceiling', async () => {
-        const opened = await openPage(browser);
-        ({ context } = opened);
-        const { page, requests } = opened;
+        const { stack } = env;
+        const { page, requests } = await freshPage(env);
 
         await page.goto(stack.url('/app/?html'));
         await signIn(page, stack, `ttl${TTL}-bea`);

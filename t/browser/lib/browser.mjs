@@ -1,13 +1,10 @@
 // Debian's chromium driven by playwright-core, on loopback only, against the integration
 // stack (the test OP, the echo backend and httpd with mod_auth_ipsie).
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { after, afterEach, before, describe } from 'node:test';
 import { chromium } from 'playwright-core';
-import { startBackend } from '../../integration/lib/backend.mjs';
-import { startHttpd } from '../../integration/lib/httpd.mjs';
-import { startOP } from '../../integration/lib/op.mjs';
-import { freePort } from '../../integration/lib/ports.mjs';
-import { CLIENT_ID, ipsieDirectives, protectedLocation, startStack } from '../../integration/lib/stack.mjs';
+import { protectedLocation, startStack } from '../../integration/lib/stack.mjs';
 
 // The system browser from Debian's chromium package; the tests never download one.
 export const CHROMIUM = '/usr/bin/chromium';
@@ -50,6 +47,34 @@ export async function openPage(browser) {
     return { context, page, requests };
 }
 
+// describe(name) running fn(env) on env.stack (from startFn) and env.browser; no log problem after a test.
+export function withStack(name, startFn, fn) {
+    describe(name, () => {
+        const env = {};
+
+        before(async () => {
+            [env.stack, env.browser] = await Promise.all([startFn(), launchBrowser()]);
+        });
+        after(async () => {
+            await env.browser?.close();
+            await env.stack?.stop();
+        });
+        afterEach(async () => {
+            await env.context?.close();
+            env.context = undefined;
+            assert.deepEqual(env.stack.httpd.errorLogProblems(), []);
+        });
+        fn(env);
+    });
+}
+
+// openPage in env.browser, with the context kept in env so that withStack closes it after the test.
+export async function freshPage(env) {
+    const opened = await openPage(env.browser);
+    env.context = opened.context;
+    return opened;
+}
+
 // The /app location plus a public /favicon.ico, so that a browser asking for the icon gets a
 // plain 404 and does not fill the error log with access denials.
 function locationsWithFavicon(backendUrl) {
@@ -68,50 +93,8 @@ export function startBrowserStack({ directives = [], opTtl } = {}) {
 
 // Like startStack, but the browser reaches httpd as http://rp.test:PORT (cross-site to the OP at
 // 127.0.0.1): the return from the OP to the redirect URI is a cross-site navigation.
-export async function startCrossSiteStack({ directives = [] } = {}) {
-    const port = await freePort();
-    const origin = `http://${RP_HOST}:${port}`;
-    const redirectUri = `${origin}/app/redirect_uri`;
-    const clientSecret = randomBytes(24).toString('hex');
-    const passphrase = randomBytes(32).toString('hex');
-    const op = await startOP({
-        clients: [{
-            client_id: CLIENT_ID,
-            client_secret: clientSecret,
-            redirect_uris: [redirectUri],
-            post_logout_redirect_uris: [`${origin}/`, `${origin}/app/`],
-            token_endpoint_auth_method: 'client_secret_basic',
-        }],
-    });
-    let backend;
-    let httpd;
-    try {
-        backend = await startBackend();
-        const base = ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort: port, clientSecret, passphrase })
-            .map((line) => (line.startsWith('IPSIERedirectURI ') ? `IPSIERedirectURI ${redirectUri}` : line));
-        httpd = await startHttpd({
-            port,
-            directives: [...base, ...directives],
-            locations: locationsWithFavicon(backend.url),
-        });
-    } catch (err) {
-        await backend?.stop();
-        await op.stop();
-        throw err;
-    }
-    return {
-        op,
-        backend,
-        httpd,
-        redirectUri,
-        origin,
-        url: (path) => `${origin}${path}`,
-        async stop() {
-            await httpd.stop();
-            await backend.stop();
-            await op.stop();
-        },
-    };
+export function startCrossSiteStack({ directives = [] } = {}) {
+    return startStack({ directives, host: RP_HOST, locations: locationsWithFavicon });
 }
 
 // Resolves once the page shows the OP's login form.
