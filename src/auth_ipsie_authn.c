@@ -49,13 +49,14 @@ apr_table_t *auth_ipsie_cookies(request_rec *r)
 
 const ipsie_session_t *auth_ipsie_request_session(const request_rec *r)
 {
-    const request_rec *main_r = r;
-
-    /* A subrequest shares the session its main request established. */
-    while (main_r->main != NULL) {
-        main_r = main_r->main;
+    /* Subrequests and internal redirects share the session their first request found. */
+    for (; r != NULL; r = r->main != NULL ? r->main : r->prev) {
+        const req_state_t *st = ap_get_module_config(r->request_config, &auth_ipsie_module);
+        if (st != NULL && st->session != NULL) {
+            return st->session;
+        }
     }
-    return req_state(r)->session ? req_state(r)->session : req_state(main_r)->session;
+    return NULL;
 }
 
 int auth_ipsie_is_token_text(const char *s, apr_size_t max)
@@ -398,13 +399,28 @@ void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
     auth_ipsie_session_clear(r, cfg);
 }
 
+/* Give r the identity of session s; denied is the answer when s names no user. */
+static int adopt_session(request_rec *r, const auth_ipsie_dir_settings_t *dir,
+                         const ipsie_session_t *s, long long now, int denied)
+{
+    const char *user = s ? ipsie_session_claim(s, dir->remote_user_claim) : NULL;
+
+    if (user == NULL || *user == '\0') {
+        return denied;
+    }
+    req_state(r)->session = s;
+    r->user = apr_pstrdup(r->pool, user);
+    r->ap_auth_type = AUTH_IPSIE_AUTH_TYPE;
+    auth_ipsie_pass_identity(r, dir, s, now, 0);
+    return OK;
+}
+
 /* A subrequest (mod_dir, mod_autoindex, SSI, MultiViews) shares its main request's
  * response: it may use a valid session but never answers, redirects or sets cookies. */
 static int check_subrequest(request_rec *r, const auth_ipsie_settings_t *cfg,
                             const auth_ipsie_dir_settings_t *dir, long long now)
 {
     const ipsie_session_t *s = auth_ipsie_request_session(r);
-    const char *user;
     int had_cookie;
 
     if (s == NULL) {
@@ -414,15 +430,7 @@ static int check_subrequest(request_rec *r, const auth_ipsie_settings_t *cfg,
             s = loaded;
         }
     }
-    user = s ? ipsie_session_claim(s, dir->remote_user_claim) : NULL;
-    if (user == NULL || *user == '\0') {
-        return HTTP_UNAUTHORIZED;
-    }
-    req_state(r)->session = s;
-    r->user = apr_pstrdup(r->pool, user);
-    r->ap_auth_type = AUTH_IPSIE_AUTH_TYPE;
-    auth_ipsie_pass_identity(r, dir, s, now, 0);
-    return OK;
+    return adopt_session(r, dir, s, now, HTTP_UNAUTHORIZED);
 }
 
 int auth_ipsie_check_user_id(request_rec *r)
@@ -449,6 +457,11 @@ int auth_ipsie_check_user_id(request_rec *r)
     now = apr_time_sec(r->request_time);
     if (r->main != NULL) {
         return check_subrequest(r, cfg, &dir, now);
+    }
+    /* After an internal redirect (ErrorDocument, a CGI's local Location, mod_rewrite) the
+     * first request's session goes on; its cookies are no longer in the request. */
+    if (r->prev != NULL && auth_ipsie_request_session(r) != NULL) {
+        return adopt_session(r, &dir, auth_ipsie_request_session(r), now, HTTP_FORBIDDEN);
     }
     if (strcmp(r->uri, cfg->redirect_path) == 0) {
         req_state(r)->redirect_uri_handled = 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <apr_fnmatch.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -222,8 +223,40 @@ int auth_ipsie_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     return OK;
 }
 
+/* Headers that a claim prefix must not cover: it is stripped from every incoming request,
+ * and these are the module's own or ones that clients and proxies need. */
+static const char *prefix_covers_known_header(const char *prefix)
+{
+    static const char *const known[] = {
+        "IPSIE-Session-Expiry", "IPSIE-Session-Remaining", "IPSIE-Access-Token", "Accept",
+        "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+        "Content-Length", "Content-Type", "Cookie", "Expect", "Forwarded", "Host",
+        "If-Modified-Since", "If-None-Match", "Origin", "Pragma", "Range", "Referer",
+        "Sec-Fetch-Mode", "TE", "Transfer-Encoding", "Upgrade", "User-Agent", "Via",
+        "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP",
+        "X-Requested-With", NULL};
+    int i;
+
+    for (i = 0; known[i] != NULL; i++) {
+        const char *k = known[i];
+        const char *p = prefix;
+        for (; *p != '\0' && *k != '\0'; p++, k++) {
+            char a = *p == '_' ? '-' : (char)apr_tolower(*p);
+            char b = (char)apr_tolower(*k);
+            if (a != b) {
+                break;
+            }
+        }
+        if (*p == '\0') {
+            return known[i];
+        }
+    }
+    return NULL;
+}
+
 static const char *set_dir(cmd_parms *cmd, dir_cfg *d, int id, const char *arg)
 {
+    const char *covered;
     int v;
 
     switch (id) {
@@ -246,6 +279,13 @@ static const char *set_dir(cmd_parms *cmd, dir_cfg *d, int id, const char *arg)
                                         "0123456789-_") != strlen(arg)) {
             return apr_psprintf(cmd->pool, "%s: '%s' must be letters, digits, '-' or '_'",
                                 cmd->cmd->name, arg);
+        }
+        covered = prefix_covers_known_header(arg);
+        if (covered != NULL) {
+            return apr_psprintf(cmd->pool, "%s: '%s' would also strip the %s header from every "
+                                "request (prefixes are removed from incoming requests): choose "
+                                "a longer, distinct prefix such as X-Remote-",
+                                cmd->cmd->name, arg, covered);
         }
         d->claim_prefix = arg;
         if (claim_prefixes == NULL) {
@@ -629,7 +669,7 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         }
         err = resolve(&c->settings, c, pconf);
         if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "IPSIE10001: %s", err);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "IPSIE10005: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         rv = ipsie_crypto_create(&c->settings->crypto, c->passphrases, pconf);

@@ -106,13 +106,17 @@ static int authenticated_recently(request_rec *r, const auth_ipsie_settings_t *c
     const json_t *auth_time = json_object_get(claims, "auth_time");
     long long t;
 
+    if (cfg->max_age < 0 && !st->prompt_login) {
+        return 1;
+    }
+    /* After prompt=login alone a provider that states no auth_time is taken at its word. */
     if (auth_time == NULL && cfg->max_age < 0) {
         return 1;
     }
     if (!json_is_integer(auth_time)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "IPSIE12013: login refused: IPSIEMaxAge is set but the ID token has no "
-                      "integer auth_time");
+                      "IPSIE12013: login refused: the ID token has no integer auth_time, which "
+                      "%s requires", cfg->max_age >= 0 ? "IPSIEMaxAge" : "prompt=login");
         return 0;
     }
     t = (long long)json_integer_value(auth_time);
@@ -259,6 +263,8 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
      * which carries no Strict cookie: a page of ours starts a same-site navigation. */
     if (strcmp(cfg->cookie_samesite, "Strict") == 0) {
         const char *target = ap_escape_html(r->pool, return_to);
+        /* The page's own URL carries the spent code: keep it out of the next Referer. */
+        apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
         return auth_ipsie_send(
             r, HTTP_OK, "text/html; charset=utf-8",
             apr_pstrcat(r->pool, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"

@@ -52,8 +52,9 @@ int auth_ipsie_strip_spoofed(request_rec *r)
     apr_array_header_t *doomed = NULL;
     int i;
 
-    /* A subrequest shares its main request's headers, already cleaned and then filled. */
-    if (r->main != NULL) {
+    /* A subrequest or an internal redirect shares its first request's headers, already
+     * cleaned and then filled. */
+    if (r->main != NULL || r->prev != NULL) {
         return DECLINED;
     }
     auth_ipsie_dir_settings(&dir, r);
@@ -157,12 +158,15 @@ void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *d
     const char *expiry = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)s->ceiling);
     const char *remaining =
         apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)(s->ceiling - now));
-    const char **values = apr_palloc(r->pool, sizeof(*values) * (apr_size_t)s->claims->nelts + 1);
+    const char **values = NULL;
     int env_fresh;
     int i;
 
-    for (i = 0; i < s->claims->nelts; i++) {
-        values[i] = clean_value(c[i].value, r->pool);
+    if (dir->pass_claims_as & (PASS_HEADERS | PASS_ENVIRONMENT)) {
+        values = apr_palloc(r->pool, sizeof(*values) * ((apr_size_t)s->claims->nelts + 1));
+        for (i = 0; i < s->claims->nelts; i++) {
+            values[i] = clean_value(c[i].value, r->pool);
+        }
     }
     if (dir->pass_claims_as & PASS_HEADERS) {
         for (i = 0; i < s->claims->nelts; i++) {
@@ -186,17 +190,35 @@ void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *d
     }
 }
 
-/* 1 for the session cookie, its chunks and the login state cookies. */
+/* 1 for the session cookie ("name", "name_chunks", "name_<digits>") and the login state
+ * cookies, matched without regard to case as the cookie parser matches them. */
 static int is_own_cookie(const char *name, apr_size_t len, const auth_ipsie_settings_t *cfg)
 {
     apr_size_t base = strlen(cfg->cookie_name);
+    apr_size_t prefix = sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1;
+    apr_size_t i;
 
-    if (len >= sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1
-        && strncmp(name, IPSIE_STATE_COOKIE_PREFIX, sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1) == 0) {
+    if (len > prefix && strncasecmp(name, IPSIE_STATE_COOKIE_PREFIX, prefix) == 0) {
         return 1;
     }
-    return len >= base && strncmp(name, cfg->cookie_name, base) == 0
-           && (len == base || name[base] == '_');
+    if (len < base || strncasecmp(name, cfg->cookie_name, base) != 0) {
+        return 0;
+    }
+    if (len == base) {
+        return 1;
+    }
+    if (name[base] != '_' || len == base + 1) {
+        return 0;
+    }
+    if (len == base + 7 && strncasecmp(name + base, "_chunks", 7) == 0) {
+        return 1;
+    }
+    for (i = base + 1; i < len; i++) {
+        if (name[i] < '0' || name[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 void auth_ipsie_strip_own_cookies(request_rec *r, const auth_ipsie_settings_t *cfg)

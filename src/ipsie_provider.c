@@ -484,7 +484,8 @@ static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char
     age = now - slot->fetched;
     since_attempt = now - slot->attempted;
     /* A JWKS fetched from a jwks_uri the metadata no longer names is stale too. */
-    if (age >= ttl || age < 0
+    /* A request that began just before the last fetch sees a slightly negative age. */
+    if (age >= ttl || age < -ttl
         || (source != NULL && slot->current->source != NULL
             && strcmp(source, slot->current->source) != 0)) {
         /* A failed refetch is not retried on every request. */

@@ -109,6 +109,7 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims,
     const char *name;
     json_t *value;
     apr_status_t rv;
+    int cut = 0;
 
     *out = NULL;
     s = apr_pcalloc(p, sizeof(*s));
@@ -134,10 +135,15 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims,
         if (claim_is_token_internal(name)) {
             continue;
         }
-        if (s->claims->nelts >= SESSION_MAX_CLAIMS) {
-            ipsie_log(IPSIE_LOG_WARNING, "IPSIE04001: ID token has more than %d claims, "
-                      "the rest are not kept", SESSION_MAX_CLAIMS);
-            break;
+        /* Past the cap only what the session itself is checked against is kept. */
+        if (s->claims->nelts >= SESSION_MAX_CLAIMS - 3 && strcmp(name, "iss") != 0
+            && strcmp(name, "sub") != 0 && strcmp(name, "aud") != 0) {
+            if (!cut) {
+                ipsie_log(IPSIE_LOG_WARNING, "IPSIE04001: ID token has more than %d claims, "
+                          "the rest are not kept", SESSION_MAX_CLAIMS - 3);
+                cut = 1;
+            }
+            continue;
         }
         c = apr_array_push(s->claims);
         c->name = apr_pstrdup(p, name);

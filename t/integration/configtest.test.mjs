@@ -75,6 +75,19 @@ describe('configtest', () => {
         });
     }
 
+    for (const prefix of ['X-', 'x_', 'IPSIE-', 'IPSIE-Session-', 'Accept']) {
+        test(`IPSIEClaimPrefix ${prefix} fails: it would strip headers that are not claims`, () => {
+            const r = check({ add: [`<Location /app/legacy>\n    IPSIEClaimPrefix ${prefix}\n</Location>`] });
+            assertFails(r, 'IPSIEClaimPrefix');
+            assert.match(r.output, /would also strip/);
+        });
+    }
+
+    test('IPSIEClaimPrefix X-Remote- passes', () => {
+        const r = check({ add: ['<Location /app/legacy>\n    IPSIEClaimPrefix X-Remote-\n</Location>'] });
+        assert.equal(r.code, 0, r.output);
+    });
+
     test('extra authorization parameters that touch nothing of ours pass', () => {
         const r = check({ add: ['IPSIEAuthRequestParams "acr_values=phr&ui_locales=en"'] });
         assert.equal(r.code, 0, r.output);

@@ -689,7 +689,7 @@ START_TEST(claim_lookup_finds_by_exact_name_only)
 }
 END_TEST
 
-START_TEST(create_keeps_at_most_256_claims_and_logs_the_cut)
+START_TEST(create_keeps_at_most_256_claims_keeping_iss_sub_aud_and_logs_the_cut)
 {
     ipsie_session_policy_t policy = spec_defaults();
     json_t *claims = login_claims(NULL);
@@ -702,12 +702,17 @@ START_TEST(create_keeps_at_most_256_claims_and_logs_the_cut)
         json_object_set_new(claims, apr_psprintf(pool, "c%03d", i), json_string("secretvalue"));
     }
     json_object_set_new(claims, "nonce", json_string("n"));
+    /* The audience comes last, past the cap: the session is checked against it. */
+    json_object_set_new(claims, "aud", json_string("rp1"));
     ck_assert_int_eq(ipsie_session_create(&s, claims, "t", NULL, NULL, &policy, NOW, pool),
                      APR_SUCCESS);
     json_decref(claims);
-    ck_assert_int_eq(s->claims->nelts, 256);
-    ck_assert_str_eq(ipsie_session_claim(s, "c253"), "secretvalue");
-    ck_assert_ptr_null(ipsie_session_claim(s, "c254"));
+    ck_assert_int_le(s->claims->nelts, 256);
+    ck_assert_int_eq(s->claims->nelts, 254);
+    ck_assert_str_eq(ipsie_session_claim(s, "c250"), "secretvalue");
+    ck_assert_ptr_null(ipsie_session_claim(s, "c251"));
+    ck_assert_str_eq(ipsie_session_claim(s, "aud"), "rp1");
+    ck_assert_str_eq(ipsie_session_claim(s, "sub"), "alice");
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE04001"));
     ck_assert_ptr_null(strstr(captured_log, "secretvalue"));
     /* What create keeps must survive a round trip through the format. */
@@ -1212,7 +1217,7 @@ static Suite *session_suite(void)
     tcase_add_test(create, create_refuses_what_the_ceiling_refuses);
     tcase_add_test(create, claim_lookup_finds_by_exact_name_only);
     tcase_add_test(create, claim_holds_matches_array_elements_and_whole_strings_only);
-    tcase_add_test(create, create_keeps_at_most_256_claims_and_logs_the_cut);
+    tcase_add_test(create, create_keeps_at_most_256_claims_keeping_iss_sub_aud_and_logs_the_cut);
     suite_add_tcase(s, create);
 
     tcase_add_checked_fixture(format, pool_setup, pool_teardown);
