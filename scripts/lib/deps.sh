@@ -43,3 +43,28 @@ build_module() {
     ./configure --with-apxs="$(command -v apxs || echo /usr/bin/apxs)" --enable-werror
     make -j2
 }
+
+# The fuzz tier (scripts/fuzz): clang 14 with libFuzzer and the sanitizer runtimes, and the
+# core's libraries. Skips apt when they are all there.
+IPSIE_FUZZ_DEB_PACKAGES=(
+    clang-14 libclang-rt-14-dev
+    libcjose-dev libjansson-dev libcurl4-openssl-dev libssl-dev libapr1-dev libaprutil1-dev
+    pkg-config
+)
+
+ensure_fuzz_deps() {
+    local missing=() p
+    for p in "${IPSIE_FUZZ_DEB_PACKAGES[@]}"; do
+        deb_installed "$p" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    echo "installing: ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+}
