@@ -131,9 +131,21 @@ static const char *load_rsa(ipsie_jwk_t *key, json_t *jv, apr_pool_t *p)
 {
     cjose_err err;
     size_t bits;
+    unsigned char *e = NULL;
+    apr_size_t e_len;
 
-    if (b64_member_len(NULL, jv, "n", p) == 0 || b64_member_len(NULL, jv, "e", p) == 0) {
+    e_len = b64_member_len(&e, jv, "e", p);
+    if (b64_member_len(NULL, jv, "n", p) == 0 || e_len == 0) {
         return "RSA key without a valid n and e";
+    }
+    /* With e = 1 the "signature" of any message is its own padded hash: anyone could sign.
+     * A public exponent is odd and at least 3; no real one is wider than 64 bits. */
+    while (e_len > 1 && e[0] == 0) {
+        e++;
+        e_len--;
+    }
+    if ((e[e_len - 1] & 1) == 0 || (e_len == 1 && e[0] < 3) || e_len > 8) {
+        return "RSA key with an even, trivial or oversized public exponent";
     }
     key->cjwk = cjose_jwk_import_json((cjose_header_t *)jv, &err);
     if (key->cjwk == NULL) {

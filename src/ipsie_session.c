@@ -11,6 +11,7 @@
 #define SESSION_FORMAT_VERSION 0x03
 #define SESSION_MAX_CLAIMS 256
 #define SESSION_NULL_LEN 0xFFFFFFFFu
+#define SESSION_TIME_LIMIT 100000000000LL
 
 apr_status_t ipsie_session_ceiling(long long *ceiling, long long *session_expiry,
                                    const json_t *claims, const ipsie_session_policy_t *policy,
@@ -471,6 +472,11 @@ static int get_blob(reader_t *r, const unsigned char **out, apr_size_t *len)
     return 1;
 }
 
+static int time_ok(long long t)
+{
+    return t >= 0 && t < SESSION_TIME_LIMIT;
+}
+
 apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *buf,
                                   apr_size_t len, apr_pool_t *p)
 {
@@ -495,6 +501,11 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
         return IPSIE_ERR_MALFORMED;
     }
     if (s->sub == NULL || s->iss == NULL || nclaims > SESSION_MAX_CLAIMS) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    /* Times stay where arithmetic on them cannot overflow: Unix seconds below 10^11. */
+    if (!time_ok(s->session_expiry) || !time_ok(s->ceiling) || !time_ok(s->login_time)
+        || !time_ok(s->last_activity)) {
         return IPSIE_ERR_MALFORMED;
     }
     s->claims = apr_array_make(p, (int)(nclaims ? nclaims : 1), sizeof(ipsie_claim_t));

@@ -354,6 +354,24 @@ START_TEST(jwks_skips_rsa_key_without_n_or_e)
 }
 END_TEST
 
+START_TEST(jwks_skips_rsa_key_with_a_trivial_even_or_huge_exponent)
+{
+    static const char *const exponents[] = {"AQ", "AAE", "Ag", "AAAB", "AQAA",
+                                            "AQEBAQEBAQEBAQ", NULL};
+    json_t *keys = json_array();
+    int i;
+
+    for (i = 0; exponents[i] != NULL; i++) {
+        json_t *jwk = jwk_of(rsa_key, apr_psprintf(pool, "e%d", i), NULL);
+        json_object_set_new(jwk, "e", json_string(exponents[i]));
+        json_array_append_new(keys, jwk);
+    }
+    /* The same key with its real exponent (65537) stays usable. */
+    json_array_append_new(keys, jwk_of(rsa_key, "good", NULL));
+    ck_assert_int_eq(ipsie_jwks_count(jwks_of(keys)), 1);
+}
+END_TEST
+
 START_TEST(jwks_skips_ec_key_on_another_curve)
 {
     json_t *p384 = jwk_of(ec384_key, "p384", NULL);
@@ -1236,6 +1254,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(jwks, jwks_refuses_text_that_is_not_json);
     tcase_add_test(jwks, jwks_document_with_nul_byte_is_refused);
     tcase_add_test(jwks, jwks_skips_rsa_key_without_n_or_e);
+    tcase_add_test(jwks, jwks_skips_rsa_key_with_a_trivial_even_or_huge_exponent);
     tcase_add_test(jwks, jwks_skips_ec_key_on_another_curve);
     tcase_add_test(jwks, jwks_skips_ec_point_not_on_the_curve);
     tcase_add_test(jwks, jwks_skips_ed25519_key_of_wrong_size_or_curve);

@@ -778,9 +778,9 @@ START_TEST(round_trip_keeps_null_apart_from_empty)
 }
 END_TEST
 
-START_TEST(round_trip_keeps_extreme_times_and_long_values)
+START_TEST(round_trip_keeps_the_widest_times_and_long_values)
 {
-    ipsie_session_t *s = session_at(-1, 0x7fffffffffffffffLL), *decoded = NULL;
+    ipsie_session_t *s = session_at(99999999999LL, 0), *decoded = NULL;
     char *long_value = apr_palloc(pool, 20001);
     unsigned char *buf;
     apr_size_t len;
@@ -788,12 +788,35 @@ START_TEST(round_trip_keeps_extreme_times_and_long_values)
     memset(long_value, 'v', 20000);
     long_value[20000] = '\0';
     s->session_expiry = IPSIE_SESSION_EXPIRY_LIMIT - 1;
-    s->login_time = (-0x7fffffffffffffffLL) - 1;
+    s->login_time = 99999999999LL;
     s->access_token = long_value;
     add_claim(s, "big", long_value);
     encode_ok(&buf, &len, s);
     ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
     assert_same_session(s, decoded);
+}
+END_TEST
+
+START_TEST(times_where_arithmetic_would_overflow_are_malformed)
+{
+    static const long long bad[] = {-1, 100000000000LL, 0x7fffffffffffffffLL,
+                                    (-0x7fffffffffffffffLL) - 1};
+    unsigned char *buf;
+    apr_size_t len, i;
+    int field;
+
+    for (field = 0; field < 4; field++) {
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            ipsie_session_t *s = full_session(), *decoded = NULL;
+            long long *t[] = {&s->session_expiry, &s->ceiling, &s->login_time,
+                              &s->last_activity};
+            *t[field] = bad[i];
+            encode_ok(&buf, &len, s);
+            ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool),
+                             IPSIE_ERR_MALFORMED);
+            ck_assert_ptr_null(decoded);
+        }
+    }
 }
 END_TEST
 
@@ -1225,7 +1248,8 @@ static Suite *session_suite(void)
     tcase_add_test(format, round_trip_keeps_every_field);
     tcase_add_test(format, round_trip_of_created_session_keeps_every_field);
     tcase_add_test(format, round_trip_keeps_null_apart_from_empty);
-    tcase_add_test(format, round_trip_keeps_extreme_times_and_long_values);
+    tcase_add_test(format, round_trip_keeps_the_widest_times_and_long_values);
+    tcase_add_test(format, times_where_arithmetic_would_overflow_are_malformed);
     tcase_add_test(format, decoded_session_does_not_depend_on_the_input_buffer);
     tcase_add_test(format, every_truncation_of_a_valid_encoding_is_malformed);
     tcase_add_test(format, another_version_byte_is_malformed);
