@@ -1,5 +1,6 @@
-# Installs the Debian packages the build and the tests need; sourced by scripts/test and
-# scripts/demo. Skips apt entirely when everything is already there.
+# Installs the Debian packages the build, the tests and the benchmark need; sourced by
+# scripts/test, scripts/demo, scripts/fuzz and bench/run. Skips apt entirely when everything
+# is already there.
 
 IPSIE_DEB_PACKAGES=(
     apache2 apache2-dev
@@ -12,14 +13,12 @@ deb_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
-ensure_deps() {
+# Installs those of the named Debian packages that are missing; nothing when all are there.
+ensure_packages() {
     local missing=() p
-    for p in "${IPSIE_DEB_PACKAGES[@]}"; do
+    for p in "$@"; do
         deb_installed "$p" || missing+=("$p")
     done
-    # Node.js 20+ and npm usually come from elsewhere; Debian's only when there is none.
-    command -v node >/dev/null 2>&1 || missing+=(nodejs)
-    command -v npm >/dev/null 2>&1 || missing+=(npm)
     if [ "${#missing[@]}" -eq 0 ]; then
         return 0
     fi
@@ -30,6 +29,14 @@ ensure_deps() {
     fi
     "${sudo[@]}" apt-get update
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+ensure_deps() {
+    local extra=()
+    # Node.js 20+ and npm usually come from elsewhere; Debian's only when there is none.
+    command -v node >/dev/null 2>&1 || extra+=(nodejs)
+    command -v npm >/dev/null 2>&1 || extra+=(npm)
+    ensure_packages "${IPSIE_DEB_PACKAGES[@]}" "${extra[@]}"
 }
 
 # The OP and test tools, exactly as package-lock.json pins them; no browser download.
@@ -53,18 +60,5 @@ IPSIE_FUZZ_DEB_PACKAGES=(
 )
 
 ensure_fuzz_deps() {
-    local missing=() p
-    for p in "${IPSIE_FUZZ_DEB_PACKAGES[@]}"; do
-        deb_installed "$p" || missing+=("$p")
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        return 0
-    fi
-    echo "installing: ${missing[*]}"
-    local sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        sudo=(sudo)
-    fi
-    "${sudo[@]}" apt-get update
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+    ensure_packages "${IPSIE_FUZZ_DEB_PACKAGES[@]}"
 }
