@@ -9,10 +9,10 @@
 
 #include "src/auth_ipsie.h"
 
-#define SRV(name, id, how, help) AP_INIT_##how(name, auth_ipsie_cmd_##how##_fn, \
-                                              (void *)(apr_uintptr_t)(id), RSRC_CONF, help)
-#define DIR(name, id, how, help) AP_INIT_##how(name, auth_ipsie_cmd_##how##_fn, \
-                                              (void *)(apr_uintptr_t)(id), ACCESS_CONF, help)
+#define SRV(name, id, how, help)                                                                   \
+    AP_INIT_##how(name, auth_ipsie_cmd_##how##_fn, (void *)(apr_uintptr_t)(id), RSRC_CONF, help)
+#define DIR(name, id, how, help)                                                                   \
+    AP_INIT_##how(name, auth_ipsie_cmd_##how##_fn, (void *)(apr_uintptr_t)(id), ACCESS_CONF, help)
 #define auth_ipsie_cmd_TAKE1_fn auth_ipsie_cmd_take1
 #define auth_ipsie_cmd_FLAG_fn auth_ipsie_cmd_flag
 #define auth_ipsie_cmd_ITERATE_fn auth_ipsie_cmd_list
@@ -24,8 +24,7 @@ static const command_rec auth_ipsie_cmds[] = {
     SRV("IPSIEClientSecret", CMD_CLIENT_SECRET, TAKE1, "client secret"),
     SRV("IPSIEClientAuthMethod", CMD_CLIENT_AUTH_METHOD, TAKE1,
         "client_secret_basic (default) or client_secret_post"),
-    SRV("IPSIEClientSigningKey", CMD_CLIENT_SIGNING_KEY, TAKE1,
-        "private key for private_key_jwt"),
+    SRV("IPSIEClientSigningKey", CMD_CLIENT_SIGNING_KEY, TAKE1, "private key for private_key_jwt"),
     SRV("IPSIERedirectURI", CMD_REDIRECT_URI, TAKE1,
         "redirect URI, inside a location protected with AuthType ipsie"),
     SRV("IPSIEScope", CMD_SCOPE, TAKE1, "scope of the authorization request (default openid)"),
@@ -77,8 +76,7 @@ static const command_rec auth_ipsie_cmds[] = {
         "claim that becomes REMOTE_USER (default sub)"),
     DIR("IPSIEPassAccessToken", CMD_PASS_ACCESS_TOKEN, FLAG,
         "pass the access token as IPSIE-Access-Token (default Off)"),
-    {NULL}
-};
+    {NULL}};
 
 static void auth_ipsie_register_hooks(apr_pool_t *p)
 {
@@ -95,13 +93,7 @@ static void auth_ipsie_register_hooks(apr_pool_t *p)
                               &auth_ipsie_authz_claim_provider, AP_AUTH_INTERNAL_PER_CONF);
 }
 
-AP_DECLARE_MODULE(auth_ipsie) = {
-    STANDARD20_MODULE_STUFF,
-    auth_ipsie_create_dir_config,
-    auth_ipsie_merge_dir_config,
-    auth_ipsie_create_server_config,
-    auth_ipsie_merge_server_config,
-    auth_ipsie_cmds,
-    auth_ipsie_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+AP_DECLARE_MODULE(auth_ipsie) = {STANDARD20_MODULE_STUFF,        auth_ipsie_create_dir_config,
+                                 auth_ipsie_merge_dir_config,    auth_ipsie_create_server_config,
+                                 auth_ipsie_merge_server_config, auth_ipsie_cmds,
+                                 auth_ipsie_register_hooks,      AP_MODULE_FLAG_NONE};

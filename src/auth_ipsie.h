@@ -19,22 +19,46 @@ extern module AP_MODULE_DECLARE_DATA auth_ipsie_module;
 /* Directive identities: the directive table passes one as cmd_data. */
 typedef enum {
     /* server strings */
-    CMD_METADATA_URL, CMD_CLIENT_ID, CMD_CLIENT_SECRET, CMD_REDIRECT_URI, CMD_SCOPE,
-    CMD_AUTH_REQUEST_PARAMS, CMD_CA_CERTIFICATE, CMD_COOKIE_NAME, CMD_COOKIE_DOMAIN,
-    CMD_COOKIE_PATH, CMD_POST_LOGOUT_REDIRECT_URI, CMD_SESSION_CACHE, CMD_CLIENT_SIGNING_KEY,
+    CMD_METADATA_URL,
+    CMD_CLIENT_ID,
+    CMD_CLIENT_SECRET,
+    CMD_REDIRECT_URI,
+    CMD_SCOPE,
+    CMD_AUTH_REQUEST_PARAMS,
+    CMD_CA_CERTIFICATE,
+    CMD_COOKIE_NAME,
+    CMD_COOKIE_DOMAIN,
+    CMD_COOKIE_PATH,
+    CMD_POST_LOGOUT_REDIRECT_URI,
+    CMD_SESSION_CACHE,
+    CMD_CLIENT_SIGNING_KEY,
     /* server numbers */
-    CMD_MAX_AGE, CMD_CLOCK_SKEW, CMD_PROVIDER_TIMEOUT, CMD_INACTIVITY_TIMEOUT,
-    CMD_MAX_DURATION, CMD_EXPIRY_LEEWAY, CMD_COOKIE_CHUNK_SIZE, CMD_STATE_TIMEOUT,
+    CMD_MAX_AGE,
+    CMD_CLOCK_SKEW,
+    CMD_PROVIDER_TIMEOUT,
+    CMD_INACTIVITY_TIMEOUT,
+    CMD_MAX_DURATION,
+    CMD_EXPIRY_LEEWAY,
+    CMD_COOKIE_CHUNK_SIZE,
+    CMD_STATE_TIMEOUT,
     CMD_STATE_MAX_COOKIES,
     /* server flags */
-    CMD_REQUIRE_SESSION_EXPIRY, CMD_COOKIE_PERSISTENT,
+    CMD_REQUIRE_SESSION_EXPIRY,
+    CMD_COOKIE_PERSISTENT,
     /* server keywords */
-    CMD_CLIENT_AUTH_METHOD, CMD_SESSION_STORE, CMD_EXPIRY_ACTION, CMD_COOKIE_SAMESITE,
+    CMD_CLIENT_AUTH_METHOD,
+    CMD_SESSION_STORE,
+    CMD_EXPIRY_ACTION,
+    CMD_COOKIE_SAMESITE,
     CMD_PROFILE,
     /* server lists */
-    CMD_SIGNING_ALGS, CMD_CRYPTO_PASSPHRASE,
+    CMD_SIGNING_ALGS,
+    CMD_CRYPTO_PASSPHRASE,
     /* per directory */
-    CMD_UNAUTH_ACTION, CMD_PASS_CLAIMS_AS, CMD_CLAIM_PREFIX, CMD_REMOTE_USER_CLAIM,
+    CMD_UNAUTH_ACTION,
+    CMD_PASS_CLAIMS_AS,
+    CMD_CLAIM_PREFIX,
+    CMD_REMOTE_USER_CLAIM,
     CMD_PASS_ACCESS_TOKEN
 } auth_ipsie_cmd_e;
 
@@ -43,9 +67,9 @@ typedef struct {
     const char *metadata_url;
     const char *issuer;
     ipsie_client_t client;
-    const char *redirect_uri;        /* as configured: absolute URL or path */
-    const char *redirect_path;       /* its path */
-    const char *redirect_origin;     /* scheme://host[:port], NULL when configured as a path */
+    const char *redirect_uri;    /* as configured: absolute URL or path */
+    const char *redirect_path;   /* its path */
+    const char *redirect_origin; /* scheme://host[:port], NULL when configured as a path */
     const char *scope;
     const char *auth_request_params; /* extra query, already encoded, or NULL */
     long long max_age;               /* -1: not sent */
@@ -55,9 +79,9 @@ typedef struct {
     ipsie_crypto_t *crypto;
     ipsie_session_policy_t policy;
     const char *cookie_name;
-    const char *cookie_domain;       /* NULL: host-only */
+    const char *cookie_domain; /* NULL: host-only */
     const char *cookie_path;
-    const char *cookie_samesite;     /* "Lax", "Strict", "None" */
+    const char *cookie_samesite; /* "Lax", "Strict", "None" */
     int cookie_persistent;
     apr_size_t cookie_chunk_size;
     long state_timeout;
@@ -67,15 +91,13 @@ typedef struct {
     ipsie_provider_cache_t *provider;
 } auth_ipsie_settings_t;
 
-typedef enum {
-    UNAUTH_AUTH = 0, UNAUTH_401, UNAUTH_403, UNAUTH_PASS
-} auth_ipsie_unauth_e;
+typedef enum { UNAUTH_AUTH = 0, UNAUTH_401, UNAUTH_403, UNAUTH_PASS } auth_ipsie_unauth_e;
 
 enum { PASS_HEADERS = 1, PASS_ENVIRONMENT = 2 };
 
 typedef struct {
     auth_ipsie_unauth_e unauth_action;
-    int pass_claims_as;              /* PASS_HEADERS | PASS_ENVIRONMENT */
+    int pass_claims_as; /* PASS_HEADERS | PASS_ENVIRONMENT */
     const char *claim_prefix;
     const char *remote_user_claim;
     int pass_access_token;
@@ -89,10 +111,8 @@ void *auth_ipsie_merge_dir_config(apr_pool_t *p, void *base, void *add);
 const char *auth_ipsie_cmd_take1(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *auth_ipsie_cmd_flag(cmd_parms *cmd, void *dcfg, int on);
 const char *auth_ipsie_cmd_list(cmd_parms *cmd, void *dcfg, const char *arg);
-int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                            server_rec *s);
-int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                           server_rec *s);
+int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int auth_ipsie_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 /* Every IPSIEClaimPrefix of the configuration (NULL when none is set). */
 const apr_array_header_t *auth_ipsie_claim_prefixes(void);
@@ -108,8 +128,8 @@ int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type);
 /* Where this request's origin is: the configured redirect URI's, else the request's. */
 const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg);
 /* Answer a request that needs a login: redirect to the OP (browser) or a 401 JSON error. */
-int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
-                               const char *error, int prompt_login, const char *return_to);
+int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg, const char *error,
+                               int prompt_login, const char *return_to);
 /* Read the request's session; NULL when there is none or it is unusable (then
  * *had_cookie tells whether a session cookie was presented). */
 ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settings_t *cfg,
@@ -125,8 +145,8 @@ void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, con
                            const char *value, long max_age, long long expires);
 /* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
  * not NULL, is passed on). */
-int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
-                           const char *return_to, int prompt_login, const char *login_hint);
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
+                           int prompt_login, const char *login_hint);
 /* Refuse a request on the redirect URI that authentication did not handle. */
 int auth_ipsie_fixups(request_rec *r);
 /* Log why a session ended (ceiling, idle, logout, invalid) and clear its cookies. */

@@ -23,7 +23,7 @@ APLOG_USE_MODULE(auth_ipsie);
 typedef struct {
     apr_table_t *cookies;
     const ipsie_session_t *session;
-    int redirect_uri_handled;   /* the authn hook served the redirect URI */
+    int redirect_uri_handled; /* the authn hook served the redirect URI */
 } req_state_t;
 
 static req_state_t *req_state(const request_rec *r)
@@ -179,8 +179,8 @@ apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t
     }
     auth_ipsie_set_cookie(r, cfg, count_name, apr_itoa(r->pool, pieces->nelts), -1, expires);
     for (i = 0; i < pieces->nelts; i++) {
-        auth_ipsie_set_cookie(r, cfg, chunk_name(r, cfg, i),
-                              APR_ARRAY_IDX(pieces, i, const char *), -1, expires);
+        auth_ipsie_set_cookie(r, cfg, chunk_name(r, cfg, i), APR_ARRAY_IDX(pieces, i, const char *),
+                              -1, expires);
     }
     if (apr_table_get(cookies, cfg->cookie_name) != NULL) {
         auth_ipsie_set_cookie(r, cfg, cfg->cookie_name, "", 0, 0);
@@ -198,21 +198,22 @@ ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settin
     ipsie_session_t *s = NULL;
 
     /* The common case, one unchunked cookie, is found without parsing every cookie. */
-    sealed = ipsie_cookie_find(apr_table_get(r->headers_in, "Cookie"), cfg->cookie_name,
-                               r->pool);
+    sealed = ipsie_cookie_find(apr_table_get(r->headers_in, "Cookie"), cfg->cookie_name, r->pool);
     *had_cookie = sealed != NULL;
     if (sealed == NULL) {
         apr_table_t *cookies = auth_ipsie_cookies(r);
         sealed = ipsie_cookie_join(cookies, cfg->cookie_name, r->pool);
-        *had_cookie = sealed != NULL
-                      || apr_table_get(cookies, apr_pstrcat(r->pool, cfg->cookie_name, "_chunks",
-                                                            NULL)) != NULL;
+        *had_cookie =
+            sealed != NULL
+            || apr_table_get(cookies, apr_pstrcat(r->pool, cfg->cookie_name, "_chunks", NULL))
+                   != NULL;
     }
     if (sealed == NULL || *sealed == '\0') {
         return NULL;
     }
     if (ipsie_crypto_open(&plain, &len, cfg->crypto, cfg->cookie_name, sealed, strlen(sealed),
-                          r->pool) != APR_SUCCESS
+                          r->pool)
+            != APR_SUCCESS
         || ipsie_session_decode(&s, plain, len, r->pool) != APR_SUCCESS) {
         return NULL;
     }
@@ -289,9 +290,9 @@ static const char *current_url(request_rec *r, const auth_ipsie_settings_t *cfg)
 
 static const char *absolute_redirect_uri(request_rec *r, const auth_ipsie_settings_t *cfg)
 {
-    return cfg->redirect_origin ? cfg->redirect_uri
-                                : apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg),
-                                              cfg->redirect_path, NULL);
+    return cfg->redirect_origin
+               ? cfg->redirect_uri
+               : apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), cfg->redirect_path, NULL);
 }
 
 /* Redirect the browser to the authorization endpoint with a fresh login state. */
@@ -336,15 +337,16 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
     auth_ipsie_set_cookie(r, cfg, ipsie_login_state_cookie_name(st->state, r->pool), sealed,
                           cfg->state_timeout, 0);
     url = apr_pstrcat(
-        r->pool, op->authorization_endpoint,
-        strchr(op->authorization_endpoint, '?') ? "&" : "?", "response_type=code&client_id=",
-        ipsie_url_encode(cfg->client.client_id, r->pool),
+        r->pool, op->authorization_endpoint, strchr(op->authorization_endpoint, '?') ? "&" : "?",
+        "response_type=code&client_id=", ipsie_url_encode(cfg->client.client_id, r->pool),
         "&redirect_uri=", ipsie_url_encode(absolute_redirect_uri(r, cfg), r->pool),
         "&scope=", ipsie_url_encode(cfg->scope, r->pool), "&state=", st->state,
-        "&nonce=", st->nonce, "&code_challenge=",
-        ipsie_pkce_challenge_s256(st->code_verifier, r->pool), "&code_challenge_method=S256",
-        prompt_login ? "&prompt=login" : "",
-        cfg->max_age >= 0 ? apr_psprintf(r->pool, "&max_age=%" APR_INT64_T_FMT, (apr_int64_t)cfg->max_age) : "",
+        "&nonce=", st->nonce,
+        "&code_challenge=", ipsie_pkce_challenge_s256(st->code_verifier, r->pool),
+        "&code_challenge_method=S256", prompt_login ? "&prompt=login" : "",
+        cfg->max_age >= 0
+            ? apr_psprintf(r->pool, "&max_age=%" APR_INT64_T_FMT, (apr_int64_t)cfg->max_age)
+            : "",
         login_hint ? "&login_hint=" : "", login_hint ? ipsie_url_encode(login_hint, r->pool) : "",
         cfg->auth_request_params ? "&" : "",
         cfg->auth_request_params ? cfg->auth_request_params : "", NULL);
@@ -353,14 +355,14 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
     return HTTP_MOVED_TEMPORARILY;
 }
 
-int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
-                           const char *return_to, int prompt_login, const char *login_hint)
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
+                           int prompt_login, const char *login_hint)
 {
     return start_login(r, cfg, return_to, prompt_login, login_hint);
 }
 
-int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
-                               const char *error, int prompt_login, const char *return_to)
+int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg, const char *error,
+                               int prompt_login, const char *return_to)
 {
     auth_ipsie_dir_settings_t dir;
 
@@ -379,8 +381,7 @@ int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
         if (!is_browser(r)) {
             return send_json_error(r, HTTP_UNAUTHORIZED, error);
         }
-        return start_login(r, cfg, return_to ? return_to : current_url(r, cfg), prompt_login,
-                           NULL);
+        return start_login(r, cfg, return_to ? return_to : current_url(r, cfg), prompt_login, NULL);
     }
 }
 
@@ -425,8 +426,8 @@ static int check_subrequest(request_rec *r, const auth_ipsie_settings_t *cfg,
 
     if (s == NULL) {
         ipsie_session_t *loaded = auth_ipsie_session_load(r, cfg, &had_cookie);
-        if (loaded != NULL && ipsie_session_check(loaded, &cfg->policy, now)
-                                  == IPSIE_SESSION_VALID) {
+        if (loaded != NULL
+            && ipsie_session_check(loaded, &cfg->policy, now) == IPSIE_SESSION_VALID) {
             s = loaded;
         }
     }
@@ -488,8 +489,8 @@ int auth_ipsie_check_user_id(request_rec *r)
     user = ipsie_session_claim(s, dir.remote_user_claim);
     if (user == NULL || *user == '\0') {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "IPSIE11005: the session of sub=%s has no '%s' claim for REMOTE_USER",
-                      s->sub, dir.remote_user_claim);
+                      "IPSIE11005: the session of sub=%s has no '%s' claim for REMOTE_USER", s->sub,
+                      dir.remote_user_claim);
         return HTTP_FORBIDDEN;
     }
     /* Lazy write-back: most requests leave the cookie alone. */
@@ -519,7 +520,8 @@ int auth_ipsie_fixups(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "IPSIE11008: %s is IPSIERedirectURI but authentication did not run for it: "
                   "put it inside a <Location> with 'AuthType ipsie' and no AuthType or "
-                  "Require override", cfg->redirect_path);
+                  "Require override",
+                  cfg->redirect_path);
     return auth_ipsie_error_page(r, HTTP_INTERNAL_SERVER_ERROR, "Misconfigured sign-in",
                                  "This site's sign-in address is not set up correctly.");
 }

@@ -28,13 +28,12 @@ static authz_status check_claim(request_rec *r, const char *require_args,
         const char *colon = strchr(word, ':');
         if (colon != NULL
             && ipsie_session_claim_holds(
-                   s, apr_pstrmemdup(r->pool, word, (apr_size_t)(colon - word)), colon + 1,
-                   r->pool)) {
+                s, apr_pstrmemdup(r->pool, word, (apr_size_t)(colon - word)), colon + 1, r->pool)) {
             return AUTHZ_GRANTED;
         }
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "IPSIE14001: Require claim %s denied for sub=%s", require_args, s->sub);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "IPSIE14001: Require claim %s denied for sub=%s",
+                  require_args, s->sub);
     return AUTHZ_DENIED;
 }
 
@@ -48,8 +47,10 @@ static const char *parse_claim_require(cmd_parms *cmd, const char *require_line,
     while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
         const char *colon = strchr(word, ':');
         if (colon == NULL || colon == word) {
-            return apr_psprintf(cmd->pool, "Require claim: '%s' is not of the form "
-                                "name:value (e.g. Require claim groups:admin)", word);
+            return apr_psprintf(cmd->pool,
+                                "Require claim: '%s' is not of the form "
+                                "name:value (e.g. Require claim groups:admin)",
+                                word);
         }
         count++;
     }

@@ -21,14 +21,14 @@ APLOG_USE_MODULE(auth_ipsie);
 #define MIN_PASSPHRASE_LEN 32
 
 typedef struct {
-    const char *str[CMD_CLIENT_SIGNING_KEY + 1];          /* NULL: unset */
-    long long num[CMD_STATE_MAX_COOKIES + 1];             /* UNSET_NUM: unset */
-    int flag[CMD_COOKIE_PERSISTENT + 1];                  /* UNSET_INT: unset */
-    int keyword[CMD_PROFILE + 1];                         /* UNSET_INT: unset */
-    apr_array_header_t *signing_algs;                     /* NULL: unset */
-    apr_array_header_t *passphrases;                      /* NULL: unset */
-    int configured;                                       /* any directive given here */
-    auth_ipsie_settings_t *settings;                      /* resolved at post_config */
+    const char *str[CMD_CLIENT_SIGNING_KEY + 1]; /* NULL: unset */
+    long long num[CMD_STATE_MAX_COOKIES + 1];    /* UNSET_NUM: unset */
+    int flag[CMD_COOKIE_PERSISTENT + 1];         /* UNSET_INT: unset */
+    int keyword[CMD_PROFILE + 1];                /* UNSET_INT: unset */
+    apr_array_header_t *signing_algs;            /* NULL: unset */
+    apr_array_header_t *passphrases;             /* NULL: unset */
+    int configured;                              /* any directive given here */
+    auth_ipsie_settings_t *settings;             /* resolved at post_config */
 } srv_cfg;
 
 typedef struct {
@@ -56,14 +56,10 @@ static const struct {
     long long min;
     long long max;
 } num_bounds[] = {
-    [CMD_MAX_AGE] = {0, 31536000},
-    [CMD_CLOCK_SKEW] = {0, 600},
-    [CMD_PROVIDER_TIMEOUT] = {1, 300},
-    [CMD_INACTIVITY_TIMEOUT] = {1, 31536000},
-    [CMD_MAX_DURATION] = {1, 31536000},
-    [CMD_EXPIRY_LEEWAY] = {0, 3600},
-    [CMD_COOKIE_CHUNK_SIZE] = {512, 8192},
-    [CMD_STATE_TIMEOUT] = {10, 3600},
+    [CMD_MAX_AGE] = {0, 31536000},         [CMD_CLOCK_SKEW] = {0, 600},
+    [CMD_PROVIDER_TIMEOUT] = {1, 300},     [CMD_INACTIVITY_TIMEOUT] = {1, 31536000},
+    [CMD_MAX_DURATION] = {1, 31536000},    [CMD_EXPIRY_LEEWAY] = {0, 3600},
+    [CMD_COOKIE_CHUNK_SIZE] = {512, 8192}, [CMD_STATE_TIMEOUT] = {10, 3600},
     [CMD_STATE_MAX_COOKIES] = {1, 32},
 };
 
@@ -129,8 +125,8 @@ void *auth_ipsie_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
     c->pass_claims_as =
         add->pass_claims_as != UNSET_INT ? add->pass_claims_as : base->pass_claims_as;
     c->claim_prefix = add->claim_prefix ? add->claim_prefix : base->claim_prefix;
-    c->remote_user_claim = add->remote_user_claim ? add->remote_user_claim
-                                                  : base->remote_user_claim;
+    c->remote_user_claim =
+        add->remote_user_claim ? add->remote_user_claim : base->remote_user_claim;
     c->pass_access_token =
         add->pass_access_token != UNSET_INT ? add->pass_access_token : base->pass_access_token;
     return c;
@@ -170,9 +166,9 @@ static const char *set_number(cmd_parms *cmd, srv_cfg *c, int id, const char *ar
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number", cmd->cmd->name, arg);
     }
     if (v < num_bounds[id].min || v > num_bounds[id].max) {
-        return apr_psprintf(cmd->pool, "%s: %s is out of range: use %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
-                            cmd->cmd->name, arg, (apr_int64_t)num_bounds[id].min,
-                            (apr_int64_t)num_bounds[id].max);
+        return apr_psprintf(
+            cmd->pool, "%s: %s is out of range: use %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+            cmd->cmd->name, arg, (apr_int64_t)num_bounds[id].min, (apr_int64_t)num_bounds[id].max);
     }
     c->num[id] = v;
     return NULL;
@@ -181,8 +177,10 @@ static const char *set_number(cmd_parms *cmd, srv_cfg *c, int id, const char *ar
 static const char *set_keyword(cmd_parms *cmd, srv_cfg *c, int id, const char *arg)
 {
     static const char *const *const tables[] = {
-        [CMD_CLIENT_AUTH_METHOD] = auth_methods, [CMD_SESSION_STORE] = session_stores,
-        [CMD_EXPIRY_ACTION] = expiry_actions,    [CMD_COOKIE_SAMESITE] = samesite_values,
+        [CMD_CLIENT_AUTH_METHOD] = auth_methods,
+        [CMD_SESSION_STORE] = session_stores,
+        [CMD_EXPIRY_ACTION] = expiry_actions,
+        [CMD_COOKIE_SAMESITE] = samesite_values,
         [CMD_PROFILE] = profiles,
     };
     int v = keyword_index(tables[id], arg);
@@ -193,8 +191,10 @@ static const char *set_keyword(cmd_parms *cmd, srv_cfg *c, int id, const char *a
     /* Named in the interface but not offered by this version: say so instead of ignoring. */
     if ((id == CMD_CLIENT_AUTH_METHOD && v == 2) || (id == CMD_SESSION_STORE && v == 1)
         || (id == CMD_EXPIRY_ACTION && v == 1)) {
-        return apr_psprintf(cmd->pool, "%s %s is not supported by this version of "
-                            "mod_auth_ipsie", cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool,
+                            "%s %s is not supported by this version of "
+                            "mod_auth_ipsie",
+                            cmd->cmd->name, arg);
     }
     c->keyword[id] = v;
     return NULL;
@@ -227,14 +227,39 @@ int auth_ipsie_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
  * and these are the module's own or ones that clients and proxies need. */
 static const char *prefix_covers_known_header(const char *prefix)
 {
-    static const char *const known[] = {
-        "IPSIE-Session-Expiry", "IPSIE-Session-Remaining", "IPSIE-Access-Token", "Accept",
-        "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
-        "Content-Length", "Content-Type", "Cookie", "Expect", "Forwarded", "Host",
-        "If-Modified-Since", "If-None-Match", "Origin", "Pragma", "Range", "Referer",
-        "Sec-Fetch-Mode", "TE", "Transfer-Encoding", "Upgrade", "User-Agent", "Via",
-        "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP",
-        "X-Requested-With", NULL};
+    static const char *const known[] = {"IPSIE-Session-Expiry",
+                                        "IPSIE-Session-Remaining",
+                                        "IPSIE-Access-Token",
+                                        "Accept",
+                                        "Accept-Encoding",
+                                        "Accept-Language",
+                                        "Authorization",
+                                        "Cache-Control",
+                                        "Connection",
+                                        "Content-Length",
+                                        "Content-Type",
+                                        "Cookie",
+                                        "Expect",
+                                        "Forwarded",
+                                        "Host",
+                                        "If-Modified-Since",
+                                        "If-None-Match",
+                                        "Origin",
+                                        "Pragma",
+                                        "Range",
+                                        "Referer",
+                                        "Sec-Fetch-Mode",
+                                        "TE",
+                                        "Transfer-Encoding",
+                                        "Upgrade",
+                                        "User-Agent",
+                                        "Via",
+                                        "X-Forwarded-For",
+                                        "X-Forwarded-Host",
+                                        "X-Forwarded-Proto",
+                                        "X-Real-IP",
+                                        "X-Requested-With",
+                                        NULL};
     int i;
 
     for (i = 0; known[i] != NULL; i++) {
@@ -275,14 +300,17 @@ static const char *set_dir(cmd_parms *cmd, dir_cfg *d, int id, const char *arg)
         d->pass_claims_as = v; /* none=0, headers=1, environment=2, both=3: the bit set */
         return NULL;
     case CMD_CLAIM_PREFIX:
-        if (*arg == '\0' || strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                        "0123456789-_") != strlen(arg)) {
+        if (*arg == '\0'
+            || strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                           "0123456789-_")
+                   != strlen(arg)) {
             return apr_psprintf(cmd->pool, "%s: '%s' must be letters, digits, '-' or '_'",
                                 cmd->cmd->name, arg);
         }
         covered = prefix_covers_known_header(arg);
         if (covered != NULL) {
-            return apr_psprintf(cmd->pool, "%s: '%s' would also strip the %s header from every "
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' would also strip the %s header from every "
                                 "request (prefixes are removed from incoming requests): choose "
                                 "a longer, distinct prefix such as X-Remote-",
                                 cmd->cmd->name, arg, covered);
@@ -347,19 +375,20 @@ const char *auth_ipsie_cmd_list(cmd_parms *cmd, void *dcfg, const char *arg)
     c->configured = 1;
     if (id == CMD_SIGNING_ALGS) {
         if (keyword_index(known_algs, arg) < 0) {
-            return apr_psprintf(cmd->pool, "%s: '%s' is not an accepted signing algorithm "
+            return apr_psprintf(cmd->pool,
+                                "%s: '%s' is not an accepted signing algorithm "
                                 "(none and HMAC algorithms are never accepted)",
                                 cmd->cmd->name, arg);
         }
         if (c->signing_algs == NULL) {
             c->signing_algs = apr_array_make(cmd->pool, 4, sizeof(const char *));
         }
-        APR_ARRAY_PUSH(c->signing_algs, const char *) =
-            known_algs[keyword_index(known_algs, arg)];
+        APR_ARRAY_PUSH(c->signing_algs, const char *) = known_algs[keyword_index(known_algs, arg)];
         return NULL;
     }
     if (strlen(arg) < MIN_PASSPHRASE_LEN) {
-        return apr_psprintf(cmd->pool, "IPSIECryptoPassphrase: each passphrase must be at least "
+        return apr_psprintf(cmd->pool,
+                            "IPSIECryptoPassphrase: each passphrase must be at least "
                             "%d characters long (one given has %d); use a long random value, "
                             "e.g. from 'openssl rand -base64 48'",
                             MIN_PASSPHRASE_LEN, (int)strlen(arg));
@@ -411,9 +440,9 @@ static const char *parse_redirect_uri(auth_ipsie_settings_t *st, const char *uri
 static const char *check_auth_request_params(const char *params, apr_pool_t *p)
 {
     static const char *const reserved[] = {
-        "response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-        "code_challenge", "code_challenge_method", "prompt", "max_age", "request",
-        "request_uri", "response_mode", NULL};
+        "response_type", "client_id",      "redirect_uri",          "scope",  "state",
+        "nonce",         "code_challenge", "code_challenge_method", "prompt", "max_age",
+        "request",       "request_uri",    "response_mode",         NULL};
     apr_table_t *parsed;
     int i;
 
@@ -424,7 +453,8 @@ static const char *check_auth_request_params(const char *params, apr_pool_t *p)
     }
     for (i = 0; reserved[i] != NULL; i++) {
         if (apr_table_get(parsed, reserved[i]) != NULL) {
-            return apr_psprintf(p, "IPSIEAuthRequestParams must not set %s: the module sends "
+            return apr_psprintf(p,
+                                "IPSIEAuthRequestParams must not set %s: the module sends "
                                 "it itself (use IPSIEScope / IPSIEMaxAge where they apply)",
                                 reserved[i]);
         }
@@ -505,11 +535,11 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     st->policy.max_duration = num_or(c, CMD_MAX_DURATION, 28800);
     st->policy.inactivity_timeout = num_or(c, CMD_INACTIVITY_TIMEOUT, 3600);
     st->policy.require_session_expiry =
-        c->flag[CMD_REQUIRE_SESSION_EXPIRY] != UNSET_INT ? c->flag[CMD_REQUIRE_SESSION_EXPIRY]
-                                                        : 0;
+        c->flag[CMD_REQUIRE_SESSION_EXPIRY] != UNSET_INT ? c->flag[CMD_REQUIRE_SESSION_EXPIRY] : 0;
     st->cookie_name = c->str[CMD_COOKIE_NAME] ? c->str[CMD_COOKIE_NAME] : "ipsie_session";
     if (strspn(st->cookie_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                "0123456789-_") != strlen(st->cookie_name)
+                                "0123456789-_")
+            != strlen(st->cookie_name)
         || strncmp(st->cookie_name, "ipsie_state_", 12) == 0) {
         return "IPSIECookieName must be letters, digits, '-' or '_' and not start with "
                "'ipsie_state_'";
@@ -522,9 +552,9 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     if (st->cookie_domain != NULL && strpbrk(st->cookie_domain, "; \t\r\n/") != NULL) {
         return "IPSIECookieDomain must be a plain domain name";
     }
-    st->cookie_samesite =
-        samesite_values[c->keyword[CMD_COOKIE_SAMESITE] != UNSET_INT
-                            ? c->keyword[CMD_COOKIE_SAMESITE] : 0];
+    st->cookie_samesite = samesite_values[c->keyword[CMD_COOKIE_SAMESITE] != UNSET_INT
+                                              ? c->keyword[CMD_COOKIE_SAMESITE]
+                                              : 0];
     st->cookie_persistent =
         c->flag[CMD_COOKIE_PERSISTENT] != UNSET_INT ? c->flag[CMD_COOKIE_PERSISTENT] : 0;
     st->cookie_chunk_size = (apr_size_t)num_or(c, CMD_COOKIE_CHUNK_SIZE, 4000);
@@ -593,9 +623,9 @@ static int redirect_path_protected(server_rec *s, const char *path, apr_pool_t *
         }
         else {
             size_t len = strlen(entry->d);
-            match = strncmp(entry->d, path, len) == 0
-                    && (len == 0 || entry->d[len - 1] == '/' || path[len] == '/'
-                        || path[len] == '\0');
+            match =
+                strncmp(entry->d, path, len) == 0
+                && (len == 0 || entry->d[len - 1] == '/' || path[len] == '/' || path[len] == '\0');
         }
         if (match && section_auth_type(sections[i], p) != NULL) {
             protected = section_is_ours(sections[i], p);
@@ -608,8 +638,7 @@ static int redirect_path_protected(server_rec *s, const char *path, apr_pool_t *
     return protected;
 }
 
-int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                            server_rec *s)
+int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
 
@@ -623,8 +652,7 @@ int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         }
         err = resolve(&st, c, ptemp);
         if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp,
-                         "IPSIE10001: configuration of %s:%u: %s",
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "IPSIE10001: configuration of %s:%u: %s",
                          sp->server_hostname ? sp->server_hostname : "(default)",
                          (unsigned)sp->port, err);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -648,8 +676,7 @@ static void log_sink(void *baton, ipsie_log_level_e level, const char *msg)
     ap_log_error(APLOG_MARK, levels[level], 0, (server_rec *)baton, "%s", msg);
 }
 
-int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                           server_rec *s)
+int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
     apr_status_t rv;
@@ -697,10 +724,10 @@ void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *
 {
     const dir_cfg *d = ap_get_module_config(r->per_dir_config, &auth_ipsie_module);
 
-    out->unauth_action = d->unauth_action != UNSET_INT ? (auth_ipsie_unauth_e)d->unauth_action
-                                                       : UNAUTH_AUTH;
-    out->pass_claims_as = d->pass_claims_as != UNSET_INT ? d->pass_claims_as
-                                                         : (PASS_HEADERS | PASS_ENVIRONMENT);
+    out->unauth_action =
+        d->unauth_action != UNSET_INT ? (auth_ipsie_unauth_e)d->unauth_action : UNAUTH_AUTH;
+    out->pass_claims_as =
+        d->pass_claims_as != UNSET_INT ? d->pass_claims_as : (PASS_HEADERS | PASS_ENVIRONMENT);
     out->claim_prefix = d->claim_prefix ? d->claim_prefix : "IPSIE-Claim-";
     out->remote_user_claim = d->remote_user_claim ? d->remote_user_claim : "sub";
     out->pass_access_token = d->pass_access_token != UNSET_INT ? d->pass_access_token : 0;

@@ -116,7 +116,8 @@ static int authenticated_recently(request_rec *r, const auth_ipsie_settings_t *c
     if (!json_is_integer(auth_time)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "IPSIE12013: login refused: the ID token has no integer auth_time, which "
-                      "%s requires", cfg->max_age >= 0 ? "IPSIEMaxAge" : "prompt=login");
+                      "%s requires",
+                      cfg->max_age >= 0 ? "IPSIEMaxAge" : "prompt=login");
         return 0;
     }
     t = (long long)json_integer_value(auth_time);
@@ -189,11 +190,9 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         return bad_request(r, apr_pstrcat(r->pool, "The identity provider refused the sign-in (",
                                           op_error_text(r, error), ").", NULL));
     }
-    rv = ipsie_login_state_open(&st, state, cookie, cfg->crypto, cfg->state_timeout, now,
-                                r->pool);
+    rv = ipsie_login_state_open(&st, state, cookie, cfg->crypto, cfg->state_timeout, now, r->pool);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "IPSIE12004: login state rejected (%s)",
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "IPSIE12004: login state rejected (%s)",
                       rv == IPSIE_ERR_EXPIRED ? "expired" : "unreadable");
         return bad_request(r, "This sign-in took too long or its state is unreadable. "
                               "Please start again.");
@@ -223,8 +222,8 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
         return bad_gateway(r);
     }
-    rv = validate_id_token(&claims, &provider_down, r, cfg, tokens->id_token, op->issuer,
-                           st->nonce, now);
+    rv = validate_id_token(&claims, &provider_down, r, cfg, tokens->id_token, op->issuer, st->nonce,
+                           now);
     if (rv != APR_SUCCESS && provider_down) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12012: cannot validate the ID token: the provider's keys are "
@@ -241,17 +240,16 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     }
     /* Only what some location uses is kept: the cookie travels with every request. */
     rv = ipsie_session_create(&s, claims, tokens->id_token,
-                              auth_ipsie_access_token_wanted() ? tokens->access_token : NULL,
-                              NULL, &cfg->policy, now, r->pool);
+                              auth_ipsie_access_token_wanted() ? tokens->access_token : NULL, NULL,
+                              &cfg->policy, now, r->pool);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "IPSIE12009: login refused: %s", session_expiry_message(rv));
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "IPSIE12009: login refused: %s",
+                      session_expiry_message(rv));
         return bad_request(r, session_expiry_message(rv));
     }
     if (auth_ipsie_session_save(r, cfg, s) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE12010: the session does not fit in %d cookies",
-                      32);
+                      "IPSIE12010: the session does not fit in %d cookies", 32);
         return auth_ipsie_error_page(r, HTTP_INTERNAL_SERVER_ERROR, "Sign-in failed",
                                      "The session could not be stored.");
     }
@@ -267,10 +265,13 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
         return auth_ipsie_send(
             r, HTTP_OK, "text/html; charset=utf-8",
-            apr_pstrcat(r->pool, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                        "<meta http-equiv=\"refresh\" content=\"0;url=", target,
+            apr_pstrcat(r->pool,
+                        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                        "<meta http-equiv=\"refresh\" content=\"0;url=",
+                        target,
                         "\"><title>Signed in</title></head>\n<body><p>Signed in. "
-                        "<a href=\"", target, "\">Continue</a></p></body></html>\n", NULL));
+                        "<a href=\"",
+                        target, "\">Continue</a></p></body></html>\n", NULL));
     }
     apr_table_setn(r->headers_out, "Location", return_to);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
@@ -347,12 +348,12 @@ static int handle_info(request_rec *r, const auth_ipsie_settings_t *cfg)
         break;
     }
     /* Reading the session's state is not activity: last_activity is left alone. */
-    info = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "sub", s->sub, "iss", s->iss,
-                     "session_expiry", (json_int_t)s->session_expiry, "ceiling",
-                     (json_int_t)s->ceiling, "remaining", (json_int_t)(s->ceiling - now),
-                     "idle_remaining",
-                     (json_int_t)ipsie_session_idle_remaining(s, &cfg->policy, now),
-                     "login_time", (json_int_t)s->login_time);
+    info =
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "sub", s->sub, "iss", s->iss,
+                  "session_expiry", (json_int_t)s->session_expiry, "ceiling",
+                  (json_int_t)s->ceiling, "remaining", (json_int_t)(s->ceiling - now),
+                  "idle_remaining", (json_int_t)ipsie_session_idle_remaining(s, &cfg->policy, now),
+                  "login_time", (json_int_t)s->login_time);
     if (info == NULL) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -370,8 +371,7 @@ static int handle_info(request_rec *r, const auth_ipsie_settings_t *cfg)
 }
 
 /* OIDC Core 4: the provider (or a portal) asks us to start a login for a target. */
-static int handle_third_party(request_rec *r, const auth_ipsie_settings_t *cfg,
-                              apr_table_t *args)
+static int handle_third_party(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)
 {
     const char *iss = apr_table_get(args, "iss");
     const char *target = apr_table_get(args, "target_link_uri");
@@ -381,8 +381,7 @@ static int handle_third_party(request_rec *r, const auth_ipsie_settings_t *cfg,
     if (strcmp(iss, cfg->issuer) != 0) {
         return bad_request(r, "The login was initiated for another identity provider.");
     }
-    if (ipsie_url_same_origin(&return_to, target ? target : "/", auth_ipsie_origin(r, cfg),
-                              r->pool)
+    if (ipsie_url_same_origin(&return_to, target ? target : "/", auth_ipsie_origin(r, cfg), r->pool)
         != APR_SUCCESS) {
         return bad_request(r, "The login target must be on this site.");
     }

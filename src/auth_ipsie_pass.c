@@ -71,8 +71,7 @@ int auth_ipsie_strip_spoofed(request_rec *r)
     }
     for (i = 0; doomed != NULL && i < doomed->nelts; i++) {
         const char *key = APR_ARRAY_IDX(doomed, i, const char *);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "IPSIE13001: removed incoming header %s", key);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "IPSIE13001: removed incoming header %s", key);
         apr_table_unset(r->headers_in, key);
     }
     return DECLINED;

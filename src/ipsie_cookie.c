@@ -100,8 +100,8 @@ static apr_size_t decimal_digits(apr_size_t n)
     return d;
 }
 
-apr_array_header_t *ipsie_cookie_split(const char *name, const char *value,
-                                       apr_size_t chunk_size, apr_pool_t *p)
+apr_array_header_t *ipsie_cookie_split(const char *name, const char *value, apr_size_t chunk_size,
+                                       apr_pool_t *p)
 {
     apr_size_t name_len = strlen(name);
     apr_size_t len = strlen(value);
@@ -118,8 +118,10 @@ apr_array_header_t *ipsie_cookie_split(const char *name, const char *value,
         apr_size_t room, take;
 
         if (pieces->nelts >= IPSIE_COOKIE_MAX_CHUNKS || chunk_size <= overhead) {
-            ipsie_log(IPSIE_LOG_ERROR, "IPSIE01201: cookie %s needs more than %d chunks of %lu "
-                      "bytes", name, IPSIE_COOKIE_MAX_CHUNKS, (unsigned long)chunk_size);
+            ipsie_log(IPSIE_LOG_ERROR,
+                      "IPSIE01201: cookie %s needs more than %d chunks of %lu "
+                      "bytes",
+                      name, IPSIE_COOKIE_MAX_CHUNKS, (unsigned long)chunk_size);
             return NULL;
         }
         room = chunk_size - overhead;

@@ -28,9 +28,9 @@ static const char hkdf_salt[] = "mod_auth_ipsie";
 static const char hkdf_info[] = "mod_auth_ipsie cookie v1";
 
 struct ipsie_crypto_t {
-    EVP_CIPHER *cipher;   /* fetched once: implicit fetches per call are slow in OpenSSL 3 */
+    EVP_CIPHER *cipher; /* fetched once: implicit fetches per call are slow in OpenSSL 3 */
     int nkeys;
-    unsigned char *keys;  /* nkeys * KEY_LEN, the first one seals */
+    unsigned char *keys; /* nkeys * KEY_LEN, the first one seals */
 };
 
 static apr_status_t crypto_cleanup(void *data)
@@ -97,7 +97,8 @@ apr_status_t ipsie_crypto_create(ipsie_crypto_t **out, const apr_array_header_t 
     }
     for (i = 0; i < c->nkeys; i++) {
         if (derive_key(c->keys + (apr_size_t)i * KEY_LEN,
-                       APR_ARRAY_IDX(passphrases, i, const char *)) != APR_SUCCESS) {
+                       APR_ARRAY_IDX(passphrases, i, const char *))
+            != APR_SUCCESS) {
             ipsie_log(IPSIE_LOG_ERROR, "IPSIE01103: HKDF-SHA256 key derivation failed");
             return IPSIE_ERR_CRYPTO;
         }

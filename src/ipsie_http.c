@@ -86,10 +86,9 @@ static size_t body_write_cb(char *ptr, size_t size, size_t nmemb, void *baton)
 }
 
 /* One exchange: GET when form is NULL, otherwise a form POST. */
-static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url,
-                                  const char *form, const char *basic_user,
-                                  const char *basic_pass, const ipsie_http_opts_t *opts,
-                                  apr_pool_t *p)
+static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, const char *form,
+                                  const char *basic_user, const char *basic_pass,
+                                  const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
     CURL *curl = NULL;
     struct curl_slist *headers = NULL;
@@ -117,8 +116,7 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url,
 
     curl = curl_easy_init();
     if (curl == NULL) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08001: cannot create a libcurl handle for %s",
-                  log_url);
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08001: cannot create a libcurl handle for %s", log_url);
         rv = IPSIE_ERR_HTTP;
         goto leave;
     }
@@ -186,8 +184,8 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url,
 
     cc = curl_easy_perform(curl);
     if (buf.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08003: response from %s is larger than %d bytes",
-                  log_url, IPSIE_HTTP_MAX_BODY);
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08003: response from %s is larger than %d bytes", log_url,
+                  IPSIE_HTTP_MAX_BODY);
         rv = IPSIE_ERR_TOO_LARGE;
         goto leave;
     }

@@ -21,20 +21,16 @@
 /* OIDC Core 2: sub is at most 255 ASCII characters. */
 #define IPSIE_SUB_MAX_LEN 255
 
-typedef enum {
-    KEY_RSA,
-    KEY_EC_P256,
-    KEY_OKP_ED25519
-} key_type_e;
+typedef enum { KEY_RSA, KEY_EC_P256, KEY_OKP_ED25519 } key_type_e;
 
 typedef struct {
-    const char *kid;      /* NULL when the JWK has none */
-    const char *alg;      /* NULL when the JWK has none */
-    const char *use;      /* NULL when the JWK has none */
+    const char *kid; /* NULL when the JWK has none */
+    const char *alg; /* NULL when the JWK has none */
+    const char *use; /* NULL when the JWK has none */
     key_type_e type;
-    apr_size_t sig_len;   /* exact signature length this key produces */
-    cjose_jwk_t *cjwk;    /* RSA and EC keys */
-    EVP_PKEY *ed25519;    /* OKP Ed25519 keys */
+    apr_size_t sig_len; /* exact signature length this key produces */
+    cjose_jwk_t *cjwk;  /* RSA and EC keys */
+    EVP_PKEY *ed25519;  /* OKP Ed25519 keys */
 } ipsie_jwk_t;
 
 struct ipsie_jwks_t {
@@ -47,10 +43,10 @@ typedef struct {
 } alg_info_t;
 
 static const alg_info_t supported_algs[] = {
-    { "RS256", KEY_RSA },
-    { "PS256", KEY_RSA },
-    { "ES256", KEY_EC_P256 },
-    { "EdDSA", KEY_OKP_ED25519 },
+    {"RS256", KEY_RSA},
+    {"PS256", KEY_RSA},
+    {"ES256", KEY_EC_P256},
+    {"EdDSA", KEY_OKP_ED25519},
 };
 
 static apr_status_t cjwk_cleanup(void *data)
@@ -239,7 +235,8 @@ static const char *load_key(ipsie_jwk_t *key, json_t *jv, apr_pool_t *p)
         json_t *op;
         int verify = 0;
 
-        json_array_foreach(ops, i, op) {
+        json_array_foreach(ops, i, op)
+        {
             if (json_is_string(op) && strcmp(json_string_value(op), "verify") == 0) {
                 verify = 1;
             }
@@ -250,8 +247,10 @@ static const char *load_key(ipsie_jwk_t *key, json_t *jv, apr_pool_t *p)
     }
     if (json_object_get(jv, "d") != NULL) {
         /* A published private key is compromised: never trust it. */
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05005: JWKS key %s carries private key material; "
-                  "skipped", loggable(key->kid));
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05005: JWKS key %s carries private key material; "
+                  "skipped",
+                  loggable(key->kid));
         return "private key material";
     }
     if (strcmp(kty, "RSA") == 0) {
@@ -266,8 +265,7 @@ static const char *load_key(ipsie_jwk_t *key, json_t *jv, apr_pool_t *p)
     return "unsupported kty";
 }
 
-apr_status_t ipsie_jwks_parse(ipsie_jwks_t **out, const char *json, apr_size_t len,
-                              apr_pool_t *p)
+apr_status_t ipsie_jwks_parse(ipsie_jwks_t **out, const char *json, apr_size_t len, apr_pool_t *p)
 {
     apr_status_t rv = APR_SUCCESS;
     json_t *doc = NULL;
@@ -283,8 +281,9 @@ apr_status_t ipsie_jwks_parse(ipsie_jwks_t **out, const char *json, apr_size_t l
         goto leave;
     }
     if (len > IPSIE_JWKS_MAX_LEN) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05001: JWKS refused: %" APR_SIZE_T_FMT
-                  " bytes, over the limit of %d", len, IPSIE_JWKS_MAX_LEN);
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05001: JWKS refused: %" APR_SIZE_T_FMT " bytes, over the limit of %d", len,
+                  IPSIE_JWKS_MAX_LEN);
         rv = IPSIE_ERR_TOO_LARGE;
         goto leave;
     }
@@ -292,20 +291,23 @@ apr_status_t ipsie_jwks_parse(ipsie_jwks_t **out, const char *json, apr_size_t l
     keys = json_object_get(doc, "keys");
     if (!json_is_object(doc) || !json_is_array(keys)) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05002: JWKS refused: not a JSON object with a "
-                  "\"keys\" array");
+                                     "\"keys\" array");
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
     if (json_array_size(keys) > IPSIE_JWKS_MAX_KEYS) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05003: JWKS refused: %zu keys, over the limit "
-                  "of %d", json_array_size(keys), IPSIE_JWKS_MAX_KEYS);
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05003: JWKS refused: %zu keys, over the limit "
+                  "of %d",
+                  json_array_size(keys), IPSIE_JWKS_MAX_KEYS);
         rv = IPSIE_ERR_TOO_LARGE;
         goto leave;
     }
 
     jwks = apr_pcalloc(p, sizeof(*jwks));
     jwks->keys = apr_array_make(p, (int)json_array_size(keys) + 1, sizeof(ipsie_jwk_t *));
-    json_array_foreach(keys, i, jv) {
+    json_array_foreach(keys, i, jv)
+    {
         ipsie_jwk_t *key = apr_pcalloc(p, sizeof(*key));
         const char *why = load_key(key, jv, p);
 
@@ -354,8 +356,8 @@ static int key_fits(const ipsie_jwk_t *key, const alg_info_t *alg)
 }
 
 /* The key that must verify the token: by kid, or the only fitting key when there is none. */
-static apr_status_t select_key(const ipsie_jwk_t **out, const ipsie_jwks_t *jwks,
-                               const char *kid, const alg_info_t *alg)
+static apr_status_t select_key(const ipsie_jwk_t **out, const ipsie_jwks_t *jwks, const char *kid,
+                               const alg_info_t *alg)
 {
     const ipsie_jwk_t *found = NULL;
     int with_kid = 0;
@@ -383,22 +385,25 @@ static apr_status_t select_key(const ipsie_jwk_t **out, const ipsie_jwks_t *jwks
         return IPSIE_ERR_JWT_KID;
     }
     if (kid != NULL && fitting == 0) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05022: JWS refused: the key for kid %s does not "
-                  "fit alg %s", loggable(kid), alg->name);
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05022: JWS refused: the key for kid %s does not "
+                  "fit alg %s",
+                  loggable(kid), alg->name);
         return IPSIE_ERR_JWT_ALG;
     }
     if (fitting != 1) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05023: JWS refused: %d keys fit alg %s for kid %s; "
-                  "exactly one is needed", fitting, alg->name, loggable(kid));
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05023: JWS refused: %d keys fit alg %s for kid %s; "
+                  "exactly one is needed",
+                  fitting, alg->name, loggable(kid));
         return IPSIE_ERR_JWT_KID;
     }
     *out = found;
     return APR_SUCCESS;
 }
 
-static apr_status_t verify_ed25519(const ipsie_jwk_t *key, const char *input,
-                                   apr_size_t input_len, const unsigned char *sig,
-                                   apr_size_t sig_len)
+static apr_status_t verify_ed25519(const ipsie_jwk_t *key, const char *input, apr_size_t input_len,
+                                   const unsigned char *sig, apr_size_t sig_len)
 {
     apr_status_t rv = IPSIE_ERR_JWT_SIGNATURE;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -445,7 +450,7 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
     apr_status_t rv = APR_SUCCESS;
     json_t *header = NULL;
     json_t *payload = NULL;
-    const char *dots[4] = { NULL, NULL, NULL, NULL };
+    const char *dots[4] = {NULL, NULL, NULL, NULL};
     const char *part[3];
     apr_size_t part_len[3];
     unsigned char *bytes[3];
@@ -465,8 +470,7 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
     }
     len = strnlen(jwt, IPSIE_JWT_MAX_LEN + 1);
     if (len > IPSIE_JWT_MAX_LEN) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05010: JWS refused: over %d bytes",
-                  IPSIE_JWT_MAX_LEN);
+        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05010: JWS refused: over %d bytes", IPSIE_JWT_MAX_LEN);
         rv = IPSIE_ERR_TOO_LARGE;
         goto leave;
     }
@@ -480,13 +484,12 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
     }
     if (ndots == 4) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05011: JWS refused: an encrypted JWT (JWE) is not "
-                  "accepted");
+                                     "accepted");
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
     if (ndots != 2) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05012: JWS refused: %d parts instead of 3",
-                  ndots + 1);
+        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05012: JWS refused: %d parts instead of 3", ndots + 1);
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
@@ -497,10 +500,13 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
     part[2] = dots[1] + 1;
     part_len[2] = (apr_size_t)(jwt + len - part[2]);
     for (i = 0; i < 3; i++) {
-        if (ipsie_b64url_decode(&bytes[i], &bytes_len[i], part[i], part_len[i], p)
-            != APR_SUCCESS) {
-            ipsie_log(IPSIE_LOG_WARNING, "IPSIE05013: JWS refused: the %s is not strict "
-                      "base64url", i == 0 ? "header" : i == 1 ? "payload" : "signature");
+        if (ipsie_b64url_decode(&bytes[i], &bytes_len[i], part[i], part_len[i], p) != APR_SUCCESS) {
+            ipsie_log(IPSIE_LOG_WARNING,
+                      "IPSIE05013: JWS refused: the %s is not strict "
+                      "base64url",
+                      i == 0   ? "header"
+                      : i == 1 ? "payload"
+                               : "signature");
             rv = IPSIE_ERR_MALFORMED;
             goto leave;
         }
@@ -544,7 +550,7 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
     /* RFC 7515 4.1.11: we implement no extension, so any crit must be refused. */
     if (json_object_get(header, "crit") != NULL) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05019: JWS refused: crit header extensions are not "
-                  "understood");
+                                     "understood");
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
@@ -568,15 +574,17 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
         rv = verify_cjose(key, jwt, len);
     }
     if (rv != APR_SUCCESS) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05024: JWS refused: the %s signature does not "
-                  "verify with key %s", alg, loggable(key->kid));
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05024: JWS refused: the %s signature does not "
+                  "verify with key %s",
+                  alg, loggable(key->kid));
         goto leave;
     }
 
     payload = json_loadb((const char *)bytes[1], bytes_len[1], JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(payload)) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05025: JWS refused: the payload is not a JSON "
-                  "object");
+                                     "object");
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
@@ -604,7 +612,8 @@ static int aud_ok(json_t *aud, const ipsie_id_token_expect_t *expect, size_t *co
     if (!json_is_array(aud) || expect->aud_single_string || json_array_size(aud) == 0) {
         return 0;
     }
-    json_array_foreach(aud, i, v) {
+    json_array_foreach(aud, i, v)
+    {
         if (!json_is_string(v) || strcmp(json_string_value(v), expect->client_id) != 0) {
             return 0;
         }
@@ -626,7 +635,7 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
     *claims = NULL;
     if (expect == NULL || expect->issuer == NULL || expect->client_id == NULL) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE05051: ID token refused: no issuer or client id to "
-                  "check it against");
+                                   "check it against");
         rv = IPSIE_ERR_JWT_CLAIMS;
         goto leave;
     }
@@ -644,8 +653,7 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
     }
     if (!aud_ok(json_object_get(c, "aud"), expect, &aud_count)) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05041: ID token refused: aud is not %s%s",
-                  expect->aud_single_string ? "the single string " : "only ",
-                  expect->client_id);
+                  expect->aud_single_string ? "the single string " : "only ", expect->client_id);
         goto leave;
     }
     if (!opt_string(&s, c, "azp") || (s != NULL && strcmp(s, expect->client_id) != 0)
@@ -656,48 +664,52 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
     v = json_object_get(c, "exp");
     if (!json_is_integer(v)) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05043: ID token refused: exp is missing or not an "
-                  "integer");
+                                     "integer");
         goto leave;
     }
     if (json_integer_value(v) <= expect->now - skew) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05044: ID token refused: exp %" JSON_INTEGER_FORMAT
-                  " is past (now %lld, skew %lld)", json_integer_value(v), expect->now, skew);
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05044: ID token refused: exp %" JSON_INTEGER_FORMAT
+                  " is past (now %lld, skew %lld)",
+                  json_integer_value(v), expect->now, skew);
         goto leave;
     }
     v = json_object_get(c, "iat");
     if (!json_is_integer(v)) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05045: ID token refused: iat is missing or not an "
-                  "integer");
+                                     "integer");
         goto leave;
     }
     if (json_integer_value(v) > expect->now + skew) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05046: ID token refused: iat %" JSON_INTEGER_FORMAT
-                  " is in the future (now %lld, skew %lld)", json_integer_value(v),
-                  expect->now, skew);
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05046: ID token refused: iat %" JSON_INTEGER_FORMAT
+                  " is in the future (now %lld, skew %lld)",
+                  json_integer_value(v), expect->now, skew);
         goto leave;
     }
     v = json_object_get(c, "nbf");
     if (v != NULL && (!json_is_integer(v) || json_integer_value(v) > expect->now + skew)) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05050: ID token refused: nbf is not an integer or "
-                  "is in the future");
+                                     "is in the future");
         goto leave;
     }
-    if (!opt_string(&s, c, "sub") || s == NULL || s[0] == '\0'
-        || strlen(s) > IPSIE_SUB_MAX_LEN) {
-        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05047: ID token refused: sub is missing, empty, not "
-                  "a string or over %d characters", IPSIE_SUB_MAX_LEN);
+    if (!opt_string(&s, c, "sub") || s == NULL || s[0] == '\0' || strlen(s) > IPSIE_SUB_MAX_LEN) {
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE05047: ID token refused: sub is missing, empty, not "
+                  "a string or over %d characters",
+                  IPSIE_SUB_MAX_LEN);
         goto leave;
     }
     v = json_object_get(c, "nonce");
     if (expect->nonce == NULL && v != NULL) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05049: ID token refused: nonce present although "
-                  "none was sent");
+                                     "none was sent");
         goto leave;
     }
     if (expect->nonce != NULL
         && (!json_is_string(v) || !ipsie_ct_streq(json_string_value(v), expect->nonce))) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05048: ID token refused: nonce is missing or does "
-                  "not match");
+                                     "not match");
         goto leave;
     }
     rv = APR_SUCCESS;

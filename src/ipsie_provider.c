@@ -79,8 +79,8 @@ static int is_http_url(const char *s)
 }
 
 /* A member that must be an http(s) URL string; absent is fine only when optional. */
-static apr_status_t get_url_member(const char **out, json_t *doc, const char *name,
-                                   int required, apr_pool_t *p)
+static apr_status_t get_url_member(const char **out, json_t *doc, const char *name, int required,
+                                   apr_pool_t *p)
 {
     json_t *v = json_object_get(doc, name);
 
@@ -93,8 +93,7 @@ static apr_status_t get_url_member(const char **out, json_t *doc, const char *na
         return APR_SUCCESS;
     }
     if (!json_is_string(v) || !is_http_url(json_string_value(v))) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08101: provider metadata %s is not an http(s) URL",
-                  name);
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08101: provider metadata %s is not an http(s) URL", name);
         return IPSIE_ERR_METADATA;
     }
     *out = apr_pstrdup(p, json_string_value(v));
@@ -166,8 +165,7 @@ leave:
 }
 
 /* An optional member: absent or null leaves *out NULL, a non-string is malformed. */
-static apr_status_t get_opt_string(const char **out, json_t *doc, const char *name,
-                                   apr_pool_t *p)
+static apr_status_t get_opt_string(const char **out, json_t *doc, const char *name, apr_pool_t *p)
 {
     json_t *v = json_object_get(doc, name);
 
@@ -209,8 +207,8 @@ apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char
         goto leave;
     }
     tr = apr_pcalloc(p, sizeof(*tr));
-    if (get_opt_string(&tr->id_token, doc, "id_token", p) != APR_SUCCESS
-        || tr->id_token == NULL || *tr->id_token == '\0') {
+    if (get_opt_string(&tr->id_token, doc, "id_token", p) != APR_SUCCESS || tr->id_token == NULL
+        || *tr->id_token == '\0') {
         what = "no id_token string";
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
@@ -293,9 +291,8 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
     apr_status_t rv;
 
     *out = NULL;
-    if (op == NULL || op->token_endpoint == NULL || client == NULL
-        || client->client_id == NULL || code == NULL || redirect_uri == NULL
-        || code_verifier == NULL) {
+    if (op == NULL || op->token_endpoint == NULL || client == NULL || client->client_id == NULL
+        || code == NULL || redirect_uri == NULL || code_verifier == NULL) {
         return APR_EINVAL;
     }
     if (client->auth_method == IPSIE_AUTH_PRIVATE_KEY_JWT) {
@@ -310,8 +307,7 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
                        "&code_verifier=", ipsie_url_encode(code_verifier, p), NULL);
     if (client->auth_method == IPSIE_AUTH_CLIENT_SECRET_POST) {
         form = apr_pstrcat(p, form, "&client_id=", ipsie_url_encode(client->client_id, p),
-                           "&client_secret=", ipsie_url_encode(client->client_secret, p),
-                           NULL);
+                           "&client_secret=", ipsie_url_encode(client->client_secret, p), NULL);
     }
     else {
         user = client->client_id;
@@ -320,13 +316,11 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
 
     rv = ipsie_http_post_form(&resp, op->token_endpoint, form, user, pass, opts, p);
     if (rv != APR_SUCCESS) {
-        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed",
-                  op->token_endpoint);
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed", op->token_endpoint);
         return rv;
     }
     if (resp.status != 200) {
-        ipsie_log(IPSIE_LOG_ERROR,
-                  "IPSIE08203: token endpoint %s answered status %ld, error %s",
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08203: token endpoint %s answered status %ld, error %s",
                   op->token_endpoint, resp.status, op_error_code(resp.body, resp.body_len, p));
         return IPSIE_ERR_HTTP_STATUS;
     }
@@ -340,21 +334,21 @@ typedef struct generation_t generation_t;
 struct generation_t {
     apr_pool_t *pool;
     const void *value;
-    const char *source;            /* jwks_uri a JWKS came from */
-    long long retired;             /* when a newer generation replaced it; 0 while current */
+    const char *source; /* jwks_uri a JWKS came from */
+    long long retired;  /* when a newer generation replaced it; 0 while current */
     generation_t *older;
 };
 
 typedef struct {
-    generation_t *current;         /* newest first, linked through ->older */
-    long long fetched;             /* time of the current value */
-    long long attempted;           /* time of the last fetch, successful or not */
-    int fetching;                  /* threads fetching right now */
+    generation_t *current; /* newest first, linked through ->older */
+    long long fetched;     /* time of the current value */
+    long long attempted;   /* time of the last fetch, successful or not */
+    int fetching;          /* threads fetching right now */
 } slot_t;
 
 struct ipsie_provider_cache_t {
-    apr_thread_mutex_t *mutex;     /* guards the slots only, never held across a fetch */
-    apr_thread_cond_t *fetched;    /* signalled when a fetch ends, for those with nothing */
+    apr_thread_mutex_t *mutex;  /* guards the slots only, never held across a fetch */
+    apr_thread_cond_t *fetched; /* signalled when a fetch ends, for those with nothing */
     const char *metadata_url;
     const char *issuer;
     long ttl;
@@ -455,8 +449,8 @@ static generation_t *install_generation(slot_t *slot, generation_t *g, long long
 typedef enum {
     SLOT_SERVE = 0,
     SLOT_FETCH,
-    SLOT_WAIT,                     /* nothing to serve, another thread is fetching it */
-    SLOT_FAIL                      /* nothing to serve, and the last fetch just failed */
+    SLOT_WAIT, /* nothing to serve, another thread is fetching it */
+    SLOT_FAIL  /* nothing to serve, and the last fetch just failed */
 } slot_action_e;
 
 static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char *source,
@@ -600,8 +594,10 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
     }
     if (action == SLOT_FAIL) {
         apr_thread_mutex_unlock(cache->mutex);
-        ipsie_log(IPSIE_LOG_DEBUG, "IPSIE08307: %s of %s unavailable: the last fetch failed "
-                  "moments ago", jwks_uri ? "JWKS" : "metadata", cache->issuer);
+        ipsie_log(IPSIE_LOG_DEBUG,
+                  "IPSIE08307: %s of %s unavailable: the last fetch failed "
+                  "moments ago",
+                  jwks_uri ? "JWKS" : "metadata", cache->issuer);
         return IPSIE_ERR_HTTP;
     }
     if (action == SLOT_SERVE) {

@@ -49,8 +49,8 @@ apr_status_t ipsie_session_ceiling(long long *ceiling, long long *session_expiry
 /* Claims that describe the token rather than the user are not passed on. */
 static int claim_is_token_internal(const char *name)
 {
-    return strcmp(name, "nonce") == 0 || strcmp(name, "at_hash") == 0
-        || strcmp(name, "c_hash") == 0 || strcmp(name, "s_hash") == 0;
+    return strcmp(name, "nonce") == 0 || strcmp(name, "at_hash") == 0 || strcmp(name, "c_hash") == 0
+           || strcmp(name, "s_hash") == 0;
 }
 
 static const char *scalar_text(const json_t *v, apr_pool_t *p)
@@ -100,9 +100,8 @@ static const char *claim_string(const json_t *claims, const char *name, apr_pool
     return json_is_string(v) ? apr_pstrdup(p, json_string_value(v)) : NULL;
 }
 
-apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims,
-                                  const char *id_token, const char *access_token,
-                                  const char *refresh_token,
+apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, const char *id_token,
+                                  const char *access_token, const char *refresh_token,
                                   const ipsie_session_policy_t *policy, long long now,
                                   apr_pool_t *p)
 {
@@ -131,7 +130,8 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims,
     s->refresh_token = refresh_token ? apr_pstrdup(p, refresh_token) : NULL;
     s->claims = apr_array_make(p, 16, sizeof(ipsie_claim_t));
     /* json_object_foreach needs a non-const object; it does not modify it. */
-    json_object_foreach((json_t *)claims, name, value) {
+    json_object_foreach((json_t *)claims, name, value)
+    {
         ipsie_claim_t *c;
         if (claim_is_token_internal(name)) {
             continue;
@@ -140,8 +140,10 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims,
         if (s->claims->nelts >= SESSION_MAX_CLAIMS - 3 && strcmp(name, "iss") != 0
             && strcmp(name, "sub") != 0 && strcmp(name, "aud") != 0) {
             if (!cut) {
-                ipsie_log(IPSIE_LOG_WARNING, "IPSIE04001: ID token has more than %d claims, "
-                          "the rest are not kept", SESSION_MAX_CLAIMS - 3);
+                ipsie_log(IPSIE_LOG_WARNING,
+                          "IPSIE04001: ID token has more than %d claims, "
+                          "the rest are not kept",
+                          SESSION_MAX_CLAIMS - 3);
                 cut = 1;
             }
             continue;
@@ -332,8 +334,7 @@ static int token_blob_ok(const unsigned char *blob, apr_size_t len)
     if (len >= 2 && blob[0] == TOKEN_TEXT) {
         return blob[len - 1] == '\0' && memchr(blob + 1, '\0', len - 2) == NULL;
     }
-    return len >= 9 && blob[0] == TOKEN_PACKED
-           && (apr_size_t)read_be32(blob + 1) <= len - 9
+    return len >= 9 && blob[0] == TOKEN_PACKED && (apr_size_t)read_be32(blob + 1) <= len - 9
            && (apr_size_t)read_be32(blob + 5) <= len - 9 - read_be32(blob + 1);
 }
 
@@ -350,10 +351,9 @@ const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p)
     }
     h = read_be32(b + 1);
     pl = read_be32(b + 5);
-    return apr_pstrcat(p, ipsie_b64url_encode(b + 9, h, p), ".",
-                       ipsie_b64url_encode(b + 9 + h, pl, p), ".",
-                       ipsie_b64url_encode(b + 9 + h + pl, s->id_token_blob_len - 9 - h - pl, p),
-                       NULL);
+    return apr_pstrcat(
+        p, ipsie_b64url_encode(b + 9, h, p), ".", ipsie_b64url_encode(b + 9 + h, pl, p), ".",
+        ipsie_b64url_encode(b + 9 + h + pl, s->id_token_blob_len - 9 - h - pl, p), NULL);
 }
 
 apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ipsie_session_t *s,
@@ -425,8 +425,8 @@ static int get_u32(reader_t *r, apr_uint32_t *out)
     if (r->len - r->pos < 4) {
         return 0;
     }
-    *out = ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16) | ((apr_uint32_t)b[2] << 8)
-           | b[3];
+    *out =
+        ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16) | ((apr_uint32_t)b[2] << 8) | b[3];
     r->pos += 4;
     return 1;
 }
@@ -477,8 +477,8 @@ static int time_ok(long long t)
     return t >= 0 && t < SESSION_TIME_LIMIT;
 }
 
-apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *buf,
-                                  apr_size_t len, apr_pool_t *p)
+apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *buf, apr_size_t len,
+                                  apr_pool_t *p)
 {
     reader_t r;
     ipsie_session_t *s;
@@ -493,10 +493,9 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
     r.pos = 1;
     s = apr_pcalloc(p, sizeof(*s));
     if (!get_u64(&r, &s->session_expiry) || !get_u64(&r, &s->ceiling)
-        || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity)
-        || !get_str(&r, &s->sub) || !get_str(&r, &s->iss) || !get_str(&r, &s->sid)
-        || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len)
-        || !get_str(&r, &s->access_token)
+        || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity) || !get_str(&r, &s->sub)
+        || !get_str(&r, &s->iss) || !get_str(&r, &s->sid)
+        || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len) || !get_str(&r, &s->access_token)
         || !get_str(&r, &s->refresh_token) || !get_u32(&r, &nclaims)) {
         return IPSIE_ERR_MALFORMED;
     }

@@ -61,8 +61,8 @@ apr_status_t ipsie_login_state_seal(char **out, const ipsie_login_state_t *st,
         return APR_EINVAL;
     }
     obj = json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}", "state", st->state, "nonce", st->nonce,
-                    "code_verifier", st->code_verifier, "original_url", st->original_url,
-                    "created", (json_int_t)st->created, "prompt_login", st->prompt_login);
+                    "code_verifier", st->code_verifier, "original_url", st->original_url, "created",
+                    (json_int_t)st->created, "prompt_login", st->prompt_login);
     if (obj != NULL) {
         text = json_dumps(obj, JSON_COMPACT);
     }
@@ -100,9 +100,8 @@ static apr_status_t state_from_json(ipsie_login_state_t **out, const unsigned ch
     const char *url = json_text(obj, "original_url");
     apr_status_t rv = IPSIE_ERR_MALFORMED;
 
-    if (!json_is_object(obj) || state == NULL || nonce == NULL || verifier == NULL
-        || url == NULL || !json_is_integer(created) || !json_is_boolean(prompt)
-        || strlen(nonce) > NONCE_MAX_LEN) {
+    if (!json_is_object(obj) || state == NULL || nonce == NULL || verifier == NULL || url == NULL
+        || !json_is_integer(created) || !json_is_boolean(prompt) || strlen(nonce) > NONCE_MAX_LEN) {
         goto leave;
     }
     st->created = json_integer_value(created);
@@ -121,9 +120,9 @@ leave:
     return rv;
 }
 
-apr_status_t ipsie_login_state_open(ipsie_login_state_t **out, const char *state,
-                                    const char *value, const ipsie_crypto_t *c,
-                                    long timeout, long long now, apr_pool_t *p)
+apr_status_t ipsie_login_state_open(ipsie_login_state_t **out, const char *state, const char *value,
+                                    const ipsie_crypto_t *c, long timeout, long long now,
+                                    apr_pool_t *p)
 {
     ipsie_login_state_t *st = NULL;
     unsigned char *plain = NULL;
@@ -142,7 +141,7 @@ apr_status_t ipsie_login_state_open(ipsie_login_state_t **out, const char *state
     rv = state_from_json(&st, plain, len, p);
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE01401: login state cookie decrypts but does not "
-                  "hold a usable state");
+                                     "hold a usable state");
         goto leave;
     }
     /* The cookie name is the AAD already; this also catches a state copied under another name. */
@@ -174,7 +173,7 @@ leave:
 typedef struct {
     const char *name;
     long long created;
-    int order;                  /* position in the Cookie header */
+    int order; /* position in the Cookie header */
 } live_state_t;
 
 static int by_age(const void *a, const void *b)

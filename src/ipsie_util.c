@@ -47,7 +47,7 @@ char *ipsie_b64url_encode(const unsigned char *data, apr_size_t len, apr_pool_t 
 #define B64_BAD 0x01000000u
 #define B64_VALUE(c)                                                                               \
     ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                        \
-     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                  \
+     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                   \
      : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                   \
      : (c) == '-'               ? 62                                                               \
      : (c) == '_'               ? 63                                                               \
@@ -56,15 +56,18 @@ char *ipsie_b64url_encode(const unsigned char *data, apr_size_t len, apr_pool_t 
 #define B64_4(c, s) B64_AT(c, s), B64_AT((c) + 1, s), B64_AT((c) + 2, s), B64_AT((c) + 3, s)
 #define B64_16(c, s) B64_4(c, s), B64_4((c) + 4, s), B64_4((c) + 8, s), B64_4((c) + 12, s)
 #define B64_64(c, s) B64_16(c, s), B64_16((c) + 16, s), B64_16((c) + 32, s), B64_16((c) + 48, s)
-#define B64_TABLE(s) {B64_64(0, s), B64_64(64, s), B64_64(128, s), B64_64(192, s)}
+#define B64_TABLE(s)                                                                               \
+    {                                                                                              \
+        B64_64(0, s), B64_64(64, s), B64_64(128, s), B64_64(192, s)                                \
+    }
 
 static const apr_uint32_t b64url_at18[256] = B64_TABLE(18);
 static const apr_uint32_t b64url_at12[256] = B64_TABLE(12);
 static const apr_uint32_t b64url_at6[256] = B64_TABLE(6);
 static const apr_uint32_t b64url_at0[256] = B64_TABLE(0);
 
-apr_status_t ipsie_b64url_decode(unsigned char **out, apr_size_t *out_len,
-                                 const char *in, apr_size_t in_len, apr_pool_t *p)
+apr_status_t ipsie_b64url_decode(unsigned char **out, apr_size_t *out_len, const char *in,
+                                 apr_size_t in_len, apr_pool_t *p)
 {
     const unsigned char *s = (const unsigned char *)in;
     const unsigned char *end;
@@ -282,7 +285,7 @@ typedef struct {
     const char *host;
     apr_size_t host_len;
     long port;
-    const char *rest;  /* path, query and fragment after the authority */
+    const char *rest; /* path, query and fragment after the authority */
 } url_parts_t;
 
 static int host_char_ok(unsigned char ch, int bracketed)
@@ -393,8 +396,8 @@ static int url_chars_ok(const char *s)
     return 1;
 }
 
-apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target,
-                                   const char *origin, apr_pool_t *p)
+apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target, const char *origin,
+                                   apr_pool_t *p)
 {
     url_parts_t o, t;
     const char *base;
@@ -416,10 +419,9 @@ apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target,
         *abs_url = apr_pstrcat(p, base, target, NULL);
         return APR_SUCCESS;
     }
-    if (!split_http_url(&t, target)
-        || t.scheme_len != o.scheme_len || strncasecmp(t.scheme, o.scheme, o.scheme_len) != 0
-        || t.host_len != o.host_len || strncasecmp(t.host, o.host, o.host_len) != 0
-        || t.port != o.port) {
+    if (!split_http_url(&t, target) || t.scheme_len != o.scheme_len
+        || strncasecmp(t.scheme, o.scheme, o.scheme_len) != 0 || t.host_len != o.host_len
+        || strncasecmp(t.host, o.host, o.host_len) != 0 || t.port != o.port) {
         return IPSIE_ERR_NOT_SAME_ORIGIN;
     }
     /* Rebuild on our own spelling of the origin so nothing of the target's authority leaks. */

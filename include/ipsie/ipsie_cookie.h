@@ -20,8 +20,8 @@ const char *ipsie_cookie_find(const char *header, const char *name, apr_pool_t *
  * longer than chunk_size. Returns an array of const char * (one element when the whole
  * "name=value" fits in chunk_size: then it is written unchunked). NULL when the value would
  * need more than IPSIE_COOKIE_MAX_CHUNKS pieces. */
-apr_array_header_t *ipsie_cookie_split(const char *name, const char *value,
-                                       apr_size_t chunk_size, apr_pool_t *p);
+apr_array_header_t *ipsie_cookie_split(const char *name, const char *value, apr_size_t chunk_size,
+                                       apr_pool_t *p);
 
 /* Read a possibly chunked value from parsed cookies: "name" itself, or "name_chunks"=N with
  * "name_0" .. "name_{N-1}". NULL when absent, incomplete, or N out of 1..MAX_CHUNKS. */

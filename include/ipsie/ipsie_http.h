@@ -7,13 +7,13 @@
 #define IPSIE_HTTP_MAX_BODY (512 * 1024)
 
 typedef struct {
-    long timeout;            /* seconds for the whole exchange */
-    const char *ca_file;     /* extra trust anchors (PEM), NULL: system store */
+    long timeout;        /* seconds for the whole exchange */
+    const char *ca_file; /* extra trust anchors (PEM), NULL: system store */
 } ipsie_http_opts_t;
 
 typedef struct {
-    long status;             /* HTTP status */
-    const char *body;        /* NUL-terminated */
+    long status;      /* HTTP status */
+    const char *body; /* NUL-terminated */
     apr_size_t body_len;
     const char *content_type;
 } ipsie_http_response_t;

@@ -13,8 +13,7 @@ typedef struct ipsie_jwks_t ipsie_jwks_t;
 /* Parse a JWKS document. Keys that are not for signatures ("use" other than "sig"), of an
  * unsupported kty, or malformed are skipped (logged at debug); an empty result is fine.
  * IPSIE_ERR_MALFORMED when the document is not a JSON object with a "keys" array. */
-apr_status_t ipsie_jwks_parse(ipsie_jwks_t **out, const char *json, apr_size_t len,
-                              apr_pool_t *p);
+apr_status_t ipsie_jwks_parse(ipsie_jwks_t **out, const char *json, apr_size_t len, apr_pool_t *p);
 
 /* Number of usable keys. */
 int ipsie_jwks_count(const ipsie_jwks_t *jwks);

@@ -16,7 +16,6 @@ void ipsie_log_set_sink(ipsie_log_sink_fn *sink, void *baton);
 
 /* Format and emit one line. Callers start the message with its tag, e.g. "IPSIE01001: ...".
  * Never pass a token or a secret. */
-void ipsie_log(ipsie_log_level_e level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ipsie_log(ipsie_log_level_e level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

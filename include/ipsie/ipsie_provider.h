@@ -12,8 +12,8 @@ typedef struct {
     const char *authorization_endpoint;
     const char *token_endpoint;
     const char *jwks_uri;
-    const char *end_session_endpoint;      /* NULL when absent */
-    int iss_parameter_supported;           /* authorization_response_iss_parameter_supported */
+    const char *end_session_endpoint; /* NULL when absent */
+    int iss_parameter_supported;      /* authorization_response_iss_parameter_supported */
 } ipsie_provider_t;
 
 /* The issuer a discovery URL names: the URL without "/.well-known/openid-configuration". */
@@ -39,9 +39,9 @@ typedef struct {
 typedef struct {
     const char *id_token;
     const char *access_token;
-    const char *refresh_token;          /* NULL when absent */
+    const char *refresh_token; /* NULL when absent */
     const char *token_type;
-    long long expires_in;               /* 0 when absent */
+    long long expires_in; /* 0 when absent */
 } ipsie_token_response_t;
 
 /* Parse a token endpoint response body: JSON object with string id_token, access_token,

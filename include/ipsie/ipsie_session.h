@@ -12,20 +12,20 @@
 
 typedef struct {
     const char *name;
-    const char *value;          /* arrays joined with ",", objects as compact JSON */
-    const char *json;           /* arrays: their compact JSON, to match elements; else NULL */
+    const char *value; /* arrays joined with ",", objects as compact JSON */
+    const char *json;  /* arrays: their compact JSON, to match elements; else NULL */
 } ipsie_claim_t;
 
 typedef struct {
     const char *sub;
     const char *iss;
-    const char *sid;            /* NULL when the ID token had none */
-    long long session_expiry;   /* the IdP's claim, 0 when absent */
-    long long ceiling;          /* fixed at login */
+    const char *sid;          /* NULL when the ID token had none */
+    long long session_expiry; /* the IdP's claim, 0 when absent */
+    long long ceiling;        /* fixed at login */
     long long login_time;
     long long last_activity;
-    const char *id_token;       /* for id_token_hint at logout; after decoding NULL: read it
-                                 * with ipsie_session_id_token() */
+    const char *id_token;               /* for id_token_hint at logout; after decoding NULL: read it
+                                         * with ipsie_session_id_token() */
     const unsigned char *id_token_blob; /* the packed form a decoded session carries */
     apr_size_t id_token_blob_len;
     const char *access_token;   /* NULL when none */
@@ -34,16 +34,16 @@ typedef struct {
 } ipsie_session_t;
 
 typedef struct {
-    long long leeway;               /* IPSIESessionExpiryLeeway */
-    long long max_duration;         /* IPSIESessionMaxDuration */
-    long long inactivity_timeout;   /* IPSIESessionInactivityTimeout */
-    int require_session_expiry;     /* IPSIERequireSessionExpiry */
+    long long leeway;             /* IPSIESessionExpiryLeeway */
+    long long max_duration;       /* IPSIESessionMaxDuration */
+    long long inactivity_timeout; /* IPSIESessionInactivityTimeout */
+    int require_session_expiry;   /* IPSIERequireSessionExpiry */
 } ipsie_session_policy_t;
 
 typedef enum {
     IPSIE_SESSION_VALID = 0,
-    IPSIE_SESSION_CEILING,      /* now >= ceiling */
-    IPSIE_SESSION_IDLE          /* now >= last_activity + inactivity_timeout */
+    IPSIE_SESSION_CEILING, /* now >= ceiling */
+    IPSIE_SESSION_IDLE     /* now >= last_activity + inactivity_timeout */
 } ipsie_session_state_e;
 
 /* Read session_expiry from validated ID token claims and compute the ceiling:
@@ -57,9 +57,8 @@ apr_status_t ipsie_session_ceiling(long long *ceiling, long long *session_expiry
 
 /* Build a session from validated claims at login time (ceiling computed as above).
  * remote_user claims and the rest are flattened into s->claims. */
-apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims,
-                                  const char *id_token, const char *access_token,
-                                  const char *refresh_token,
+apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, const char *id_token,
+                                  const char *access_token, const char *refresh_token,
                                   const ipsie_session_policy_t *policy, long long now,
                                   apr_pool_t *p);
 
@@ -94,7 +93,7 @@ apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ip
 
 /* Parse the binary session format. Every length is bounds-checked: IPSIE_ERR_MALFORMED on
  * anything short, long, or of another version. Strings point into a copy in p. */
-apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *buf,
-                                  apr_size_t len, apr_pool_t *p);
+apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *buf, apr_size_t len,
+                                  apr_pool_t *p);
 
 #endif

@@ -10,12 +10,12 @@
 #define IPSIE_STATE_COOKIE_PREFIX "ipsie_state_"
 
 typedef struct {
-    const char *state;          /* random, names the cookie */
-    const char *nonce;          /* random, at most 64 characters */
-    const char *code_verifier;  /* PKCE */
-    const char *original_url;   /* where to return after login (absolute, same-origin) */
-    long long created;          /* Unix seconds */
-    int prompt_login;           /* the request carried prompt=login */
+    const char *state;         /* random, names the cookie */
+    const char *nonce;         /* random, at most 64 characters */
+    const char *code_verifier; /* PKCE */
+    const char *original_url;  /* where to return after login (absolute, same-origin) */
+    long long created;         /* Unix seconds */
+    int prompt_login;          /* the request carried prompt=login */
 } ipsie_login_state_t;
 
 /* A new login state with fresh random state, nonce and code verifier. */
@@ -32,9 +32,9 @@ apr_status_t ipsie_login_state_seal(char **out, const ipsie_login_state_t *st,
 /* Open a cookie value for state: decrypt, parse, check that it names the same state and is
  * younger than timeout seconds. IPSIE_ERR_EXPIRED when too old, IPSIE_ERR_MALFORMED or
  * IPSIE_ERR_CRYPTO when unusable. */
-apr_status_t ipsie_login_state_open(ipsie_login_state_t **out, const char *state,
-                                    const char *value, const ipsie_crypto_t *c,
-                                    long timeout, long long now, apr_pool_t *p);
+apr_status_t ipsie_login_state_open(ipsie_login_state_t **out, const char *state, const char *value,
+                                    const ipsie_crypto_t *c, long timeout, long long now,
+                                    apr_pool_t *p);
 
 /* Given all cookies of the request, name the state cookies to clear before adding a new
  * one so that at most max_live remain: expired or unreadable ones first, then the oldest.

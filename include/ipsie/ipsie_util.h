@@ -10,8 +10,8 @@ char *ipsie_b64url_encode(const unsigned char *data, apr_size_t len, apr_pool_t 
 
 /* Strict base64url decode (no padding accepted, no whitespace, no foreign characters).
  * *out is NUL-terminated for convenience; *out_len excludes the NUL. */
-apr_status_t ipsie_b64url_decode(unsigned char **out, apr_size_t *out_len,
-                                 const char *in, apr_size_t in_len, apr_pool_t *p);
+apr_status_t ipsie_b64url_decode(unsigned char **out, apr_size_t *out_len, const char *in,
+                                 apr_size_t in_len, apr_pool_t *p);
 
 /* Fill buf with len bytes from the OpenSSL CSPRNG. */
 apr_status_t ipsie_random_bytes(unsigned char *buf, apr_size_t len);
@@ -36,7 +36,7 @@ apr_status_t ipsie_form_parse(apr_table_t **out, const char *s, apr_pool_t *p);
  * absolute path ("/x", not "//x" nor "/\x") or an absolute URL whose scheme, host and port
  * equal the origin's. Rejects control characters, backslashes and anything else with
  * IPSIE_ERR_NOT_SAME_ORIGIN. *abs_url receives the absolute URL. */
-apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target,
-                                   const char *origin, apr_pool_t *p);
+apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target, const char *origin,
+                                   apr_pool_t *p);
 
 #endif

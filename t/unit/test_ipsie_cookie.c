@@ -55,15 +55,15 @@ START_TEST(find_agrees_with_parse_on_ordinary_and_hostile_headers)
     size_t i;
 
     for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-        const char *table_value = apr_table_get(ipsie_cookie_parse(headers[i], pool),
-                                                "ipsie_session");
+        const char *table_value =
+            apr_table_get(ipsie_cookie_parse(headers[i], pool), "ipsie_session");
         const char *found = ipsie_cookie_find(headers[i], "ipsie_session", pool);
         if (table_value == NULL) {
             ck_assert_msg(found == NULL, "header %zu: found %s", i, found);
         }
         else {
-            ck_assert_msg(found != NULL && strcmp(found, table_value) == 0,
-                          "header %zu: %s vs %s", i, found ? found : "(null)", table_value);
+            ck_assert_msg(found != NULL && strcmp(found, table_value) == 0, "header %zu: %s vs %s",
+                          i, found ? found : "(null)", table_value);
         }
     }
     ck_assert_ptr_null(ipsie_cookie_find(NULL, "ipsie_session", pool));
@@ -184,9 +184,21 @@ START_TEST(split_and_join_round_trip_around_chunk_boundaries)
 {
     apr_size_t chunk = 100;
     apr_size_t room = chunk - strlen(NAME "_0=");
-    apr_size_t sizes[] = {0, 1, chunk - 15, chunk - 14, chunk - 13, room - 1, room, room + 1,
-                          2 * room - 1, 2 * room, 2 * room + 1, 10 * room, 10 * room + 1,
-                          31 * room, 32 * room - 40,
+    apr_size_t sizes[] = {0,
+                          1,
+                          chunk - 15,
+                          chunk - 14,
+                          chunk - 13,
+                          room - 1,
+                          room,
+                          room + 1,
+                          2 * room - 1,
+                          2 * room,
+                          2 * room + 1,
+                          10 * room,
+                          10 * room + 1,
+                          31 * room,
+                          32 * room - 40,
                           32 * room - 22};
     apr_size_t k;
 
@@ -237,8 +249,8 @@ END_TEST
 
 START_TEST(join_prefers_chunks_over_a_stale_whole_cookie)
 {
-    apr_table_t *t = ipsie_cookie_parse(NAME "=stale; " NAME "_chunks=2; " NAME "_0=ab; "
-                                        NAME "_1=cd", pool);
+    apr_table_t *t =
+        ipsie_cookie_parse(NAME "=stale; " NAME "_chunks=2; " NAME "_0=ab; " NAME "_1=cd", pool);
     ck_assert_str_eq(ipsie_cookie_join(t, NAME, pool), "abcd");
 }
 END_TEST
@@ -254,8 +266,8 @@ END_TEST
 
 START_TEST(join_refuses_bad_chunk_counts)
 {
-    static const char *bad[] = {"0", "33", "99", "100", "-1", "+2", "x", "2x", " 2", "2 ",
-                                "0x2", "1.0", "", "4294967297"};
+    static const char *bad[] = {"0",  "33", "99", "100", "-1",  "+2", "x",
+                                "2x", " 2", "2 ", "0x2", "1.0", "",   "4294967297"};
     apr_size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -29,9 +29,9 @@ static ipsie_crypto_t *make_crypto(const char *first, const char *second)
 static char *seal_text(const ipsie_crypto_t *c, const char *aad, const char *plain)
 {
     char *text = NULL;
-    ck_assert_int_eq(ipsie_crypto_seal(&text, c, aad, (const unsigned char *)plain,
-                                       strlen(plain), pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_crypto_seal(&text, c, aad, (const unsigned char *)plain, strlen(plain), pool),
+        APR_SUCCESS);
     return text;
 }
 
@@ -102,8 +102,8 @@ START_TEST(changing_any_character_of_the_text_is_refused)
 
         copy[i] = (copy[i] == 'A') ? 'B' : 'A';
         rv = open_text(c, AAD, copy, &plain, &len);
-        ck_assert_msg(rv == IPSIE_ERR_CRYPTO || rv == IPSIE_ERR_MALFORMED,
-                      "position %lu accepted", (unsigned long)i);
+        ck_assert_msg(rv == IPSIE_ERR_CRYPTO || rv == IPSIE_ERR_MALFORMED, "position %lu accepted",
+                      (unsigned long)i);
         ck_assert_ptr_null(plain);
     }
 }
@@ -172,8 +172,8 @@ START_TEST(every_truncation_is_refused)
         unsigned char *plain;
         apr_size_t len;
         apr_status_t rv = ipsie_crypto_open(&plain, &len, c, AAD, text, n, pool);
-        ck_assert_msg(rv == IPSIE_ERR_CRYPTO || rv == IPSIE_ERR_MALFORMED,
-                      "length %lu accepted", (unsigned long)n);
+        ck_assert_msg(rv == IPSIE_ERR_CRYPTO || rv == IPSIE_ERR_MALFORMED, "length %lu accepted",
+                      (unsigned long)n);
         ck_assert_ptr_null(plain);
     }
 }
@@ -186,8 +186,7 @@ START_TEST(empty_and_null_text_are_malformed)
     apr_size_t len;
 
     ck_assert_int_eq(open_text(c, AAD, "", &plain, &len), IPSIE_ERR_MALFORMED);
-    ck_assert_int_eq(ipsie_crypto_open(&plain, &len, c, AAD, NULL, 0, pool),
-                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_crypto_open(&plain, &len, c, AAD, NULL, 0, pool), IPSIE_ERR_MALFORMED);
 }
 END_TEST
 
@@ -274,8 +273,7 @@ START_TEST(rotated_context_seals_with_the_first_passphrase_only)
 
     ck_assert_int_eq(open_text(make_crypto(OLD_PASS, NULL), AAD, text, &plain, &len),
                      IPSIE_ERR_CRYPTO);
-    ck_assert_int_eq(open_text(make_crypto(NEW_PASS, NULL), AAD, text, &plain, &len),
-                     APR_SUCCESS);
+    ck_assert_int_eq(open_text(make_crypto(NEW_PASS, NULL), AAD, text, &plain, &len), APR_SUCCESS);
 }
 END_TEST
 
@@ -285,8 +283,7 @@ START_TEST(same_passphrase_derives_the_same_key_across_contexts)
     unsigned char *plain;
     apr_size_t len;
 
-    ck_assert_int_eq(open_text(make_crypto(NEW_PASS, NULL), AAD, text, &plain, &len),
-                     APR_SUCCESS);
+    ck_assert_int_eq(open_text(make_crypto(NEW_PASS, NULL), AAD, text, &plain, &len), APR_SUCCESS);
 }
 END_TEST
 

@@ -172,8 +172,8 @@ static const char *signature(EVP_PKEY *k, const char *alg, const char *input)
         ck_assert_int_eq(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
         ck_assert_int_eq(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), 1);
     }
-    ck_assert_int_eq(EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)input,
-                                    strlen(input)), 1);
+    ck_assert_int_eq(
+        EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)input, strlen(input)), 1);
     EVP_MD_CTX_free(ctx);
     if (alg[0] == 'E' && alg[1] == 'S') {
         /* OpenSSL gives DER; JWS wants R || S, 32 bytes each. */
@@ -192,8 +192,7 @@ static const char *signature(EVP_PKEY *k, const char *alg, const char *input)
 }
 
 /* A compact JWS of the given header and payload texts, signed with k under alg. */
-static const char *sign_raw(EVP_PKEY *k, const char *alg, const char *header,
-                            const char *payload)
+static const char *sign_raw(EVP_PKEY *k, const char *alg, const char *header, const char *payload)
 {
     const char *input = apr_pstrcat(pool, b64s(header), ".", b64s(payload), NULL);
 
@@ -223,10 +222,9 @@ static const char *header_text(const char *alg, const char *kid)
 /* Claims of a valid ID token at NOW; tests change what they are about. */
 static json_t *good_claims(void)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I}", "iss", ISSUER, "aud", CLIENT,
-                     "sub", "248289761001", "exp", (json_int_t)(NOW + 300), "iat",
-                     (json_int_t)NOW, "nonce", NONCE, "session_expiry",
-                     (json_int_t)(NOW + 3600));
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I}", "iss", ISSUER, "aud", CLIENT, "sub",
+                     "248289761001", "exp", (json_int_t)(NOW + 300), "iat", (json_int_t)NOW,
+                     "nonce", NONCE, "session_expiry", (json_int_t)(NOW + 3600));
 }
 
 /* An RS256 ID token signed by rsa_key (kid rsa1) over claims (stolen). */
@@ -312,11 +310,16 @@ END_TEST
 
 START_TEST(jwks_refuses_text_that_is_not_json)
 {
-    static const char *const bad[] = {
-        "", "not json", "{\"keys\":[", "[]", "\"keys\"", "null",
-        "{\"keys\":{}}", "{\"keys\":\"abc\"}", "{\"nokeys\":[]}",
-        "{\"keys\":[],\"keys\":[]}"
-    };
+    static const char *const bad[] = {"",
+                                      "not json",
+                                      "{\"keys\":[",
+                                      "[]",
+                                      "\"keys\"",
+                                      "null",
+                                      "{\"keys\":{}}",
+                                      "{\"keys\":\"abc\"}",
+                                      "{\"nokeys\":[]}",
+                                      "{\"keys\":[],\"keys\":[]}"};
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -335,8 +338,7 @@ START_TEST(jwks_document_with_nul_byte_is_refused)
     static const char doc[] = "{\"keys\":[]}\0garbage";
     ipsie_jwks_t *jwks = NULL;
 
-    ck_assert_int_eq(ipsie_jwks_parse(&jwks, doc, sizeof(doc) - 1, pool),
-                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_jwks_parse(&jwks, doc, sizeof(doc) - 1, pool), IPSIE_ERR_MALFORMED);
 }
 END_TEST
 
@@ -356,8 +358,8 @@ END_TEST
 
 START_TEST(jwks_skips_rsa_key_with_a_trivial_even_or_huge_exponent)
 {
-    static const char *const exponents[] = {"AQ", "AAE", "Ag", "AAAB", "AQAA",
-                                            "AQEBAQEBAQEBAQ", NULL};
+    static const char *const exponents[] = {"AQ", "AAE", "Ag", "AAAB", "AQAA", "AQEBAQEBAQEBAQ",
+                                            NULL};
     json_t *keys = json_array();
     int i;
 
@@ -431,16 +433,15 @@ END_TEST
 
 START_TEST(jwks_skips_rsa_keys_under_2048_bits)
 {
-    ck_assert_int_eq(ipsie_jwks_count(jwks_of(json_pack("[o]", jwk_of(rsa_small, "s", NULL)))),
-                     0);
+    ck_assert_int_eq(ipsie_jwks_count(jwks_of(json_pack("[o]", jwk_of(rsa_small, "s", NULL)))), 0);
 }
 END_TEST
 
 START_TEST(jwks_skips_symmetric_unknown_and_odd_entries)
 {
-    json_t *keys = json_pack("[{s:s, s:s}, {s:s}, {s:i}, i, s, n, [], {s:s, s:i}]",
-                             "kty", "oct", "k", "c2VjcmV0", "kty", "XYZ", "kty", 3, 7, "x",
-                             "kty", "RSA", "kid", 5);
+    json_t *keys =
+        json_pack("[{s:s, s:s}, {s:s}, {s:i}, i, s, n, [], {s:s, s:i}]", "kty", "oct", "k",
+                  "c2VjcmV0", "kty", "XYZ", "kty", 3, 7, "x", "kty", "RSA", "kid", 5);
 
     json_array_append_new(keys, jwk_of(rsa_key, "ok", NULL));
     ck_assert_int_eq(ipsie_jwks_count(jwks_of(keys)), 1);
@@ -482,8 +483,7 @@ static void assert_good(EVP_PKEY *k, const char *alg, const char *kid)
     json_t *claims = NULL;
     const char *jwt = sign_raw(k, alg, header_text(alg, kid), json_text(good_claims()));
 
-    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), all_algs(), pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), all_algs(), pool), APR_SUCCESS);
     ck_assert_ptr_nonnull(claims);
     ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")), "248289761001");
 }
@@ -515,11 +515,10 @@ END_TEST
 START_TEST(claims_stay_valid_until_the_pool_goes)
 {
     json_t *claims = NULL;
-    const char *jwt = sign_raw(ed_key, "EdDSA", header_text("EdDSA", "ed1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(ed_key, "EdDSA", header_text("EdDSA", "ed1"), json_text(good_claims()));
 
-    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), all_algs(), pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), all_algs(), pool), APR_SUCCESS);
     ck_assert_int_eq(claims->refcount, 1);
     ck_assert_str_eq(json_string_value(json_object_get(claims, "iss")), ISSUER);
 }
@@ -528,13 +527,13 @@ END_TEST
 START_TEST(unsigned_alg_none_token_is_refused_whatever_the_allow_list)
 {
     const char *payload = b64s(json_text(good_claims()));
-    const char *variants[] = { "none", "None", "NONE", "nOnE" };
+    const char *variants[] = {"none", "None", "NONE", "nOnE"};
     size_t i;
 
     for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
         json_t *claims = NULL;
-        const char *jwt = apr_pstrcat(pool, b64s(header_text(variants[i], NULL)), ".",
-                                      payload, ".", NULL);
+        const char *jwt =
+            apr_pstrcat(pool, b64s(header_text(variants[i], NULL)), ".", payload, ".", NULL);
         apr_array_header_t *allowed = algs("RS256 none None NONE nOnE");
 
         ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), allowed, pool),
@@ -554,7 +553,7 @@ START_TEST(hs256_token_keyed_with_the_rsa_public_key_is_refused)
     size_t mac_len = 0;
     const char *input;
     const char *jwt;
-    const char *hs[] = { "HS256", "hs256", "Hs512" };
+    const char *hs[] = {"HS256", "hs256", "Hs512"};
     size_t i;
 
     ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, rsa_key), 1);
@@ -564,13 +563,13 @@ START_TEST(hs256_token_keyed_with_the_rsa_public_key_is_refused)
 
         input = apr_pstrcat(pool, b64s(header_text(hs[i], "rsa1")), ".",
                             b64s(json_text(good_claims())), NULL);
-        ck_assert_ptr_nonnull(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, pem,
-                                        (size_t)pem_len, (const unsigned char *)input,
-                                        strlen(input), mac, sizeof(mac), &mac_len));
+        ck_assert_ptr_nonnull(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, pem, (size_t)pem_len,
+                                        (const unsigned char *)input, strlen(input), mac,
+                                        sizeof(mac), &mac_len));
         jwt = apr_pstrcat(pool, input, ".", b64(mac, mac_len), NULL);
-        ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(),
-                                          algs("RS256 HS256 hs256 Hs512"), pool),
-                         IPSIE_ERR_JWT_ALG);
+        ck_assert_int_eq(
+            ipsie_jws_verify(&claims, jwt, std_jwks(), algs("RS256 HS256 hs256 Hs512"), pool),
+            IPSIE_ERR_JWT_ALG);
         ck_assert_ptr_null(claims);
     }
     BIO_free(bio);
@@ -582,13 +581,12 @@ END_TEST
 START_TEST(alg_not_on_the_allow_list_is_refused)
 {
     json_t *claims = NULL;
-    const char *jwt = sign_raw(ec_key, "ES256", header_text("ES256", "ec1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(ec_key, "ES256", header_text("ES256", "ec1"), json_text(good_claims()));
 
     ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), algs("RS256 PS256"), pool),
                      IPSIE_ERR_JWT_ALG);
-    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), NULL, pool),
-                     IPSIE_ERR_JWT_ALG);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), NULL, pool), IPSIE_ERR_JWT_ALG);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05017"));
 }
 END_TEST
@@ -596,8 +594,8 @@ END_TEST
 START_TEST(allowed_but_unsupported_alg_is_refused)
 {
     json_t *claims = NULL;
-    const char *jwt = sign_raw(rsa_key, "RS384", header_text("RS384", "rsa1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_key, "RS384", header_text("RS384", "rsa1"), json_text(good_claims()));
 
     ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), algs("RS256 RS384"), pool),
                      IPSIE_ERR_JWT_ALG);
@@ -607,8 +605,8 @@ END_TEST
 
 START_TEST(unknown_kid_asks_for_a_jwks_refetch)
 {
-    const char *jwt = sign_raw(rsa_key, "RS256", header_text("RS256", "rotated-2"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "rotated-2"), json_text(good_claims()));
 
     ck_assert_int_eq(verify(jwt), IPSIE_ERR_JWT_KID);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05021"));
@@ -617,10 +615,10 @@ END_TEST
 
 START_TEST(kid_of_a_key_of_another_type_is_refused)
 {
-    const char *es_on_rsa = sign_raw(ec_key, "ES256", header_text("ES256", "rsa1"),
-                                     json_text(good_claims()));
-    const char *rs_on_ed = sign_raw(rsa_key, "RS256", header_text("RS256", "ed1"),
-                                    json_text(good_claims()));
+    const char *es_on_rsa =
+        sign_raw(ec_key, "ES256", header_text("ES256", "rsa1"), json_text(good_claims()));
+    const char *rs_on_ed =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "ed1"), json_text(good_claims()));
 
     ck_assert_int_eq(verify(es_on_rsa), IPSIE_ERR_JWT_ALG);
     ck_assert_int_eq(verify(rs_on_ed), IPSIE_ERR_JWT_ALG);
@@ -632,10 +630,10 @@ START_TEST(jwk_alg_must_equal_the_token_alg)
 {
     json_t *claims = NULL;
     ipsie_jwks_t *jwks = jwks_of(json_pack("[o]", jwk_of(rsa_key, "rsa1", "PS256")));
-    const char *rs = sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"),
-                              json_text(good_claims()));
-    const char *ps = sign_raw(rsa_key, "PS256", header_text("PS256", "rsa1"),
-                              json_text(good_claims()));
+    const char *rs =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"), json_text(good_claims()));
+    const char *ps =
+        sign_raw(rsa_key, "PS256", header_text("PS256", "rsa1"), json_text(good_claims()));
 
     ck_assert_int_eq(ipsie_jws_verify(&claims, rs, jwks, all_algs(), pool), IPSIE_ERR_JWT_ALG);
     ck_assert_int_eq(ipsie_jws_verify(&claims, ps, jwks, all_algs(), pool), APR_SUCCESS);
@@ -653,10 +651,10 @@ END_TEST
 START_TEST(token_without_kid_is_refused_when_two_keys_fit)
 {
     json_t *claims = NULL;
-    ipsie_jwks_t *jwks = jwks_of(json_pack("[oo]", jwk_of(rsa_key, "a", NULL),
-                                           jwk_of(rsa_other, "b", NULL)));
-    const char *jwt = sign_raw(rsa_key, "RS256", header_text("RS256", NULL),
-                               json_text(good_claims()));
+    ipsie_jwks_t *jwks =
+        jwks_of(json_pack("[oo]", jwk_of(rsa_key, "a", NULL), jwk_of(rsa_other, "b", NULL)));
+    const char *jwt =
+        sign_raw(rsa_key, "RS256", header_text("RS256", NULL), json_text(good_claims()));
 
     ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, jwks, all_algs(), pool), IPSIE_ERR_JWT_KID);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05023"));
@@ -690,23 +688,22 @@ static const char *swap_payload(const char *jwt, const char *payload)
     const char *d1 = strchr(jwt, '.');
     const char *d2 = strchr(d1 + 1, '.');
 
-    return apr_pstrcat(pool, apr_pstrndup(pool, jwt, (apr_size_t)(d1 - jwt)), ".",
-                       b64s(payload), d2, NULL);
+    return apr_pstrcat(pool, apr_pstrndup(pool, jwt, (apr_size_t)(d1 - jwt)), ".", b64s(payload),
+                       d2, NULL);
 }
 
 START_TEST(tampered_payload_is_refused)
 {
     static const char *const algs_kids[][2] = {
-        { "RS256", "rsa1" }, { "PS256", "rsa1" }, { "ES256", "ec1" }, { "EdDSA", "ed1" }
-    };
-    EVP_PKEY *keys[] = { rsa_key, rsa_key, ec_key, ed_key };
+        {"RS256", "rsa1"}, {"PS256", "rsa1"}, {"ES256", "ec1"}, {"EdDSA", "ed1"}};
+    EVP_PKEY *keys[] = {rsa_key, rsa_key, ec_key, ed_key};
     size_t i;
 
     for (i = 0; i < 4; i++) {
         json_t *evil = good_claims();
-        const char *jwt = sign_raw(keys[i], algs_kids[i][0],
-                                   header_text(algs_kids[i][0], algs_kids[i][1]),
-                                   json_text(good_claims()));
+        const char *jwt =
+            sign_raw(keys[i], algs_kids[i][0], header_text(algs_kids[i][0], algs_kids[i][1]),
+                     json_text(good_claims()));
 
         json_object_set_new(evil, "sub", json_string("admin"));
         ck_assert_int_eq(verify(swap_payload(jwt, json_text(evil))), IPSIE_ERR_JWT_SIGNATURE);
@@ -717,15 +714,14 @@ END_TEST
 START_TEST(tampered_signature_is_refused)
 {
     static const char *const algs_kids[][2] = {
-        { "RS256", "rsa1" }, { "PS256", "rsa1" }, { "ES256", "ec1" }, { "EdDSA", "ed1" }
-    };
-    EVP_PKEY *keys[] = { rsa_key, rsa_key, ec_key, ed_key };
+        {"RS256", "rsa1"}, {"PS256", "rsa1"}, {"ES256", "ec1"}, {"EdDSA", "ed1"}};
+    EVP_PKEY *keys[] = {rsa_key, rsa_key, ec_key, ed_key};
     size_t i;
 
     for (i = 0; i < 4; i++) {
-        const char *jwt = sign_raw(keys[i], algs_kids[i][0],
-                                   header_text(algs_kids[i][0], algs_kids[i][1]),
-                                   json_text(good_claims()));
+        const char *jwt =
+            sign_raw(keys[i], algs_kids[i][0], header_text(algs_kids[i][0], algs_kids[i][1]),
+                     json_text(good_claims()));
         char *flipped = apr_pstrdup(pool, jwt);
         char *mid = strrchr(flipped, '.') + 10;
         const char *sig = strrchr(jwt, '.') + 1;
@@ -736,8 +732,7 @@ START_TEST(tampered_signature_is_refused)
         const char *extended = apr_pstrcat(pool, jwt, "AAAA", NULL);
 
         /* One byte short, re-encoded so that only the length is wrong. */
-        ck_assert_int_eq(ipsie_b64url_decode(&raw, &raw_len, sig, strlen(sig), pool),
-                         APR_SUCCESS);
+        ck_assert_int_eq(ipsie_b64url_decode(&raw, &raw_len, sig, strlen(sig), pool), APR_SUCCESS);
         truncated = apr_pstrcat(pool, apr_pstrndup(pool, jwt, (apr_size_t)(sig - jwt)),
                                 b64(raw, raw_len - 1), NULL);
         *mid = *mid == 'A' ? 'B' : 'A';
@@ -750,8 +745,8 @@ END_TEST
 
 START_TEST(es256_signature_with_zero_padded_coordinates_is_refused)
 {
-    const char *jwt = sign_raw(ec_key, "ES256", header_text("ES256", "ec1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(ec_key, "ES256", header_text("ES256", "ec1"), json_text(good_claims()));
     const char *sig = strrchr(jwt, '.') + 1;
     unsigned char *raw = NULL;
     apr_size_t raw_len = 0;
@@ -773,8 +768,8 @@ END_TEST
 
 START_TEST(empty_signature_is_refused)
 {
-    const char *jwt = sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"), json_text(good_claims()));
 
     ck_assert_int_eq(verify(apr_pstrndup(pool, jwt, (apr_size_t)(strrchr(jwt, '.') - jwt + 1))),
                      IPSIE_ERR_JWT_SIGNATURE);
@@ -784,10 +779,15 @@ END_TEST
 START_TEST(malformed_header_is_refused)
 {
     static const char *const headers[] = {
-        "{\"alg\":\"RS256\"", "[\"RS256\"]", "{}", "{\"alg\":256}", "{\"alg\":null}",
-        "{\"alg\":\"RS256\",\"alg\":\"RS256\"}", "{\"alg\":\"RS256\",\"kid\":7}",
-        "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[\"exp\"],\"exp\":1}", ""
-    };
+        "{\"alg\":\"RS256\"",
+        "[\"RS256\"]",
+        "{}",
+        "{\"alg\":256}",
+        "{\"alg\":null}",
+        "{\"alg\":\"RS256\",\"alg\":\"RS256\"}",
+        "{\"alg\":\"RS256\",\"kid\":7}",
+        "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[\"exp\"],\"exp\":1}",
+        ""};
     size_t i;
 
     for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
@@ -805,9 +805,8 @@ END_TEST
 START_TEST(signed_but_malformed_payload_is_refused)
 {
     static const char *const payloads[] = {
-        "{\"sub\":", "[1,2]", "\"sub\"", "", "{\"sub\":\"a\",\"sub\":\"b\"}",
-        "{\"exp\":1}trailing"
-    };
+        "{\"sub\":",          "[1,2]", "\"sub\"", "", "{\"sub\":\"a\",\"sub\":\"b\"}",
+        "{\"exp\":1}trailing"};
     size_t i;
 
     for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
@@ -821,8 +820,8 @@ END_TEST
 
 START_TEST(bad_base64url_is_refused)
 {
-    const char *jwt = sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"), json_text(good_claims()));
     const char *d1 = strchr(jwt, '.');
     const char *d2 = strrchr(jwt, '.');
     const char *head = apr_pstrndup(pool, jwt, (apr_size_t)(d1 - jwt));
@@ -845,15 +844,14 @@ END_TEST
 
 START_TEST(wrong_number_of_parts_is_refused)
 {
-    const char *jwt = sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"), json_text(good_claims()));
 
     ck_assert_int_eq(verify(""), IPSIE_ERR_MALFORMED);
     ck_assert_int_eq(verify("abc"), IPSIE_ERR_MALFORMED);
     ck_assert_int_eq(verify(strchr(jwt, '.') + 1), IPSIE_ERR_MALFORMED);
     ck_assert_int_eq(verify(apr_pstrcat(pool, jwt, ".", NULL)), IPSIE_ERR_MALFORMED);
-    ck_assert_int_eq(verify(apr_pstrcat(pool, jwt, ".abc.def.ghi", NULL)),
-                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(verify(apr_pstrcat(pool, jwt, ".abc.def.ghi", NULL)), IPSIE_ERR_MALFORMED);
     ck_assert_int_eq(verify(".."), IPSIE_ERR_MALFORMED);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05012"));
 }
@@ -876,8 +874,7 @@ START_TEST(token_of_exactly_the_size_limit_verifies_and_one_more_byte_does_not)
 
     /* Pad the header and a claim until the token is exactly IPSIE_JWT_MAX_LEN bytes long. */
     for (extra = 0; extra < 4 && jwt == NULL; extra++) {
-        json_t *h = json_pack("{s:s, s:s, s:s%}", "alg", "EdDSA", "kid", "ed1", "x", "xxx",
-                              extra);
+        json_t *h = json_pack("{s:s, s:s, s:s%}", "alg", "EdDSA", "kid", "ed1", "x", "xxx", extra);
         const char *header = json_text(h);
         apr_size_t pad;
 
@@ -922,16 +919,14 @@ START_TEST(null_token_or_empty_jwks_fail_cleanly)
 {
     json_t *claims = NULL;
     ipsie_jwks_t *empty = NULL;
-    const char *jwt = sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "rsa1"), json_text(good_claims()));
 
     ck_assert_int_eq(ipsie_jws_verify(&claims, NULL, std_jwks(), all_algs(), pool),
                      IPSIE_ERR_MALFORMED);
     ck_assert_int_eq(ipsie_jwks_parse(&empty, "{\"keys\":[]}", 11, pool), APR_SUCCESS);
-    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, empty, all_algs(), pool),
-                     IPSIE_ERR_JWT_KID);
-    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, NULL, all_algs(), pool),
-                     IPSIE_ERR_JWT_KID);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, empty, all_algs(), pool), IPSIE_ERR_JWT_KID);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, NULL, all_algs(), pool), IPSIE_ERR_JWT_KID);
     ck_assert_ptr_null(claims);
 }
 END_TEST
@@ -939,8 +934,8 @@ END_TEST
 START_TEST(refusals_never_log_the_token)
 {
     json_t *evil = good_claims();
-    const char *jwt = sign_raw(rsa_other, "RS256", header_text("RS256", "rsa1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_other, "RS256", header_text("RS256", "rsa1"), json_text(good_claims()));
     const char *tampered;
 
     json_object_set_new(evil, "sub", json_string("admin"));
@@ -971,11 +966,10 @@ START_TEST(valid_id_token_is_accepted)
     json_t *claims = NULL;
     ipsie_id_token_expect_t e = expect_default();
 
-    ck_assert_int_eq(ipsie_id_token_validate(&claims, id_token(good_claims()), std_jwks(), &e,
-                                             pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(json_integer_value(json_object_get(claims, "session_expiry")),
-                     NOW + 3600);
+    ck_assert_int_eq(
+        ipsie_id_token_validate(&claims, id_token(good_claims()), std_jwks(), &e, pool),
+        APR_SUCCESS);
+    ck_assert_int_eq(json_integer_value(json_object_get(claims, "session_expiry")), NOW + 3600);
     ck_assert_int_eq(log_lines(), 0);
 }
 END_TEST
@@ -984,8 +978,8 @@ START_TEST(signature_failure_is_reported_as_such)
 {
     json_t *claims = NULL;
     ipsie_id_token_expect_t e = expect_default();
-    const char *jwt = sign_raw(rsa_other, "RS256", header_text("RS256", "rsa1"),
-                               json_text(good_claims()));
+    const char *jwt =
+        sign_raw(rsa_other, "RS256", header_text("RS256", "rsa1"), json_text(good_claims()));
 
     ck_assert_int_eq(ipsie_id_token_validate(&claims, jwt, std_jwks(), &e, pool),
                      IPSIE_ERR_JWT_SIGNATURE);
@@ -1230,12 +1224,12 @@ START_TEST(missing_expectations_refuse_every_token)
     ipsie_id_token_expect_t e = expect_default();
 
     e.client_id = NULL;
-    ck_assert_int_eq(ipsie_id_token_validate(&claims, id_token(good_claims()), std_jwks(), &e,
-                                             pool),
-                     IPSIE_ERR_JWT_CLAIMS);
-    ck_assert_int_eq(ipsie_id_token_validate(&claims, id_token(good_claims()), std_jwks(), NULL,
-                                             pool),
-                     IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_int_eq(
+        ipsie_id_token_validate(&claims, id_token(good_claims()), std_jwks(), &e, pool),
+        IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_int_eq(
+        ipsie_id_token_validate(&claims, id_token(good_claims()), std_jwks(), NULL, pool),
+        IPSIE_ERR_JWT_CLAIMS);
     ck_assert_ptr_null(claims);
 }
 END_TEST

@@ -30,7 +30,7 @@
 typedef struct {
     char *path;
     int status;
-    char *headers;       /* extra header lines, each ending in CRLF */
+    char *headers; /* extra header lines, each ending in CRLF */
     char *body;
     size_t body_len;
     int close_delimited; /* no Content-Length: the body ends with the connection */
@@ -48,7 +48,7 @@ static struct {
     int requests;
     char last_request[MAX_REQUEST + 1]; /* head and body of the last request */
     char last_body[MAX_REQUEST + 1];
-    SSL_CTX *tls;                       /* NULL: plain HTTP */
+    SSL_CTX *tls; /* NULL: plain HTTP */
 } srv;
 
 static char cert_file[64];
@@ -169,18 +169,21 @@ static void serve_one(int fd, SSL *ssl)
     }
     if (c == NULL) {
         pthread_mutex_unlock(&srv.lock);
-        snprintf(head, sizeof(head), "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n"
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n"
                  "Connection: close\r\n\r\nnot found");
         send_all(fd, ssl, head, strlen(head));
         goto done;
     }
     if (c->close_delimited) {
-        snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\n%sConnection: close\r\n\r\n",
-                 c->status, c->headers);
+        snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\n%sConnection: close\r\n\r\n", c->status,
+                 c->headers);
     }
     else {
-        snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\n%sContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n", c->status, c->headers, c->body_len);
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d X\r\n%sContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 c->status, c->headers, c->body_len);
     }
     send_all(fd, ssl, head, strlen(head));
     send_all(fd, ssl, c->body, c->body_len);
@@ -258,8 +261,7 @@ static void server_start(SSL_CTX *tls)
     pthread_mutex_init(&srv.lock, NULL);
     srv.tls = tls;
     srv.fd = listen_loopback(&srv.port);
-    snprintf(base_url, sizeof(base_url), "%s://127.0.0.1:%d", tls ? "https" : "http",
-             srv.port);
+    snprintf(base_url, sizeof(base_url), "%s://127.0.0.1:%d", tls ? "https" : "http", srv.port);
     ck_assert_int_eq(pthread_create(&srv.thread, NULL, srv_main, NULL), 0);
 }
 
@@ -290,8 +292,8 @@ static void tls_server_setup(void)
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
     X509_set_pubkey(x, key);
     name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1",
-                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     X509V3_set_ctx_nodb(&v3);
     X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
@@ -353,12 +355,11 @@ static const char *refused_url(const char *path)
 
 START_TEST(issuer_from_url_strips_the_well_known_suffix)
 {
+    ck_assert_str_eq(
+        ipsie_provider_issuer_from_url("https://op.example/.well-known/openid-configuration", pool),
+        "https://op.example");
     ck_assert_str_eq(ipsie_provider_issuer_from_url(
-                         "https://op.example/.well-known/openid-configuration", pool),
-                     "https://op.example");
-    ck_assert_str_eq(ipsie_provider_issuer_from_url(
-                         "https://op.example:8443/tenant/a/.well-known/openid-configuration",
-                         pool),
+                         "https://op.example:8443/tenant/a/.well-known/openid-configuration", pool),
                      "https://op.example:8443/tenant/a");
     ck_assert_str_eq(ipsie_provider_issuer_from_url(
                          "https://op.example//.well-known/openid-configuration", pool),
@@ -391,8 +392,7 @@ static apr_status_t parse_doc(ipsie_provider_t **op, const char *doc)
 /* A discovery document with one member replaced (or dropped when value is NULL). */
 static const char *doc_with(const char *name, const char *value)
 {
-    static const char *names[] = {"issuer", "authorization_endpoint", "token_endpoint",
-                                  "jwks_uri"};
+    static const char *names[] = {"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"};
     static const char *values[] = {"\"" ISS "\"", "\"" ISS "/auth\"", "\"" ISS "/token\"",
                                    "\"" ISS "/jwks\""};
     const char *doc = "{\"response_types_supported\":[\"code\"]";
@@ -445,25 +445,31 @@ START_TEST(discovery_optional_members_default_to_absent)
     ck_assert_int_eq(op->iss_parameter_supported, 0);
 
     /* Only the JSON boolean true advertises the iss parameter. */
-    ck_assert_int_eq(parse_doc(&op, doc_with("authorization_response_iss_parameter_supported",
-                                             "\"true\"")),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("authorization_response_iss_parameter_supported", "\"true\"")),
+        APR_SUCCESS);
     ck_assert_int_eq(op->iss_parameter_supported, 0);
-    ck_assert_int_eq(parse_doc(&op, doc_with("authorization_response_iss_parameter_supported",
-                                             "1")),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("authorization_response_iss_parameter_supported", "1")),
+        APR_SUCCESS);
     ck_assert_int_eq(op->iss_parameter_supported, 0);
-    ck_assert_int_eq(parse_doc(&op, doc_with("authorization_response_iss_parameter_supported",
-                                             "false")),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("authorization_response_iss_parameter_supported", "false")),
+        APR_SUCCESS);
     ck_assert_int_eq(op->iss_parameter_supported, 0);
 }
 END_TEST
 
 START_TEST(discovery_rejects_what_is_not_a_json_object)
 {
-    static const char *bad[] = {"", "not json", "{\"issuer\":", "[]",
-                                "[{\"issuer\":\"" ISS "\"}]", "\"" ISS "\"", "null", "42",
+    static const char *bad[] = {"",
+                                "not json",
+                                "{\"issuer\":",
+                                "[]",
+                                "[{\"issuer\":\"" ISS "\"}]",
+                                "\"" ISS "\"",
+                                "null",
+                                "42",
                                 "{\"issuer\":\"" ISS "\"} trailing"};
     ipsie_provider_t *op = NULL;
     size_t i;
@@ -480,8 +486,7 @@ START_TEST(discovery_rejects_another_issuer)
 {
     ipsie_provider_t *op = NULL;
 
-    ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"" ISS "/\"")),
-                     IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"" ISS "/\"")), IPSIE_ERR_ISSUER_MISMATCH);
     ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"https://OP.example\"")),
                      IPSIE_ERR_ISSUER_MISMATCH);
     ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"https://evil.example\"")),
@@ -492,8 +497,7 @@ START_TEST(discovery_rejects_another_issuer)
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08105"));
     /* A configured issuer with a trailing slash does not accept one without. */
     ck_assert_int_eq(ipsie_provider_parse(&op, doc_with("issuer", "\"" ISS "\""),
-                                          strlen(doc_with("issuer", "\"" ISS "\"")), ISS "/",
-                                          pool),
+                                          strlen(doc_with("issuer", "\"" ISS "\"")), ISS "/", pool),
                      IPSIE_ERR_ISSUER_MISMATCH);
 }
 END_TEST
@@ -538,10 +542,19 @@ END_TEST
 
 START_TEST(discovery_rejects_endpoints_that_are_not_http_urls)
 {
-    static const char *bad[] = {"\"javascript:alert(1)\"", "\"/token\"", "\"ftp://op.example/t\"",
-                                "\"https://\"", "\"https:///path\"", "\"https://op.example/a b\"",
-                                "\"https://op.example/\\u0001\"", "\"\"", "42", "true",
-                                "[\"" ISS "/token\"]", "{}", "\"data:text/html,x\""};
+    static const char *bad[] = {"\"javascript:alert(1)\"",
+                                "\"/token\"",
+                                "\"ftp://op.example/t\"",
+                                "\"https://\"",
+                                "\"https:///path\"",
+                                "\"https://op.example/a b\"",
+                                "\"https://op.example/\\u0001\"",
+                                "\"\"",
+                                "42",
+                                "true",
+                                "[\"" ISS "/token\"]",
+                                "{}",
+                                "\"data:text/html,x\""};
     static const char *names[] = {"authorization_endpoint", "token_endpoint", "jwks_uri",
                                   "end_session_endpoint"};
     ipsie_provider_t *op = NULL;
@@ -597,8 +610,7 @@ START_TEST(discovery_rejects_a_huge_document)
     doc[n] = '\0';
     ck_assert_int_eq(ipsie_provider_parse(&op, doc, n, ISS, pool), IPSIE_ERR_TOO_LARGE);
     ck_assert_ptr_null(op);
-    ck_assert_int_eq(ipsie_provider_parse(&op, doc, IPSIE_HTTP_MAX_BODY, ISS, pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_parse(&op, doc, IPSIE_HTTP_MAX_BODY, ISS, pool), APR_SUCCESS);
 }
 END_TEST
 
@@ -659,7 +671,11 @@ END_TEST
 START_TEST(token_response_rejects_bad_documents)
 {
     static const char *bad[] = {
-        "", "not json", "[]", "\"a.b.c\"", "null",
+        "",
+        "not json",
+        "[]",
+        "\"a.b.c\"",
+        "null",
         "[{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer\"}]",
         "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}",
         "{\"id_token\":42,\"access_token\":\"at\",\"token_type\":\"Bearer\"}",
@@ -839,9 +855,9 @@ START_TEST(http_get_times_out_on_a_silent_peer)
     int port;
     int fd = listen_loopback(&port); /* listens, never answers */
 
-    ck_assert_int_eq(ipsie_http_get(&resp, apr_psprintf(pool, "http://127.0.0.1:%d/", port),
-                                    &opts, pool),
-                     IPSIE_ERR_HTTP);
+    ck_assert_int_eq(
+        ipsie_http_get(&resp, apr_psprintf(pool, "http://127.0.0.1:%d/", port), &opts, pool),
+        IPSIE_ERR_HTTP);
     close(fd);
 }
 END_TEST
@@ -859,9 +875,8 @@ START_TEST(http_post_form_encodes_basic_credentials)
                      APR_SUCCESS);
     ck_assert_int_eq(resp.status, 200);
     ck_assert_ptr_nonnull(strstr(srv.last_request, "POST /post HTTP/1.1\r\n"));
-    ck_assert_ptr_nonnull(strstr(srv.last_request,
-                                 apr_pstrcat(pool, "\r\nAuthorization: Basic ", b64, "\r\n",
-                                             NULL)));
+    ck_assert_ptr_nonnull(strstr(
+        srv.last_request, apr_pstrcat(pool, "\r\nAuthorization: Basic ", b64, "\r\n", NULL)));
     ck_assert_ptr_nonnull(
         strstr(srv.last_request, "\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
     ck_assert_str_eq(srv.last_body, "a=1&b=2");
@@ -899,8 +914,7 @@ START_TEST(https_checks_the_host_name_against_the_certificate)
 
     /* The certificate names 127.0.0.1 only, so "localhost" must not match it. */
     srv_json("/doc", 200, "{}");
-    ck_assert_int_eq(ipsie_http_get(&resp, apr_psprintf(pool, "https://localhost:%d/doc",
-                                                        srv.port),
+    ck_assert_int_eq(ipsie_http_get(&resp, apr_psprintf(pool, "https://localhost:%d/doc", srv.port),
                                     &opts, pool),
                      IPSIE_ERR_HTTP);
     ck_assert_int_eq(srv_hits("/doc"), 0);
@@ -932,14 +946,12 @@ START_TEST(token_request_basic_sends_the_code_grant_and_a_basic_header)
     apr_base64_encode(b64, pair, strlen(pair));
     srv_json("/token", 200, GOOD_TOKENS);
     ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "c0de+/=",
-                                         "https://rp.example/cb?x=1", "verifier-123", NULL,
-                                         pool),
+                                         "https://rp.example/cb?x=1", "verifier-123", NULL, pool),
                      APR_SUCCESS);
     ck_assert_str_eq(tr->id_token, "h.p.s");
     ck_assert_ptr_nonnull(strstr(srv.last_request, "POST /token HTTP/1.1\r\n"));
-    ck_assert_ptr_nonnull(strstr(srv.last_request,
-                                 apr_pstrcat(pool, "\r\nAuthorization: Basic ", b64, "\r\n",
-                                             NULL)));
+    ck_assert_ptr_nonnull(strstr(
+        srv.last_request, apr_pstrcat(pool, "\r\nAuthorization: Basic ", b64, "\r\n", NULL)));
     ck_assert_str_eq(srv.last_body, "grant_type=authorization_code&code=c0de%2B%2F%3D"
                                     "&redirect_uri=https%3A%2F%2Frp.example%2Fcb%3Fx%3D1"
                                     "&code_verifier=verifier-123");
@@ -952,9 +964,9 @@ START_TEST(token_request_post_sends_credentials_in_the_body_only)
     ipsie_client_t client = {"client:1", "s3cr%t", IPSIE_AUTH_CLIENT_SECRET_POST};
 
     srv_json("/token", 200, GOOD_TOKENS);
-    ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v",
-                                         NULL, pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v", NULL, pool),
+        APR_SUCCESS);
     ck_assert_ptr_nonnull(tr);
     ck_assert_ptr_null(strcasestr(srv.last_request, "\r\nAuthorization:"));
     ck_assert_str_eq(srv.last_body, "grant_type=authorization_code&code=abc"
@@ -969,9 +981,9 @@ START_TEST(token_request_private_key_jwt_is_not_implemented_yet)
     ipsie_client_t client = {"client", NULL, IPSIE_AUTH_PRIVATE_KEY_JWT};
 
     srv_json("/token", 200, GOOD_TOKENS);
-    ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v",
-                                         NULL, pool),
-                     APR_ENOTIMPL);
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v", NULL, pool),
+        APR_ENOTIMPL);
     ck_assert_int_eq(srv_hits("/token"), 0);
 }
 END_TEST
@@ -982,9 +994,10 @@ START_TEST(token_request_error_status_logs_only_a_sanitised_error_code)
     ipsie_client_t client = {"client", "TOPSECRET", IPSIE_AUTH_CLIENT_SECRET_BASIC};
     char expected[6 + 64 + 2];
 
-    srv_json("/token", 400, "{\"error\":\"invalid_grant<script>\\r\\nIPSIE1 "
-                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                            "\",\"error_description\":\"DESCRIPTION\"}");
+    srv_json("/token", 400,
+             "{\"error\":\"invalid_grant<script>\\r\\nIPSIE1 "
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+             "\",\"error_description\":\"DESCRIPTION\"}");
     ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "THECODE", "https://rp/cb",
                                          "VERIFIER", NULL, pool),
                      IPSIE_ERR_HTTP_STATUS);
@@ -1010,9 +1023,9 @@ START_TEST(token_request_error_status_without_json_is_still_an_error)
     ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC};
 
     srv_set("/token", 502, NULL, "<html>bad gateway</html>", 0, 0);
-    ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v",
-                                         NULL, pool),
-                     IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, pool),
+        IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_nonnull(strstr(captured_log, "status 502, error -"));
 }
 END_TEST
@@ -1023,9 +1036,9 @@ START_TEST(token_request_unusable_200_body_is_malformed)
     ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC};
 
     srv_json("/token", 200, "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}");
-    ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v",
-                                         NULL, pool),
-                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, pool),
+        IPSIE_ERR_MALFORMED);
     ck_assert_ptr_null(tr);
 }
 END_TEST
@@ -1037,8 +1050,7 @@ START_TEST(token_request_unreachable_op_is_a_transport_error)
     ipsie_provider_t *op = test_op();
 
     op->token_endpoint = refused_url("/token");
-    ck_assert_int_eq(ipsie_token_request(&tr, op, &client, "c", "https://rp/cb", "v", NULL,
-                                         pool),
+    ck_assert_int_eq(ipsie_token_request(&tr, op, &client, "c", "https://rp/cb", "v", NULL, pool),
                      IPSIE_ERR_HTTP);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08202"));
 }
@@ -1051,18 +1063,21 @@ END_TEST
 #define TTL 3600
 
 /* An EC P-256 public key (RFC 7517 A.1) marked for signatures. */
-#define JWK1 "{\"kty\":\"EC\",\"crv\":\"P-256\",\"use\":\"sig\",\"kid\":\"k1\"," \
-             "\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\"," \
-             "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\"}"
-#define JWK2 "{\"kty\":\"EC\",\"crv\":\"P-256\",\"use\":\"sig\",\"kid\":\"k2\"," \
-             "\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\"," \
-             "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\"}"
+#define JWK1                                                                                       \
+    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"use\":\"sig\",\"kid\":\"k1\","                            \
+    "\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","                                       \
+    "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\"}"
+#define JWK2                                                                                       \
+    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"use\":\"sig\",\"kid\":\"k2\","                            \
+    "\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","                                       \
+    "\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM\"}"
 
 static void serve_metadata(const char *issuer)
 {
     srv_json(WELL_KNOWN, 200,
-             apr_psprintf(pool, "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
-                                "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/jwks\"}",
+             apr_psprintf(pool,
+                          "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
+                          "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/jwks\"}",
                           issuer, base_url, base_url, base_url));
 }
 
@@ -1151,8 +1166,7 @@ START_TEST(cache_without_a_value_reports_an_unreachable_op)
     ipsie_provider_cache_t *cache = NULL;
     const ipsie_provider_t *op = NULL;
 
-    ck_assert_int_eq(ipsie_provider_cache_create(&cache, refused_url(WELL_KNOWN), TTL, NULL,
-                                                 pool),
+    ck_assert_int_eq(ipsie_provider_cache_create(&cache, refused_url(WELL_KNOWN), TTL, NULL, pool),
                      APR_SUCCESS);
     ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_HTTP);
     ck_assert_ptr_null(op);
@@ -1178,8 +1192,7 @@ START_TEST(cache_without_a_value_reports_bad_metadata)
 
     captured_log[0] = '\0';
     serve_metadata(apr_pstrcat(pool, base_url, "/", NULL));
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 4),
-                     IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 4), IPSIE_ERR_ISSUER_MISMATCH);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08302"));
     ck_assert_ptr_null(op);
 }
@@ -1284,8 +1297,9 @@ START_TEST(cache_jwks_unreachable_is_a_jwks_fetch_failure)
     const ipsie_jwks_t *a = NULL;
 
     srv_json(WELL_KNOWN, 200,
-             apr_psprintf(pool, "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
-                                "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s\"}",
+             apr_psprintf(pool,
+                          "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
+                          "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s\"}",
                           base_url, base_url, base_url, refused_url("/jwks")));
     ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, 0, T0), IPSIE_ERR_HTTP);
     ck_assert_ptr_null(a);

@@ -143,8 +143,8 @@ START_TEST(ceiling_is_session_expiry_minus_default_leeway_of_30_when_idp_ends_fi
     ipsie_session_policy_t policy = spec_defaults();
     long long ceiling = -1, session_expiry = -1;
 
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 3600), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 3600), &policy, NOW),
+                     APR_SUCCESS);
     ck_assert(session_expiry == NOW + 3600);
     ck_assert(ceiling == NOW + 3600 - 30);
 }
@@ -156,12 +156,12 @@ START_TEST(ceiling_subtracts_the_configured_leeway_not_a_fixed_one)
     long long ceiling = -1, session_expiry = -1;
 
     policy.leeway = 0;
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 3600), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 3600), &policy, NOW),
+                     APR_SUCCESS);
     ck_assert(ceiling == NOW + 3600);
     policy.leeway = 300;
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 3600), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 3600), &policy, NOW),
+                     APR_SUCCESS);
     ck_assert(ceiling == NOW + 3300);
 }
 END_TEST
@@ -171,8 +171,9 @@ START_TEST(ceiling_is_login_plus_max_duration_when_shorter_than_session_expiry)
     ipsie_session_policy_t policy = spec_defaults();
     long long ceiling = -1, session_expiry = -1;
 
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 86400), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(
+        ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 86400), &policy, NOW),
+        APR_SUCCESS);
     ck_assert(session_expiry == NOW + 86400);
     ck_assert(ceiling == NOW + 28800);
 }
@@ -183,12 +184,14 @@ START_TEST(ceiling_when_both_limits_coincide_is_that_instant)
     ipsie_session_policy_t policy = spec_defaults();
     long long ceiling = -1, session_expiry = -1;
 
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 28800 + 30),
-                                 &policy, NOW), APR_SUCCESS);
+    ck_assert_int_eq(
+        ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 28800 + 30), &policy, NOW),
+        APR_SUCCESS);
     ck_assert(ceiling == NOW + 28800);
     /* One second earlier at the IdP: the IdP wins. */
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 28800 + 29),
-                                 &policy, NOW), APR_SUCCESS);
+    ck_assert_int_eq(
+        ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 28800 + 29), &policy, NOW),
+        APR_SUCCESS);
     ck_assert(ceiling == NOW + 28799);
 }
 END_TEST
@@ -223,17 +226,33 @@ START_TEST(present_session_expiry_satisfies_require_session_expiry)
     long long ceiling = -1, session_expiry = -1;
 
     policy.require_session_expiry = 1;
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 600), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 600), &policy, NOW),
+                     APR_SUCCESS);
     ck_assert(ceiling == NOW + 570);
 }
 END_TEST
 
 /* Every one of these is not a positive integer below 10^10 and must refuse the login. */
 static const char *const invalid_session_expiry[] = {
-    "\"1900000000\"", "\"\"", "1.9e9", "1900000000.0", "1e10", "true", "false", "null", "{}",
-    "{\"session_expiry\":1900000000}", "[1900000000]", "[]", "-1", "-1900000000", "0",
-    "10000000000", "10000000001", "9223372036854775807", "-9223372036854775808",
+    "\"1900000000\"",
+    "\"\"",
+    "1.9e9",
+    "1900000000.0",
+    "1e10",
+    "true",
+    "false",
+    "null",
+    "{}",
+    "{\"session_expiry\":1900000000}",
+    "[1900000000]",
+    "[]",
+    "-1",
+    "-1900000000",
+    "0",
+    "10000000000",
+    "10000000001",
+    "9223372036854775807",
+    "-9223372036854775808",
 };
 
 START_TEST(invalid_session_expiry_refuses_the_login)
@@ -247,8 +266,8 @@ START_TEST(invalid_session_expiry_refuses_the_login)
     /* A huge max_duration so that only the validity of the claim can refuse. */
     policy.max_duration = IPSIE_SESSION_EXPIRY_LIMIT;
     ck_assert_msg(ceiling_for(&ceiling, &session_expiry, value, &policy, NOW)
-                  == IPSIE_ERR_SESSION_EXPIRY_INVALID, "session_expiry %s was not refused",
-                  invalid_session_expiry[_i]);
+                      == IPSIE_ERR_SESSION_EXPIRY_INVALID,
+                  "session_expiry %s was not refused", invalid_session_expiry[_i]);
     ck_assert(ceiling == 0);
     ck_assert(session_expiry == 0);
 }
@@ -260,8 +279,9 @@ START_TEST(invalid_session_expiry_is_refused_even_when_required)
     long long ceiling, session_expiry;
 
     policy.require_session_expiry = 1;
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_string("1900000000"), &policy,
-                                 NOW), IPSIE_ERR_SESSION_EXPIRY_INVALID);
+    ck_assert_int_eq(
+        ceiling_for(&ceiling, &session_expiry, json_string("1900000000"), &policy, NOW),
+        IPSIE_ERR_SESSION_EXPIRY_INVALID);
 }
 END_TEST
 
@@ -271,8 +291,9 @@ START_TEST(largest_session_expiry_below_ten_to_the_ten_is_accepted)
     long long ceiling = -1, session_expiry = -1;
 
     policy.max_duration = IPSIE_SESSION_EXPIRY_LIMIT;
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(9999999999LL), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(
+        ceiling_for(&ceiling, &session_expiry, json_integer(9999999999LL), &policy, NOW),
+        APR_SUCCESS);
     ck_assert(session_expiry == 9999999999LL);
     ck_assert(ceiling == 9999999999LL - 30);
 }
@@ -283,16 +304,16 @@ START_TEST(session_expiry_at_now_plus_leeway_is_already_past)
     ipsie_session_policy_t policy = spec_defaults();
     long long ceiling = -1, session_expiry = -1;
 
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 30), &policy,
-                                 NOW), IPSIE_ERR_SESSION_EXPIRY_PAST);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 30), &policy, NOW),
+                     IPSIE_ERR_SESSION_EXPIRY_PAST);
     ck_assert(ceiling == 0);
     ck_assert(session_expiry == 0);
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 29), &policy,
-                                 NOW), IPSIE_ERR_SESSION_EXPIRY_PAST);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 29), &policy, NOW),
+                     IPSIE_ERR_SESSION_EXPIRY_PAST);
     ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW), &policy, NOW),
                      IPSIE_ERR_SESSION_EXPIRY_PAST);
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW - 3600), &policy,
-                                 NOW), IPSIE_ERR_SESSION_EXPIRY_PAST);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW - 3600), &policy, NOW),
+                     IPSIE_ERR_SESSION_EXPIRY_PAST);
 }
 END_TEST
 
@@ -301,8 +322,8 @@ START_TEST(session_expiry_one_second_after_now_plus_leeway_gives_ceiling_now_plu
     ipsie_session_policy_t policy = spec_defaults();
     long long ceiling = -1, session_expiry = -1;
 
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 31), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 31), &policy, NOW),
+                     APR_SUCCESS);
     ck_assert(session_expiry == NOW + 31);
     ck_assert(ceiling == NOW + 1);
 }
@@ -316,8 +337,8 @@ START_TEST(session_expiry_with_zero_leeway_is_past_at_now)
     policy.leeway = 0;
     ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW), &policy, NOW),
                      IPSIE_ERR_SESSION_EXPIRY_PAST);
-    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 1), &policy,
-                                 NOW), APR_SUCCESS);
+    ck_assert_int_eq(ceiling_for(&ceiling, &session_expiry, json_integer(NOW + 1), &policy, NOW),
+                     APR_SUCCESS);
     ck_assert(ceiling == NOW + 1);
 }
 END_TEST
@@ -462,12 +483,11 @@ END_TEST
 
 static json_t *rich_claims(void)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:[s,s], s:{s:s, s:i}, s:i, s:b, s:s, s:s, s:I}",
-                     "sub", "alice", "iss", "https://op.example", "sid", "sid-42",
-                     "email", "alice@example.com", "groups", "a", "b",
-                     "address", "country", "NL", "floor", 3, "age", 42,
-                     "email_verified", 1, "nonce", "n-0S6_WzA2Mj", "at_hash", "77QmUPtjPfzWtF2A",
-                     "session_expiry", (json_int_t)(NOW + 3600));
+    return json_pack("{s:s, s:s, s:s, s:s, s:[s,s], s:{s:s, s:i}, s:i, s:b, s:s, s:s, s:I}", "sub",
+                     "alice", "iss", "https://op.example", "sid", "sid-42", "email",
+                     "alice@example.com", "groups", "a", "b", "address", "country", "NL", "floor",
+                     3, "age", 42, "email_verified", 1, "nonce", "n-0S6_WzA2Mj", "at_hash",
+                     "77QmUPtjPfzWtF2A", "session_expiry", (json_int_t)(NOW + 3600));
 }
 
 START_TEST(create_keeps_identity_times_and_tokens)
@@ -476,8 +496,9 @@ START_TEST(create_keeps_identity_times_and_tokens)
     json_t *claims = rich_claims();
     ipsie_session_t *s = NULL;
 
-    ck_assert_int_eq(ipsie_session_create(&s, claims, "id.token.sig", "at-1", "rt-1", &policy,
-                                          NOW, pool), APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_session_create(&s, claims, "id.token.sig", "at-1", "rt-1", &policy, NOW, pool),
+        APR_SUCCESS);
     json_decref(claims);
     ck_assert_ptr_nonnull(s);
     ck_assert_str_eq(s->sub, "alice");
@@ -496,10 +517,15 @@ END_TEST
 START_TEST(create_flattens_claims_in_id_token_order_and_drops_nonce_and_at_hash)
 {
     static const char *const expected[][2] = {
-        {"sub", "alice"}, {"iss", "https://op.example"}, {"sid", "sid-42"},
-        {"email", "alice@example.com"}, {"groups", "a,b"},
-        {"address", "{\"country\":\"NL\",\"floor\":3}"}, {"age", "42"},
-        {"email_verified", "true"}, {"session_expiry", "1700003600"},
+        {"sub", "alice"},
+        {"iss", "https://op.example"},
+        {"sid", "sid-42"},
+        {"email", "alice@example.com"},
+        {"groups", "a,b"},
+        {"address", "{\"country\":\"NL\",\"floor\":3}"},
+        {"age", "42"},
+        {"email_verified", "true"},
+        {"session_expiry", "1700003600"},
     };
     ipsie_session_policy_t policy = spec_defaults();
     json_t *claims = rich_claims();
@@ -507,8 +533,9 @@ START_TEST(create_flattens_claims_in_id_token_order_and_drops_nonce_and_at_hash)
     const ipsie_claim_t *c;
     size_t i;
 
-    ck_assert_int_eq(ipsie_session_create(&s, claims, "id.token.sig", NULL, NULL, &policy, NOW,
-                                          pool), APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_session_create(&s, claims, "id.token.sig", NULL, NULL, &policy, NOW, pool),
+        APR_SUCCESS);
     json_decref(claims);
     c = (const ipsie_claim_t *)s->claims->elts;
     ck_assert_int_eq(s->claims->nelts, (int)(sizeof(expected) / sizeof(expected[0])));
@@ -540,10 +567,9 @@ END_TEST
 START_TEST(create_flattens_mixed_empty_and_null_values)
 {
     ipsie_session_policy_t policy = spec_defaults();
-    json_t *claims = json_pack("{s:s, s:s, s:[i,b,s,n], s:[], s:n, s:f, s:[[s,s]]}",
-                               "sub", "alice", "iss", "https://op.example",
-                               "mixed", 7, 0, "x", "empty", "nothing", "ratio", 0.5,
-                               "nested", "p", "q");
+    json_t *claims = json_pack("{s:s, s:s, s:[i,b,s,n], s:[], s:n, s:f, s:[[s,s]]}", "sub", "alice",
+                               "iss", "https://op.example", "mixed", 7, 0, "x", "empty", "nothing",
+                               "ratio", 0.5, "nested", "p", "q");
     ipsie_session_t *s = NULL;
 
     json_object_set_new(claims, "big", json_integer(-9223372036854775807LL));
@@ -608,8 +634,8 @@ START_TEST(create_without_sub_or_iss_is_malformed)
     ck_assert_int_eq(ipsie_session_create(&s, no_iss, "t", NULL, NULL, &policy, NOW, pool),
                      IPSIE_ERR_MALFORMED);
     ck_assert_ptr_null(s);
-    ck_assert_int_eq(ipsie_session_create(&s, sub_not_string, "t", NULL, NULL, &policy, NOW,
-                                          pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_session_create(&s, sub_not_string, "t", NULL, NULL, &policy, NOW, pool),
+                     IPSIE_ERR_MALFORMED);
     ck_assert_ptr_null(s);
     json_decref(no_sub);
     json_decref(no_iss);
@@ -643,9 +669,9 @@ END_TEST
 START_TEST(claim_holds_matches_array_elements_and_whole_strings_only)
 {
     ipsie_session_policy_t policy = spec_defaults();
-    json_t *claims = json_pack("{s:s, s:s, s:[s,s,i], s:s, s:[]}", "sub", "alice", "iss",
-                               "https://op.example", "groups", "staff", "x,admin", 7,
-                               "dept", "a,admin", "none");
+    json_t *claims =
+        json_pack("{s:s, s:s, s:[s,s,i], s:s, s:[]}", "sub", "alice", "iss", "https://op.example",
+                  "groups", "staff", "x,admin", 7, "dept", "a,admin", "none");
     ipsie_session_t *s = NULL, *back = NULL;
     unsigned char *buf;
     apr_size_t len;
@@ -746,8 +772,9 @@ START_TEST(round_trip_of_created_session_keeps_every_field)
     unsigned char *buf;
     apr_size_t len;
 
-    ck_assert_int_eq(ipsie_session_create(&s, claims, "id.token.sig", "at", "rt", &policy, NOW,
-                                          pool), APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_session_create(&s, claims, "id.token.sig", "at", "rt", &policy, NOW, pool),
+        APR_SUCCESS);
     json_decref(claims);
     encode_ok(&buf, &len, s);
     ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
@@ -808,12 +835,10 @@ START_TEST(times_where_arithmetic_would_overflow_are_malformed)
     for (field = 0; field < 4; field++) {
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             ipsie_session_t *s = full_session(), *decoded = NULL;
-            long long *t[] = {&s->session_expiry, &s->ceiling, &s->login_time,
-                              &s->last_activity};
+            long long *t[] = {&s->session_expiry, &s->ceiling, &s->login_time, &s->last_activity};
             *t[field] = bad[i];
             encode_ok(&buf, &len, s);
-            ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool),
-                             IPSIE_ERR_MALFORMED);
+            ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), IPSIE_ERR_MALFORMED);
             ck_assert_ptr_null(decoded);
         }
     }
@@ -961,21 +986,21 @@ START_TEST(packed_id_token_with_lengths_past_its_blob_is_malformed)
     encode_ok(&buf, &len, s);
     /* The blob follows sub, iss and sid: find its 'P' after their strings. */
     at = SUB_LEN_OFFSET;
-    at += 4 + read_u32(buf + at) + 1;  /* sub */
-    at += 4 + read_u32(buf + at) + 1;  /* iss */
-    at += 4 + read_u32(buf + at) + 1;  /* sid */
+    at += 4 + read_u32(buf + at) + 1; /* sub */
+    at += 4 + read_u32(buf + at) + 1; /* iss */
+    at += 4 + read_u32(buf + at) + 1; /* sid */
     blob_len = read_u32(buf + at);
     blob = buf + at + 4;
     ck_assert_int_eq(blob[0], 'P');
-    write_u32(blob + 1, blob_len);         /* header longer than the blob */
+    write_u32(blob + 1, blob_len); /* header longer than the blob */
     assert_refused(buf, len);
     write_u32(blob + 1, 0);
-    write_u32(blob + 5, blob_len - 8);     /* payload past the end */
+    write_u32(blob + 5, blob_len - 8); /* payload past the end */
     assert_refused(buf, len);
     write_u32(blob + 5, 0);
-    blob[0] = 'X';                         /* unknown kind */
+    blob[0] = 'X'; /* unknown kind */
     assert_refused(buf, len);
-    blob[0] = 'T';                         /* text without its terminator */
+    blob[0] = 'T'; /* text without its terminator */
     assert_refused(buf, len);
 }
 END_TEST
@@ -1198,7 +1223,8 @@ static Suite *session_suite(void)
     TCase *format = tcase_create("format");
 
     tcase_add_checked_fixture(ceiling, pool_setup, pool_teardown);
-    tcase_add_test(ceiling, ceiling_is_session_expiry_minus_default_leeway_of_30_when_idp_ends_first);
+    tcase_add_test(ceiling,
+                   ceiling_is_session_expiry_minus_default_leeway_of_30_when_idp_ends_first);
     tcase_add_test(ceiling, ceiling_subtracts_the_configured_leeway_not_a_fixed_one);
     tcase_add_test(ceiling, ceiling_is_login_plus_max_duration_when_shorter_than_session_expiry);
     tcase_add_test(ceiling, ceiling_when_both_limits_coincide_is_that_instant);
@@ -1210,7 +1236,8 @@ static Suite *session_suite(void)
     tcase_add_test(ceiling, invalid_session_expiry_is_refused_even_when_required);
     tcase_add_test(ceiling, largest_session_expiry_below_ten_to_the_ten_is_accepted);
     tcase_add_test(ceiling, session_expiry_at_now_plus_leeway_is_already_past);
-    tcase_add_test(ceiling, session_expiry_one_second_after_now_plus_leeway_gives_ceiling_now_plus_one);
+    tcase_add_test(ceiling,
+                   session_expiry_one_second_after_now_plus_leeway_gives_ceiling_now_plus_one);
     tcase_add_test(ceiling, session_expiry_with_zero_leeway_is_past_at_now);
     suite_add_tcase(s, ceiling);
 

@@ -108,9 +108,9 @@ START_TEST(sealed_state_opens_with_every_field)
     ipsie_login_state_t *st, *back;
 
     ck_assert_int_eq(ipsie_login_state_new(&st, URL, 1, NOW, pool), APR_SUCCESS);
-    ck_assert_int_eq(ipsie_login_state_open(&back, st->state, seal(st, c), c, TIMEOUT, NOW + 5,
-                                            pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, st->state, seal(st, c), c, TIMEOUT, NOW + 5, pool),
+        APR_SUCCESS);
     ck_assert_str_eq(back->state, st->state);
     ck_assert_str_eq(back->nonce, st->nonce);
     ck_assert_str_eq(back->code_verifier, st->code_verifier);
@@ -139,16 +139,16 @@ START_TEST(state_is_valid_until_one_second_before_timeout)
     ipsie_login_state_t *back;
     char *value = seal(st, c);
 
-    ck_assert_int_eq(ipsie_login_state_open(&back, st->state, value, c, TIMEOUT,
-                                            NOW + TIMEOUT - 1, pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(ipsie_login_state_open(&back, st->state, value, c, TIMEOUT, NOW + TIMEOUT,
-                                            pool),
-                     IPSIE_ERR_EXPIRED);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, st->state, value, c, TIMEOUT, NOW + TIMEOUT - 1, pool),
+        APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, st->state, value, c, TIMEOUT, NOW + TIMEOUT, pool),
+        IPSIE_ERR_EXPIRED);
     ck_assert_ptr_null(back);
-    ck_assert_int_eq(ipsie_login_state_open(&back, st->state, value, c, TIMEOUT,
-                                            NOW + 100 * TIMEOUT, pool),
-                     IPSIE_ERR_EXPIRED);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, st->state, value, c, TIMEOUT, NOW + 100 * TIMEOUT, pool),
+        IPSIE_ERR_EXPIRED);
 }
 END_TEST
 
@@ -187,14 +187,14 @@ START_TEST(state_whose_content_names_another_state_is_refused)
                        "\"original_url\":\"/\",\"created\":1700000000,\"prompt_login\":false}";
     ipsie_login_state_t *back;
 
-    ck_assert_int_eq(ipsie_login_state_open(&back, "mine", seal_json(c, "mine", json), c,
-                                            TIMEOUT, NOW, pool),
-                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, "mine", seal_json(c, "mine", json), c, TIMEOUT, NOW, pool),
+        IPSIE_ERR_MALFORMED);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE01402"));
     /* The same content is fine under its own name: the check above is about the name. */
-    ck_assert_int_eq(ipsie_login_state_open(&back, "other", seal_json(c, "other", json), c,
-                                            TIMEOUT, NOW, pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, "other", seal_json(c, "other", json), c, TIMEOUT, NOW, pool),
+        APR_SUCCESS);
 }
 END_TEST
 
@@ -232,8 +232,8 @@ START_TEST(state_with_missing_or_insane_fields_is_refused)
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ipsie_login_state_t *back;
-        apr_status_t rv = ipsie_login_state_open(&back, "s", seal_json(c, "s", bad[i]), c,
-                                                 TIMEOUT, NOW, pool);
+        apr_status_t rv =
+            ipsie_login_state_open(&back, "s", seal_json(c, "s", bad[i]), c, TIMEOUT, NOW, pool);
         ck_assert_msg(rv == IPSIE_ERR_MALFORMED, "accepted %s", bad[i]);
         ck_assert_ptr_null(back);
     }
@@ -249,9 +249,9 @@ START_TEST(state_with_a_64_character_nonce_opens)
                        "\"prompt_login\":false}";
     ipsie_login_state_t *back;
 
-    ck_assert_int_eq(ipsie_login_state_open(&back, "s", seal_json(c, "s", json), c, TIMEOUT, NOW,
-                                            pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, "s", seal_json(c, "s", json), c, TIMEOUT, NOW, pool),
+        APR_SUCCESS);
     ck_assert_uint_eq(strlen(back->nonce), 64);
 }
 END_TEST
@@ -282,9 +282,9 @@ START_TEST(state_sealed_with_another_key_is_refused)
     ipsie_login_state_t *back;
     char *value = seal(st, make_crypto("some other passphrase entirely, also long"));
 
-    ck_assert_int_eq(ipsie_login_state_open(&back, st->state, value, test_crypto(), TIMEOUT,
-                                            NOW, pool),
-                     IPSIE_ERR_CRYPTO);
+    ck_assert_int_eq(
+        ipsie_login_state_open(&back, st->state, value, test_crypto(), TIMEOUT, NOW, pool),
+        IPSIE_ERR_CRYPTO);
 }
 END_TEST
 
@@ -358,9 +358,8 @@ START_TEST(evict_below_the_cap_clears_nothing)
         add_state_cookie(cookies, c, NOW - i);
     }
     ck_assert_int_eq(ipsie_login_state_evict(cookies, c, 7, TIMEOUT, NOW, pool)->nelts, 0);
-    ck_assert_int_eq(ipsie_login_state_evict(apr_table_make(pool, 1), c, 7, TIMEOUT, NOW, pool)
-                         ->nelts,
-                     0);
+    ck_assert_int_eq(
+        ipsie_login_state_evict(apr_table_make(pool, 1), c, 7, TIMEOUT, NOW, pool)->nelts, 0);
 }
 END_TEST
 

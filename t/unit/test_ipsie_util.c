@@ -192,8 +192,8 @@ START_TEST(url_decode_rejects_bad_escapes_and_nul)
     char *out;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(ipsie_url_decode(&out, bad[i], 1, pool) == IPSIE_ERR_MALFORMED,
-                      "accepted %s", bad[i]);
+        ck_assert_msg(ipsie_url_decode(&out, bad[i], 1, pool) == IPSIE_ERR_MALFORMED, "accepted %s",
+                      bad[i]);
         ck_assert_ptr_null(out);
     }
     ck_assert_int_eq(ipsie_url_decode(&out, NULL, 1, pool), IPSIE_ERR_MALFORMED);
@@ -363,8 +363,7 @@ END_TEST
 START_TEST(same_origin_treats_default_port_and_explicit_443_alike)
 {
     const char *abs;
-    ck_assert_int_eq(ipsie_url_same_origin(&abs, "https://host:443/x", ORIGIN, pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(ipsie_url_same_origin(&abs, "https://host:443/x", ORIGIN, pool), APR_SUCCESS);
     ck_assert_str_eq(abs, "https://host/x");
     ck_assert_int_eq(ipsie_url_same_origin(&abs, "https://host/x", "https://host:443", pool),
                      APR_SUCCESS);
@@ -379,8 +378,7 @@ END_TEST
 START_TEST(same_origin_compares_scheme_and_host_case_insensitively)
 {
     const char *abs;
-    ck_assert_int_eq(ipsie_url_same_origin(&abs, "HTTPS://HoSt/Path", ORIGIN, pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(ipsie_url_same_origin(&abs, "HTTPS://HoSt/Path", ORIGIN, pool), APR_SUCCESS);
     ck_assert_str_eq(abs, "https://host/Path");
 }
 END_TEST
@@ -388,14 +386,13 @@ END_TEST
 START_TEST(same_origin_honours_non_default_ports_and_ip_literals)
 {
     const char *abs;
-    ck_assert_int_eq(ipsie_url_same_origin(&abs, "http://127.0.0.1:8080/x",
-                                           "http://127.0.0.1:8080", pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(ipsie_url_same_origin(&abs, "http://127.0.0.1/x", "http://127.0.0.1:8080",
-                                           pool),
-                     IPSIE_ERR_NOT_SAME_ORIGIN);
-    ck_assert_int_eq(ipsie_url_same_origin(&abs, "http://[::1]:8080/x", "http://[::1]:8080",
-                                           pool),
+    ck_assert_int_eq(
+        ipsie_url_same_origin(&abs, "http://127.0.0.1:8080/x", "http://127.0.0.1:8080", pool),
+        APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_url_same_origin(&abs, "http://127.0.0.1/x", "http://127.0.0.1:8080", pool),
+        IPSIE_ERR_NOT_SAME_ORIGIN);
+    ck_assert_int_eq(ipsie_url_same_origin(&abs, "http://[::1]:8080/x", "http://[::1]:8080", pool),
                      APR_SUCCESS);
     ck_assert_str_eq(abs, "http://[::1]:8080/x");
     ck_assert_int_eq(ipsie_url_same_origin(&abs, "/y", "http://[::1]:8080/", pool), APR_SUCCESS);
@@ -410,8 +407,7 @@ START_TEST(same_origin_refuses_a_malformed_origin)
     ck_assert_int_eq(ipsie_url_same_origin(&abs, "/", "host", pool), IPSIE_ERR_MALFORMED);
     ck_assert_int_eq(ipsie_url_same_origin(&abs, "/", "https://host/app", pool),
                      IPSIE_ERR_MALFORMED);
-    ck_assert_int_eq(ipsie_url_same_origin(&abs, "/", "https://u@host", pool),
-                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_url_same_origin(&abs, "/", "https://u@host", pool), IPSIE_ERR_MALFORMED);
 }
 END_TEST
 
