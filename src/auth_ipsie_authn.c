@@ -496,6 +496,8 @@ int auth_ipsie_check_user_id(request_rec *r)
     /* Lazy write-back: most requests leave the cookie alone. */
     if (ipsie_session_needs_touch(s, &cfg->policy, now)) {
         s->last_activity = now;
+        /* The new cookie rides on the application's response: keep it out of shared caches. */
+        apr_table_mergen(r->err_headers_out, "Cache-Control", "private");
         if (auth_ipsie_session_save(r, cfg, s) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE11007: cannot rewrite the session");
         }

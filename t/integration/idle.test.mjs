@@ -56,6 +56,10 @@ describe('idle timeout of 3 s', () => {
             await sleep(1500);
             const res = await client.get(stack.url('/app/busy'), { xhr: true });
             assert.equal(res.status, 200, `request ${i}: ${res.body}`);
+            // The write-back rides on the application's response: no shared cache may keep it.
+            assert.ok(res.setCookies.some((c) => c.name.startsWith('ipsie_session') && !c.expired),
+                `request ${i} writes last_activity back`);
+            assert.match(res.headers['cache-control'] ?? '', /private/);
         }
     });
 
