@@ -555,6 +555,12 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     st->cookie_samesite = samesite_values[c->keyword[CMD_COOKIE_SAMESITE] != UNSET_INT
                                               ? c->keyword[CMD_COOKIE_SAMESITE]
                                               : 0];
+    /* Browsers drop SameSite=None cookies that are not Secure, and Secure needs https. */
+    if (strcmp(st->cookie_samesite, "None") == 0
+        && (st->redirect_origin == NULL || strncasecmp(st->redirect_origin, "https://", 8) != 0)) {
+        return "IPSIECookieSameSite None needs an absolute https IPSIERedirectURI: browsers drop "
+               "SameSite=None cookies that are not Secure";
+    }
     st->cookie_persistent =
         c->flag[CMD_COOKIE_PERSISTENT] != UNSET_INT ? c->flag[CMD_COOKIE_PERSISTENT] : 0;
     st->cookie_chunk_size = (apr_size_t)num_or(c, CMD_COOKIE_CHUNK_SIZE, 4000);

@@ -68,6 +68,7 @@ describe('configtest', () => {
         ['IPSIEScope', 'email'],
         ['IPSIEUnauthAction', 'maybe'],
         ['IPSIEClientAuthMethod', 'private_key_jwt'],
+        ['IPSIECookieSameSite', 'None'],
     ];
     for (const [directive, value] of malformed) {
         test(`${directive} ${value} fails`, () => {
