@@ -181,6 +181,35 @@ describe('hostile input', () => {
         assert.equal(wrongIss.status, 400);
     });
 
+    test('malformed, oversized and hostile requests to the redirect URI get a 4xx, never a session', async () => {
+        const big = 'A'.repeat(6000);
+        const queries = [
+            '', '?', '?%%%%', '?state=%zz&code=x', '?state=&code=x', '?state=a%00b&code=x',
+            `?state=${big}&code=x`, `?code=${'c'.repeat(6000)}&state=abc`, '?code=a&code=b&state=x&state=y',
+            '?state=..%2F..%2Fetc&code=x', '?state=abc%0d%0aSet-Cookie:%20x=y&code=x',
+            '?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C/script%3E',
+            '?error=%0d%0aX:y', '?logout=%0d%0aSet-Cookie:x=y', '?logout=%2F%2Fevil.example',
+            '?logout=http:%2F%2F127.0.0.1:1%2F', '?info=xml', '?info=', '?iss=&target_link_uri=',
+            '?iss=http%3A%2F%2Fevil.example&target_link_uri=%2Fapp%2F', `?iss=${big}`,
+            `?iss=${encodeURIComponent(stack.op.issuer)}&target_link_uri=${encodeURIComponent('https://evil.example/')}`,
+        ];
+        for (const q of queries) {
+            for (const xhr of [false, true]) {
+                const res = await new Client().get(`${stack.redirectUri}${q}`, { xhr });
+                const label = `${q.slice(0, 60)} (${xhr ? 'xhr' : 'browser'}): ${res.status}`;
+                assert.ok(res.status >= 400 && res.status < 500, label);
+                assert.equal(res.location, undefined, label);
+                assert.ok(!res.setCookies.some((c) => c.name.startsWith('ipsie_session') && !c.expired), label);
+                assert.doesNotMatch(res.body, /<script>alert/, label);
+                assert.equal(res.headers.x, undefined, label);
+            }
+        }
+        const post = await new Client().send(`${stack.redirectUri}?code=x&state=y`, {
+            method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'code=x&state=y',
+        });
+        assert.equal(post.status, 405);
+    });
+
     test('a login never leaves the origin after the callback', async () => {
         const client = new Client();
         const { chain, res } = await login(client, stack.url('/app/a/b?c=d'), 'alice');
