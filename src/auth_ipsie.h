@@ -15,6 +15,8 @@
 extern module AP_MODULE_DECLARE_DATA auth_ipsie_module;
 
 #define AUTH_IPSIE_AUTH_TYPE "ipsie"
+/* Longest state value accepted back: the module issues 43 characters. */
+#define AUTH_IPSIE_STATE_MAX_LEN 128
 
 /* Directive identities: the directive table passes one as cmd_data. */
 typedef enum {
@@ -125,11 +127,10 @@ void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *
 /* auth_ipsie_authn.c */
 int auth_ipsie_check_user_id(request_rec *r);
 int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type);
+/* The redirect URI as an absolute URL: the same in the authorization and token requests. */
+const char *auth_ipsie_redirect_uri_abs(request_rec *r, const auth_ipsie_settings_t *cfg);
 /* Where this request's origin is: the configured redirect URI's, else the request's. */
 const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg);
-/* Answer a request that needs a login: redirect to the OP (browser) or a 401 JSON error. */
-int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg, const char *error,
-                               int prompt_login, const char *return_to);
 /* Read the request's session; NULL when there is none or it is unusable (then
  * *had_cookie tells whether a session cookie was presented). */
 ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settings_t *cfg,
@@ -158,6 +159,13 @@ int auth_ipsie_is_token_text(const char *s, apr_size_t max);
 apr_table_t *auth_ipsie_cookies(request_rec *r);
 /* Send a complete response from a hook: status, content type, body. Returns DONE. */
 int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
+/* {"error":"<error>"} with status. Returns DONE. */
+int auth_ipsie_send_json_error(request_rec *r, int status, const char *error);
+/* The request's session when it is valid at now; otherwise NULL, a session that was there
+ * ended (logged and cleared), and *error set to login_required, session_expired or
+ * session_idle. */
+ipsie_session_t *auth_ipsie_session_valid(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                          long long now, const char **error);
 /* A small HTML error page; message is escaped. Returns DONE. */
 int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message);
 /* The session the authn hook accepted for this request, for authz. */
@@ -168,6 +176,8 @@ const ipsie_session_t *auth_ipsie_request_session(const request_rec *r);
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg);
 
 /* auth_ipsie_pass.c */
+/* 1 when name starts with prefix, without regard to case and with '-' and '_' alike. */
+int auth_ipsie_has_prefix_loose(const char *name, const char *prefix);
 /* Remove incoming headers that could pose as our identity headers. */
 int auth_ipsie_strip_spoofed(request_rec *r);
 /* Remove the module's own cookies from the request before the application sees it. */

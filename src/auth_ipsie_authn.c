@@ -165,8 +165,9 @@ apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* NULL when even IPSIE_COOKIE_MAX_CHUNKS chunks cannot hold it. */
     pieces = ipsie_cookie_split(cfg->cookie_name, sealed, cfg->cookie_chunk_size, r->pool);
-    if (pieces->nelts > IPSIE_COOKIE_MAX_CHUNKS) {
+    if (pieces == NULL) {
         return IPSIE_ERR_TOO_LARGE;
     }
     if (pieces->nelts == 1) {
@@ -255,7 +256,7 @@ int auth_ipsie_error_page(request_rec *r, int status, const char *title, const c
                     ap_escape_html(r->pool, message), "</p></body></html>\n", NULL));
 }
 
-static int send_json_error(request_rec *r, int status, const char *error)
+int auth_ipsie_send_json_error(request_rec *r, int status, const char *error)
 {
     return auth_ipsie_send(r, status, "application/json",
                            apr_psprintf(r->pool, "{\"error\":\"%s\"}\n", error));
@@ -288,16 +289,15 @@ static const char *current_url(request_rec *r, const auth_ipsie_settings_t *cfg)
     return apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), r->unparsed_uri, NULL);
 }
 
-static const char *absolute_redirect_uri(request_rec *r, const auth_ipsie_settings_t *cfg)
+const char *auth_ipsie_redirect_uri_abs(request_rec *r, const auth_ipsie_settings_t *cfg)
 {
     return cfg->redirect_origin
                ? cfg->redirect_uri
                : apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), cfg->redirect_path, NULL);
 }
 
-/* Redirect the browser to the authorization endpoint with a fresh login state. */
-static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
-                       int prompt_login, const char *login_hint)
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
+                           int prompt_login, const char *login_hint)
 {
     const ipsie_provider_t *op;
     ipsie_login_state_t *st;
@@ -322,7 +322,8 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
     for (i = 0; i < evict->nelts; i++) {
         const char *name = APR_ARRAY_IDX(evict, i, const char *);
         /* Names come from the request: echo only those a state of ours could have. */
-        if (auth_ipsie_is_token_text(name + sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1, 128)) {
+        if (auth_ipsie_is_token_text(name + sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1,
+                                     AUTH_IPSIE_STATE_MAX_LEN)) {
             auth_ipsie_set_cookie(r, cfg, name, "", 0, 0);
         }
     }
@@ -339,7 +340,7 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
     url = apr_pstrcat(
         r->pool, op->authorization_endpoint, strchr(op->authorization_endpoint, '?') ? "&" : "?",
         "response_type=code&client_id=", ipsie_url_encode(cfg->client.client_id, r->pool),
-        "&redirect_uri=", ipsie_url_encode(absolute_redirect_uri(r, cfg), r->pool),
+        "&redirect_uri=", ipsie_url_encode(auth_ipsie_redirect_uri_abs(r, cfg), r->pool),
         "&scope=", ipsie_url_encode(cfg->scope, r->pool), "&state=", st->state,
         "&nonce=", st->nonce,
         "&code_challenge=", ipsie_pkce_challenge_s256(st->code_verifier, r->pool),
@@ -355,49 +356,66 @@ static int start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const c
     return HTTP_MOVED_TEMPORARILY;
 }
 
-int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
-                           int prompt_login, const char *login_hint)
+/* Answer a request that needs a login: redirect to the OP (browser) or a JSON error. */
+static int unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
+                           const auth_ipsie_dir_settings_t *dir, const char *error,
+                           int prompt_login)
 {
-    return start_login(r, cfg, return_to, prompt_login, login_hint);
-}
-
-int auth_ipsie_unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg, const char *error,
-                               int prompt_login, const char *return_to)
-{
-    auth_ipsie_dir_settings_t dir;
-
-    auth_ipsie_dir_settings(&dir, r);
-    switch (dir.unauth_action) {
+    switch (dir->unauth_action) {
     case UNAUTH_PASS:
         /* Let the request through with no identity; Require rules still apply. */
         r->user = "";
         return OK;
     case UNAUTH_401:
-        return send_json_error(r, HTTP_UNAUTHORIZED, error);
+        return auth_ipsie_send_json_error(r, HTTP_UNAUTHORIZED, error);
     case UNAUTH_403:
-        return send_json_error(r, HTTP_FORBIDDEN, error);
+        return auth_ipsie_send_json_error(r, HTTP_FORBIDDEN, error);
     case UNAUTH_AUTH:
     default:
         if (!is_browser(r)) {
-            return send_json_error(r, HTTP_UNAUTHORIZED, error);
+            return auth_ipsie_send_json_error(r, HTTP_UNAUTHORIZED, error);
         }
-        return start_login(r, cfg, return_to ? return_to : current_url(r, cfg), prompt_login, NULL);
+        return auth_ipsie_start_login(r, cfg, current_url(r, cfg), prompt_login, NULL);
     }
-}
-
-static void log_session_end(request_rec *r, const ipsie_session_t *s, const char *reason)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "IPSIE11003: session ended: reason=%s sub=%s sid=%s ceiling=%" APR_INT64_T_FMT,
-                  reason, s ? s->sub : "-", s && s->sid ? s->sid : "-",
-                  (apr_int64_t)(s ? s->ceiling : 0));
 }
 
 void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
                             const ipsie_session_t *s, const char *reason)
 {
-    log_session_end(r, s, reason);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "IPSIE11003: session ended: reason=%s sub=%s sid=%s ceiling=%" APR_INT64_T_FMT,
+                  reason, s ? s->sub : "-", s && s->sid ? s->sid : "-",
+                  (apr_int64_t)(s ? s->ceiling : 0));
     auth_ipsie_session_clear(r, cfg);
+}
+
+ipsie_session_t *auth_ipsie_session_valid(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                          long long now, const char **error)
+{
+    int had_cookie;
+    ipsie_session_t *s = auth_ipsie_session_load(r, cfg, &had_cookie);
+
+    if (s == NULL) {
+        if (had_cookie) {
+            auth_ipsie_session_end(r, cfg, NULL, "invalid");
+        }
+        *error = "login_required";
+        return NULL;
+    }
+    switch (ipsie_session_check(s, &cfg->policy, now)) {
+    case IPSIE_SESSION_CEILING:
+        auth_ipsie_session_end(r, cfg, s, "ceiling");
+        *error = "session_expired";
+        return NULL;
+    case IPSIE_SESSION_IDLE:
+        auth_ipsie_session_end(r, cfg, s, "idle");
+        *error = "session_idle";
+        return NULL;
+    case IPSIE_SESSION_VALID:
+    default:
+        *error = NULL;
+        return s;
+    }
 }
 
 /* Give r the identity of session s; denied is the answer when s names no user. */
@@ -440,9 +458,10 @@ int auth_ipsie_check_user_id(request_rec *r)
     const auth_ipsie_settings_t *cfg;
     auth_ipsie_dir_settings_t dir;
     ipsie_session_t *s;
+    const ipsie_session_t *earlier;
     const char *user;
+    const char *error;
     long long now;
-    int had_cookie;
 
     if (type == NULL || strcasecmp(type, AUTH_IPSIE_AUTH_TYPE) != 0) {
         return DECLINED;
@@ -461,30 +480,18 @@ int auth_ipsie_check_user_id(request_rec *r)
     }
     /* After an internal redirect (ErrorDocument, a CGI's local Location, mod_rewrite) the
      * first request's session goes on; its cookies are no longer in the request. */
-    if (r->prev != NULL && auth_ipsie_request_session(r) != NULL) {
-        return adopt_session(r, &dir, auth_ipsie_request_session(r), now, HTTP_FORBIDDEN);
+    earlier = r->prev != NULL ? auth_ipsie_request_session(r) : NULL;
+    if (earlier != NULL) {
+        return adopt_session(r, &dir, earlier, now, HTTP_FORBIDDEN);
     }
     if (strcmp(r->uri, cfg->redirect_path) == 0) {
         req_state(r)->redirect_uri_handled = 1;
         return auth_ipsie_redirect_uri_request(r, cfg);
     }
-    s = auth_ipsie_session_load(r, cfg, &had_cookie);
+    s = auth_ipsie_session_valid(r, cfg, now, &error);
     if (s == NULL) {
-        if (had_cookie) {
-            auth_ipsie_session_end(r, cfg, NULL, "invalid");
-        }
-        return auth_ipsie_unauthenticated(r, cfg, "login_required", 0, NULL);
-    }
-    switch (ipsie_session_check(s, &cfg->policy, now)) {
-    case IPSIE_SESSION_CEILING:
-        auth_ipsie_session_end(r, cfg, s, "ceiling");
-        return auth_ipsie_unauthenticated(r, cfg, "session_expired", 1, NULL);
-    case IPSIE_SESSION_IDLE:
-        auth_ipsie_session_end(r, cfg, s, "idle");
-        return auth_ipsie_unauthenticated(r, cfg, "session_idle", 0, NULL);
-    case IPSIE_SESSION_VALID:
-    default:
-        break;
+        /* Only the ceiling asks the provider for a new sign-in rather than its session. */
+        return unauthenticated(r, cfg, &dir, error, strcmp(error, "session_expired") == 0);
     }
     user = ipsie_session_claim(s, dir.remote_user_claim);
     if (user == NULL || *user == '\0') {

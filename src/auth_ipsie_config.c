@@ -12,6 +12,7 @@
 
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_state.h"
 #include "ipsie/ipsie_util.h"
 
 APLOG_USE_MODULE(auth_ipsie);
@@ -39,7 +40,8 @@ typedef struct {
     int pass_access_token;
 } dir_cfg;
 
-static const char *const default_algs[] = {"RS256", "PS256", "ES256", "EdDSA"};
+/* The ID token algorithms the module verifies, all accepted by default. */
+static const char *const signing_algs[] = {"RS256", "PS256", "ES256", "EdDSA", NULL};
 
 /* Keywords of the enumerated directives, in the order of their values. */
 static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post",
@@ -262,17 +264,9 @@ static const char *prefix_covers_known_header(const char *prefix)
                                         NULL};
     int i;
 
+    /* The very test the stripping applies to incoming header names. */
     for (i = 0; known[i] != NULL; i++) {
-        const char *k = known[i];
-        const char *p = prefix;
-        for (; *p != '\0' && *k != '\0'; p++, k++) {
-            char a = *p == '_' ? '-' : (char)apr_tolower(*p);
-            char b = (char)apr_tolower(*k);
-            if (a != b) {
-                break;
-            }
-        }
-        if (*p == '\0') {
+        if (auth_ipsie_has_prefix_loose(known[i], prefix)) {
             return known[i];
         }
     }
@@ -370,11 +364,12 @@ const char *auth_ipsie_cmd_list(cmd_parms *cmd, void *dcfg, const char *arg)
 {
     srv_cfg *c = ap_get_module_config(cmd->server->module_config, &auth_ipsie_module);
     int id = (int)(apr_uintptr_t)cmd->info;
-    static const char *const known_algs[] = {"RS256", "PS256", "ES256", "EdDSA", NULL};
+    int alg;
 
     c->configured = 1;
     if (id == CMD_SIGNING_ALGS) {
-        if (keyword_index(known_algs, arg) < 0) {
+        alg = keyword_index(signing_algs, arg);
+        if (alg < 0) {
             return apr_psprintf(cmd->pool,
                                 "%s: '%s' is not an accepted signing algorithm "
                                 "(none and HMAC algorithms are never accepted)",
@@ -383,7 +378,7 @@ const char *auth_ipsie_cmd_list(cmd_parms *cmd, void *dcfg, const char *arg)
         if (c->signing_algs == NULL) {
             c->signing_algs = apr_array_make(cmd->pool, 4, sizeof(const char *));
         }
-        APR_ARRAY_PUSH(c->signing_algs, const char *) = known_algs[keyword_index(known_algs, arg)];
+        APR_ARRAY_PUSH(c->signing_algs, const char *) = signing_algs[alg];
         return NULL;
     }
     if (strlen(arg) < MIN_PASSPHRASE_LEN) {
@@ -524,8 +519,8 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     }
     else {
         st->signing_algs = apr_array_make(p, 4, sizeof(const char *));
-        for (i = 0; i < sizeof(default_algs) / sizeof(default_algs[0]); i++) {
-            APR_ARRAY_PUSH(st->signing_algs, const char *) = default_algs[i];
+        for (i = 0; signing_algs[i] != NULL; i++) {
+            APR_ARRAY_PUSH(st->signing_algs, const char *) = signing_algs[i];
         }
     }
     st->clock_skew = (long)num_or(c, CMD_CLOCK_SKEW, 60);
@@ -540,7 +535,9 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     if (strspn(st->cookie_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                 "0123456789-_")
             != strlen(st->cookie_name)
-        || strncmp(st->cookie_name, "ipsie_state_", 12) == 0) {
+        || strncasecmp(st->cookie_name, IPSIE_STATE_COOKIE_PREFIX,
+                       sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1)
+               == 0) {
         return "IPSIECookieName must be letters, digits, '-' or '_' and not start with "
                "'ipsie_state_'";
     }

@@ -9,6 +9,7 @@
 #include <http_protocol.h>
 
 #include "auth_ipsie.h"
+#include "ipsie/ipsie_cookie.h"
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_jwt.h"
 #include "ipsie/ipsie_state.h"
@@ -16,7 +17,6 @@
 
 APLOG_USE_MODULE(auth_ipsie);
 
-#define STATE_MAX_LEN 128
 #define OP_ERROR_MAX_LEN 64
 
 static int bad_request(request_rec *r, const char *message)
@@ -168,27 +168,25 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     int provider_down;
     apr_status_t rv;
 
-    if (state == NULL || !auth_ipsie_is_token_text(state, STATE_MAX_LEN)) {
+    if (state == NULL || !auth_ipsie_is_token_text(state, AUTH_IPSIE_STATE_MAX_LEN)) {
         return bad_request(r, "The sign-in response has no valid state. Please start again.");
     }
     cookie_name = ipsie_login_state_cookie_name(state, r->pool);
     cookie = apr_table_get(auth_ipsie_cookies(r), cookie_name);
-    if (cookie != NULL) {
-        /* Single use: whatever happens next, this state is spent. */
-        auth_ipsie_set_cookie(r, cfg, cookie_name, "", 0, 0);
-    }
     if (cookie == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE12003: callback for an unknown or spent login state");
         return bad_request(r, "This sign-in response does not belong to a sign-in started "
                               "here, or it has expired. Please start again.");
     }
+    /* Single use: whatever happens next, this state is spent. */
+    auth_ipsie_set_cookie(r, cfg, cookie_name, "", 0, 0);
     if (error != NULL) {
+        const char *text = op_error_text(r, error);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "IPSIE12002: the identity provider answered error=%s",
-                      op_error_text(r, error));
+                      "IPSIE12002: the identity provider answered error=%s", text);
         return bad_request(r, apr_pstrcat(r->pool, "The identity provider refused the sign-in (",
-                                          op_error_text(r, error), ").", NULL));
+                                          text, ").", NULL));
     }
     rv = ipsie_login_state_open(&st, state, cookie, cfg->crypto, cfg->state_timeout, now, r->pool);
     if (rv != APR_SUCCESS) {
@@ -213,10 +211,7 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     if (code == NULL || *code == '\0' || strlen(code) > 2048) {
         return bad_request(r, "The sign-in response has no authorization code.");
     }
-    rv = ipsie_token_request(&tokens, op, &cfg->client, code,
-                             cfg->redirect_origin
-                                 ? cfg->redirect_uri
-                                 : apr_pstrcat(r->pool, origin, cfg->redirect_path, NULL),
+    rv = ipsie_token_request(&tokens, op, &cfg->client, code, auth_ipsie_redirect_uri_abs(r, cfg),
                              st->code_verifier, &cfg->http, r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
@@ -249,7 +244,8 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     }
     if (auth_ipsie_session_save(r, cfg, s) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE12010: the session does not fit in %d cookies", 32);
+                      "IPSIE12010: the session does not fit in %d cookies",
+                      IPSIE_COOKIE_MAX_CHUNKS);
         return auth_ipsie_error_page(r, HTTP_INTERNAL_SERVER_ERROR, "Sign-in failed",
                                      "The session could not be stored.");
     }
@@ -325,27 +321,11 @@ static int handle_info(request_rec *r, const auth_ipsie_settings_t *cfg)
     json_t *info;
     char *dumped;
     const char *body;
-    int had_cookie;
+    const char *error;
 
-    s = auth_ipsie_session_load(r, cfg, &had_cookie);
+    s = auth_ipsie_session_valid(r, cfg, now, &error);
     if (s == NULL) {
-        if (had_cookie) {
-            auth_ipsie_session_end(r, cfg, NULL, "invalid");
-        }
-        return auth_ipsie_send(r, HTTP_UNAUTHORIZED, "application/json",
-                               "{\"error\":\"login_required\"}\n");
-    }
-    switch (ipsie_session_check(s, &cfg->policy, now)) {
-    case IPSIE_SESSION_CEILING:
-        auth_ipsie_session_end(r, cfg, s, "ceiling");
-        return auth_ipsie_send(r, HTTP_UNAUTHORIZED, "application/json",
-                               "{\"error\":\"session_expired\"}\n");
-    case IPSIE_SESSION_IDLE:
-        auth_ipsie_session_end(r, cfg, s, "idle");
-        return auth_ipsie_send(r, HTTP_UNAUTHORIZED, "application/json",
-                               "{\"error\":\"session_idle\"}\n");
-    default:
-        break;
+        return auth_ipsie_send_json_error(r, HTTP_UNAUTHORIZED, error);
     }
     /* Reading the session's state is not activity: last_activity is left alone. */
     info =

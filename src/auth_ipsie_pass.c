@@ -14,8 +14,7 @@ APLOG_USE_MODULE(auth_ipsie);
 
 #define SESSION_HEADER_PREFIX "IPSIE-"
 
-/* Case-insensitive prefix test where '-' and '_' are the same character. */
-static int has_prefix_loose(const char *name, const char *prefix)
+int auth_ipsie_has_prefix_loose(const char *name, const char *prefix)
 {
     for (; *prefix != '\0'; name++, prefix++) {
         char a = *name == '_' ? '-' : (char)tolower((unsigned char)*name);
@@ -27,17 +26,18 @@ static int has_prefix_loose(const char *name, const char *prefix)
     return 1;
 }
 
-/* A header name the application could take for one of ours. */
-static int is_ours(const char *name, const char *claim_prefix)
+/* A header name the application could take for one of ours: the default claim prefix is
+ * inside SESSION_HEADER_PREFIX, and every configured one is in the global list. */
+static int is_ours(const char *name)
 {
     const apr_array_header_t *prefixes = auth_ipsie_claim_prefixes();
     int i;
 
-    if (has_prefix_loose(name, SESSION_HEADER_PREFIX) || has_prefix_loose(name, claim_prefix)) {
+    if (auth_ipsie_has_prefix_loose(name, SESSION_HEADER_PREFIX)) {
         return 1;
     }
     for (i = 0; prefixes != NULL && i < prefixes->nelts; i++) {
-        if (has_prefix_loose(name, APR_ARRAY_IDX(prefixes, i, const char *))) {
+        if (auth_ipsie_has_prefix_loose(name, APR_ARRAY_IDX(prefixes, i, const char *))) {
             return 1;
         }
     }
@@ -48,7 +48,6 @@ int auth_ipsie_strip_spoofed(request_rec *r)
 {
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    auth_ipsie_dir_settings_t dir;
     apr_array_header_t *doomed = NULL;
     int i;
 
@@ -57,12 +56,11 @@ int auth_ipsie_strip_spoofed(request_rec *r)
     if (r->main != NULL || r->prev != NULL) {
         return DECLINED;
     }
-    auth_ipsie_dir_settings(&dir, r);
     for (i = 0; i < arr->nelts; i++) {
         if (e[i].key == NULL) {
             continue;
         }
-        if (is_ours(e[i].key, dir.claim_prefix)) {
+        if (is_ours(e[i].key)) {
             if (doomed == NULL) {
                 doomed = apr_array_make(r->pool, 4, sizeof(const char *));
             }
@@ -154,14 +152,15 @@ void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *d
                               const ipsie_session_t *s, long long now, int fresh)
 {
     const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
-    const char *expiry = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)s->ceiling);
-    const char *remaining =
-        apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)(s->ceiling - now));
+    const char *expiry = NULL;
+    const char *remaining = NULL;
     const char **values = NULL;
     int env_fresh;
     int i;
 
     if (dir->pass_claims_as & (PASS_HEADERS | PASS_ENVIRONMENT)) {
+        expiry = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)s->ceiling);
+        remaining = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)(s->ceiling - now));
         values = apr_palloc(r->pool, sizeof(*values) * ((apr_size_t)s->claims->nelts + 1));
         for (i = 0; i < s->claims->nelts; i++) {
             values[i] = clean_value(c[i].value, r->pool);
