@@ -154,3 +154,23 @@ describe('cookies with small chunks, persistence and Strict', () => {
         }
     });
 });
+
+describe('a session that cannot fit in the cookie chunks', () => {
+    let stack;
+
+    before(async () => {
+        // A cookie name so long that no chunk of 512 bytes has room for a value.
+        stack = await startStack({ directives: ['IPSIECookieChunkSize 512', `IPSIECookieName s${'x'.repeat(505)}`] });
+    });
+    after(() => stack?.stop());
+
+    test('ends the login with a clear 500 page and a log line, not a crash', async () => {
+        const client = new Client();
+        const { res } = await login(client, stack.url('/app/'), 'alice');
+        assert.equal(res.status, 500);
+        assert.match(res.body, /could not be stored/);
+        assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE12010/, /IPSIE01201/]), []);
+        assert.match(stack.httpd.errorLog(), /IPSIE12010/);
+        assert.doesNotMatch(stack.httpd.errorLog(), /exit signal|Segmentation/);
+    });
+});
