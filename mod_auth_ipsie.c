@@ -36,6 +36,8 @@ static const command_rec auth_ipsie_cmds[] = {
     SRV("IPSIEClockSkew", CMD_CLOCK_SKEW, TAKE1, "tolerated clock skew, seconds (default 60)"),
     SRV("IPSIEProviderTimeout", CMD_PROVIDER_TIMEOUT, TAKE1,
         "timeout of requests to the OpenID Provider, seconds (default 10)"),
+    SRV("IPSIEProviderCacheMaxAge", CMD_PROVIDER_CACHE_MAX_AGE, TAKE1,
+        "longest time provider metadata and keys are kept, seconds (default 3600)"),
     SRV("IPSIEProviderCACertificate", CMD_CA_CERTIFICATE, TAKE1,
         "PEM file of CA certificates trusted for the OpenID Provider"),
     SRV("IPSIECryptoPassphrase", CMD_CRYPTO_PASSPHRASE, ITERATE,

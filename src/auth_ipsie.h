@@ -38,6 +38,7 @@ typedef enum {
     CMD_MAX_AGE,
     CMD_CLOCK_SKEW,
     CMD_PROVIDER_TIMEOUT,
+    CMD_PROVIDER_CACHE_MAX_AGE,
     CMD_INACTIVITY_TIMEOUT,
     CMD_MAX_DURATION,
     CMD_EXPIRY_LEEWAY,
@@ -78,6 +79,7 @@ typedef struct {
     apr_array_header_t *signing_algs;
     long clock_skew;
     ipsie_http_opts_t http;
+    long provider_cache_max_age;
     ipsie_crypto_t *crypto;
     ipsie_session_policy_t policy;
     const char *cookie_name;
@@ -166,6 +168,11 @@ int auth_ipsie_send_json_error(request_rec *r, int status, const char *error);
  * session_idle. */
 ipsie_session_t *auth_ipsie_session_valid(request_rec *r, const auth_ipsie_settings_t *cfg,
                                           long long now, const char **error);
+/* The current time, Unix seconds: for the provider cache, whose fetches and waits take time
+ * (a request's own rules use its start time). */
+long long auth_ipsie_now(void);
+/* 503 with Retry-After (seconds, 5 when 0): asking again shortly will do. Returns DONE. */
+int auth_ipsie_unavailable_page(request_rec *r, long retry_after);
 /* A small HTML error page; message is escaped. Returns DONE. */
 int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message);
 /* The session the authn hook accepted for this request, for authz. */

@@ -256,6 +256,20 @@ int auth_ipsie_error_page(request_rec *r, int status, const char *title, const c
                     ap_escape_html(r->pool, message), "</p></body></html>\n", NULL));
 }
 
+long long auth_ipsie_now(void)
+{
+    return apr_time_sec(apr_time_now());
+}
+
+int auth_ipsie_unavailable_page(request_rec *r, long retry_after)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_ltoa(r->pool, retry_after > 0 ? retry_after : 5));
+    return auth_ipsie_error_page(r, HTTP_SERVICE_UNAVAILABLE, "Sign-in busy",
+                                 "Signing in cannot be completed right now. Please try again in "
+                                 "a few seconds.");
+}
+
 int auth_ipsie_send_json_error(request_rec *r, int status, const char *error)
 {
     return auth_ipsie_send(r, status, "application/json",
@@ -308,11 +322,14 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, con
     apr_status_t rv;
     int i;
 
-    rv = ipsie_provider_cache_metadata(&op, cfg->provider, now);
+    rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now());
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE11001: cannot start a login: provider metadata unavailable from %s",
                       cfg->metadata_url);
+        if (rv == IPSIE_ERR_BUSY) {
+            return auth_ipsie_unavailable_page(r, 0);
+        }
         return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
                                      "The identity provider cannot be reached right now. "
                                      "Please try again in a moment.");

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <ap_mpm.h>
 
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_log.h"
@@ -58,10 +59,15 @@ static const struct {
     long long min;
     long long max;
 } num_bounds[] = {
-    [CMD_MAX_AGE] = {0, 31536000},         [CMD_CLOCK_SKEW] = {0, 600},
-    [CMD_PROVIDER_TIMEOUT] = {1, 300},     [CMD_INACTIVITY_TIMEOUT] = {1, 31536000},
-    [CMD_MAX_DURATION] = {1, 31536000},    [CMD_EXPIRY_LEEWAY] = {0, 3600},
-    [CMD_COOKIE_CHUNK_SIZE] = {512, 8192}, [CMD_STATE_TIMEOUT] = {10, 3600},
+    [CMD_MAX_AGE] = {0, 31536000},
+    [CMD_CLOCK_SKEW] = {0, 600},
+    [CMD_PROVIDER_TIMEOUT] = {1, 300},
+    [CMD_PROVIDER_CACHE_MAX_AGE] = {60, 86400},
+    [CMD_INACTIVITY_TIMEOUT] = {1, 31536000},
+    [CMD_MAX_DURATION] = {1, 31536000},
+    [CMD_EXPIRY_LEEWAY] = {0, 3600},
+    [CMD_COOKIE_CHUNK_SIZE] = {512, 8192},
+    [CMD_STATE_TIMEOUT] = {10, 3600},
     [CMD_STATE_MAX_COOKIES] = {1, 32},
 };
 
@@ -526,6 +532,7 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     st->clock_skew = (long)num_or(c, CMD_CLOCK_SKEW, 60);
     st->http.timeout = (long)num_or(c, CMD_PROVIDER_TIMEOUT, 10);
     st->http.ca_file = c->str[CMD_CA_CERTIFICATE];
+    st->provider_cache_max_age = (long)num_or(c, CMD_PROVIDER_CACHE_MAX_AGE, 3600);
     st->policy.leeway = num_or(c, CMD_EXPIRY_LEEWAY, 30);
     st->policy.max_duration = num_or(c, CMD_MAX_DURATION, 28800);
     st->policy.inactivity_timeout = num_or(c, CMD_INACTIVITY_TIMEOUT, 3600);
@@ -679,9 +686,22 @@ static void log_sink(void *baton, ipsie_log_level_e level, const char *msg)
     ap_log_error(APLOG_MARK, levels[level], 0, (server_rec *)baton, "%s", msg);
 }
 
+/* Requests of one child that may wait for the provider at once: half its threads, so that a
+ * provider that never answers leaves the other half to serve everything else. */
+static int provider_max_busy(void)
+{
+    int threads = 1;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
+        threads = 1;
+    }
+    return threads / 2 > 0 ? threads / 2 : 1;
+}
+
 int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
+    int max_busy = provider_max_busy();
     apr_status_t rv;
 
     ipsie_log_set_sink(log_sink, s);
@@ -705,7 +725,11 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         rv = ipsie_crypto_create(&c->settings->crypto, c->passphrases, pconf);
         if (rv == APR_SUCCESS) {
             rv = ipsie_provider_cache_create(&c->settings->provider, c->settings->metadata_url,
-                                             3600, &c->settings->http, pconf);
+                                             c->settings->provider_cache_max_age,
+                                             &c->settings->http, pconf);
+        }
+        if (rv == APR_SUCCESS) {
+            ipsie_provider_cache_set_max_busy(c->settings->provider, max_busy);
         }
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, sp,

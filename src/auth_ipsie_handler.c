@@ -31,6 +31,15 @@ static int bad_gateway(request_rec *r)
                                  "Please try again in a moment.");
 }
 
+/* The provider or its keys cannot be had: 503 when asking again soon will do, else 502. */
+static int provider_failure(request_rec *r, apr_status_t rv, long retry_after)
+{
+    if (rv == IPSIE_ERR_BUSY || rv == IPSIE_ERR_THROTTLED) {
+        return auth_ipsie_unavailable_page(r, retry_after);
+    }
+    return bad_gateway(r);
+}
+
 /* An OP error code, cut to what RFC 6749 allows in it, for pages and logs. */
 static const char *op_error_text(request_rec *r, const char *error)
 {
@@ -60,12 +69,22 @@ static const char *session_expiry_message(apr_status_t rv)
     }
 }
 
-/* Validate the ID token, fetching the JWKS again once when its key is unknown. */
-static apr_status_t validate_id_token(json_t **claims, int *provider_down, request_rec *r,
-                                      const auth_ipsie_settings_t *cfg, const char *id_token,
-                                      const char *issuer, const char *nonce, long long now)
+/* Why an ID token could not be accepted, beyond the token itself. */
+typedef enum {
+    KEYS_OK = 0,      /* the token was checked against the provider's keys */
+    KEYS_UNAVAILABLE, /* the provider's keys cannot be had */
+    KEYS_THROTTLED    /* new keys are needed but were fetched moments ago */
+} keys_state_e;
+
+/* Validate the ID token; when no key verifies it (an unknown kid, or a key rotated under the
+ * same kid), once more with keys fetched again. */
+static apr_status_t validate_id_token(json_t **claims, keys_state_e *keys, long *retry_after,
+                                      request_rec *r, const auth_ipsie_settings_t *cfg,
+                                      const char *id_token, const char *issuer, const char *nonce,
+                                      long long now)
 {
     const ipsie_jwks_t *jwks;
+    const ipsie_jwks_t *fresh;
     ipsie_id_token_expect_t expect;
     apr_status_t rv;
 
@@ -77,24 +96,24 @@ static apr_status_t validate_id_token(json_t **claims, int *provider_down, reque
     expect.aud_single_string = cfg->profile_sl1;
     expect.clock_skew = cfg->clock_skew;
     expect.now = now;
-    *provider_down = 0;
-    rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, 0, now);
-    if (rv == APR_SUCCESS) {
-        rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
-        if (rv == IPSIE_ERR_JWT_KID) {
-            rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, 1, now);
-            if (rv == APR_SUCCESS) {
-                rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
-            }
-            else {
-                *provider_down = 1;
-            }
-        }
+    *keys = KEYS_OK;
+    *retry_after = 0;
+    rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, auth_ipsie_now());
+    if (rv != APR_SUCCESS) {
+        *keys = KEYS_UNAVAILABLE;
+        return rv;
     }
-    else {
-        *provider_down = 1;
+    rv = ipsie_id_token_validate(claims, id_token, jwks, &expect, r->pool);
+    if (rv != IPSIE_ERR_JWT_KID && rv != IPSIE_ERR_JWT_SIGNATURE) {
+        return rv;
     }
-    return rv;
+    rv = ipsie_provider_cache_jwks_refresh(&fresh, retry_after, cfg->provider, jwks,
+                                           auth_ipsie_now());
+    if (rv != APR_SUCCESS) {
+        *keys = rv == IPSIE_ERR_THROTTLED ? KEYS_THROTTLED : KEYS_UNAVAILABLE;
+        return rv;
+    }
+    return ipsie_id_token_validate(claims, id_token, fresh, &expect, r->pool);
 }
 
 /* OIDC Core 3.1.2.1 and 3.1.3.7: with max_age the sign-in must be that recent, and after
@@ -165,7 +184,8 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     ipsie_session_t *s;
     json_t *claims;
     long long now = apr_time_sec(r->request_time);
-    int provider_down;
+    keys_state_e keys;
+    long retry_after;
     apr_status_t rv;
 
     if (state == NULL || !auth_ipsie_is_token_text(state, AUTH_IPSIE_STATE_MAX_LEN)) {
@@ -195,11 +215,11 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         return bad_request(r, "This sign-in took too long or its state is unreadable. "
                               "Please start again.");
     }
-    rv = ipsie_provider_cache_metadata(&op, cfg->provider, now);
+    rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now());
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12005: provider metadata unavailable during the callback");
-        return bad_gateway(r);
+        return provider_failure(r, rv, 0);
     }
     /* RFC 9207: the response names its issuer; a mix-up attack names another. */
     if (iss != NULL ? strcmp(iss, op->issuer) != 0 : op->iss_parameter_supported) {
@@ -211,19 +231,31 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     if (code == NULL || *code == '\0' || strlen(code) > 2048) {
         return bad_request(r, "The sign-in response has no authorization code.");
     }
+    rv = ipsie_provider_cache_enter(cfg->provider);
+    if (rv != APR_SUCCESS) {
+        return provider_failure(r, rv, 0);
+    }
     rv = ipsie_token_request(&tokens, op, &cfg->client, code, auth_ipsie_redirect_uri_abs(r, cfg),
                              st->code_verifier, &cfg->http, r->pool);
+    ipsie_provider_cache_leave(cfg->provider);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
         return bad_gateway(r);
     }
-    rv = validate_id_token(&claims, &provider_down, r, cfg, tokens->id_token, op->issuer, st->nonce,
-                           now);
-    if (rv != APR_SUCCESS && provider_down) {
+    rv = validate_id_token(&claims, &keys, &retry_after, r, cfg, tokens->id_token, op->issuer,
+                           st->nonce, now);
+    if (rv != APR_SUCCESS && keys == KEYS_THROTTLED) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12016: cannot validate the ID token yet: the provider's keys "
+                      "changed and were fetched moments ago; retry in %ld s",
+                      retry_after);
+        return provider_failure(r, rv, retry_after);
+    }
+    if (rv != APR_SUCCESS && keys == KEYS_UNAVAILABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12012: cannot validate the ID token: the provider's keys are "
                       "unavailable");
-        return bad_gateway(r);
+        return provider_failure(r, rv, 0);
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "IPSIE12008: ID token rejected");
@@ -301,8 +333,7 @@ static int handle_logout(request_rec *r, const auth_ipsie_settings_t *cfg, const
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     id_token = s ? ipsie_session_id_token(s, r->pool) : NULL;
     if (id_token != NULL
-        && ipsie_provider_cache_metadata(&op, cfg->provider, apr_time_sec(r->request_time))
-               == APR_SUCCESS
+        && ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now()) == APR_SUCCESS
         && op->end_session_endpoint != NULL) {
         return_to = apr_pstrcat(
             r->pool, op->end_session_endpoint, strchr(op->end_session_endpoint, '?') ? "&" : "?",

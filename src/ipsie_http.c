@@ -10,7 +10,6 @@
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_util.h"
 
-#define IPSIE_HTTP_DEFAULT_TIMEOUT 10L
 #define IPSIE_HTTP_USER_AGENT "mod_auth_ipsie"
 
 typedef struct {
@@ -99,6 +98,7 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
     long timeout = IPSIE_HTTP_DEFAULT_TIMEOUT;
     long status = 0;
     char *ctype = NULL;
+    struct curl_header *cc_header = NULL;
     char *body;
     const char *log_url;
     apr_status_t rv = APR_SUCCESS;
@@ -203,6 +203,9 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ctype);
+    if (curl_easy_header(curl, "Cache-Control", 0, CURLH_HEADER, -1, &cc_header) == CURLHE_OK) {
+        resp->cache_control = apr_pstrdup(p, cc_header->value);
+    }
 
     body = apr_palloc(p, buf.len + 1);
     if (buf.len > 0) {
@@ -237,4 +240,54 @@ apr_status_t ipsie_http_post_form(ipsie_http_response_t *resp, const char *url, 
         form = "";
     }
     return http_exchange(resp, url, form, basic_user, basic_pass, opts, p);
+}
+
+/* Case-insensitive: is the directive of length n the word? */
+static int directive_is(const char *directive, apr_size_t n, const char *word)
+{
+    return n == strlen(word) && strncasecmp(directive, word, n) == 0;
+}
+
+long long ipsie_http_max_age(const char *cache_control)
+{
+    const char *d = cache_control;
+    long long max_age = -1;
+
+    while (d != NULL && *d != '\0') {
+        apr_size_t n;
+        const char *value = NULL;
+
+        d += strspn(d, " \t,");
+        n = strcspn(d, "=, \t");
+        if (n == 0) {
+            break;
+        }
+        if (directive_is(d, n, "no-store") || directive_is(d, n, "no-cache")) {
+            return 0;
+        }
+        if (d[n] == '=') {
+            value = d + n + 1;
+        }
+        if (directive_is(d, n, "max-age")) {
+            const char *digits = value != NULL && *value == '"' ? value + 1 : value;
+            apr_size_t len = digits != NULL ? strspn(digits, "0123456789") : 0;
+            long long v = 0;
+            apr_size_t i;
+
+            if (len == 0 || strchr(",\" \t", digits[len]) == NULL) {
+                return -1;
+            }
+            /* Past 10^9 s a value says only "very long": stop before it can overflow. */
+            for (i = 0; i < len && v < 1000000000LL; i++) {
+                v = v * 10 + (digits[i] - '0');
+            }
+            max_age = v < 1000000000LL ? v : 1000000000LL;
+        }
+        d += n;
+        if (value != NULL) {
+            d = *value == '"' ? value + 1 + strcspn(value + 1, "\"") : value + strcspn(value, ",");
+            d += *d == '"';
+        }
+    }
+    return max_age;
 }

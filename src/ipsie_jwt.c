@@ -355,13 +355,15 @@ static int key_fits(const ipsie_jwk_t *key, const alg_info_t *alg)
     return key->type == alg->type && (key->alg == NULL || strcmp(key->alg, alg->name) == 0);
 }
 
-/* The key that must verify the token: by kid, or the only fitting key when there is none. */
-static apr_status_t select_key(const ipsie_jwk_t **out, const ipsie_jwks_t *jwks, const char *kid,
-                               const alg_info_t *alg)
+/* The keys that may verify the token: those with its kid that fit its alg (a rotation may
+ * publish two under one kid), or, when it has no kid, the one key that fits (OIDC Core 10.1:
+ * a set of several keys names them). IPSIE_ERR_JWT_KID when there is none: fresher keys may
+ * have it. */
+static apr_status_t select_keys(apr_array_header_t **out, const ipsie_jwks_t *jwks, const char *kid,
+                                const alg_info_t *alg, apr_pool_t *p)
 {
-    const ipsie_jwk_t *found = NULL;
+    apr_array_header_t *found = apr_array_make(p, 2, sizeof(const ipsie_jwk_t *));
     int with_kid = 0;
-    int fitting = 0;
     int i;
 
     *out = NULL;
@@ -375,8 +377,7 @@ static apr_status_t select_key(const ipsie_jwk_t **out, const ipsie_jwks_t *jwks
             with_kid++;
         }
         if (key_fits(key, alg)) {
-            fitting++;
-            found = key;
+            APR_ARRAY_PUSH(found, const ipsie_jwk_t *) = key;
         }
     }
     if (kid != NULL && with_kid == 0) {
@@ -384,18 +385,18 @@ static apr_status_t select_key(const ipsie_jwk_t **out, const ipsie_jwks_t *jwks
                   loggable(kid));
         return IPSIE_ERR_JWT_KID;
     }
-    if (kid != NULL && fitting == 0) {
+    if (kid != NULL && found->nelts == 0) {
         ipsie_log(IPSIE_LOG_WARNING,
                   "IPSIE05022: JWS refused: the key for kid %s does not "
                   "fit alg %s",
                   loggable(kid), alg->name);
         return IPSIE_ERR_JWT_ALG;
     }
-    if (fitting != 1) {
+    if (kid == NULL && found->nelts != 1) {
         ipsie_log(IPSIE_LOG_WARNING,
-                  "IPSIE05023: JWS refused: %d keys fit alg %s for kid %s; "
+                  "IPSIE05023: JWS refused: %d keys fit alg %s for a token without kid; "
                   "exactly one is needed",
-                  fitting, alg->name, loggable(kid));
+                  found->nelts, alg->name);
         return IPSIE_ERR_JWT_KID;
     }
     *out = found;
@@ -458,7 +459,7 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
     const char *alg = NULL;
     const char *kid = NULL;
     const alg_info_t *info = NULL;
-    const ipsie_jwk_t *key = NULL;
+    apr_array_header_t *keys = NULL;
     apr_size_t len;
     apr_size_t i;
     int ndots = 0;
@@ -560,24 +561,30 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
         goto leave;
     }
 
-    rv = select_key(&key, jwks, kid, info);
+    rv = select_keys(&keys, jwks, kid, info, p);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
-    if (bytes_len[2] != key->sig_len) {
-        rv = IPSIE_ERR_JWT_SIGNATURE;
-    }
-    else if (key->type == KEY_OKP_ED25519) {
-        rv = verify_ed25519(key, jwt, (apr_size_t)(dots[1] - jwt), bytes[2], bytes_len[2]);
-    }
-    else {
-        rv = verify_cjose(key, jwt, len);
+    /* A kid shared by the keys of a rotation: either may be it. */
+    rv = IPSIE_ERR_JWT_SIGNATURE;
+    for (i = 0; rv != APR_SUCCESS && i < (apr_size_t)keys->nelts; i++) {
+        const ipsie_jwk_t *key = APR_ARRAY_IDX(keys, i, const ipsie_jwk_t *);
+
+        if (bytes_len[2] != key->sig_len) {
+            rv = IPSIE_ERR_JWT_SIGNATURE;
+        }
+        else if (key->type == KEY_OKP_ED25519) {
+            rv = verify_ed25519(key, jwt, (apr_size_t)(dots[1] - jwt), bytes[2], bytes_len[2]);
+        }
+        else {
+            rv = verify_cjose(key, jwt, len);
+        }
     }
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_WARNING,
-                  "IPSIE05024: JWS refused: the %s signature does not "
-                  "verify with key %s",
-                  alg, loggable(key->kid));
+                  "IPSIE05024: JWS refused: the %s signature does not verify with the key %s", alg,
+                  loggable(kid));
+        rv = IPSIE_ERR_JWT_SIGNATURE;
         goto leave;
     }
 

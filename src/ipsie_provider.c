@@ -15,6 +15,7 @@
 #define WELL_KNOWN_SUFFIX "/.well-known/openid-configuration"
 #define JWKS_REFRESH_MIN_INTERVAL 10
 #define EMPTY_RETRY_INTERVAL 2
+#define MIN_TTL 60
 #define GENERATION_GRACE 600
 #define LOG_VALUE_MAX 200
 #define OP_ERROR_MAX 64
@@ -335,6 +336,7 @@ struct generation_t {
     apr_pool_t *pool;
     const void *value;
     const char *source; /* jwks_uri a JWKS came from */
+    long long ttl;      /* seconds it stays fresh */
     long long retired;  /* when a newer generation replaced it; 0 while current */
     generation_t *older;
 };
@@ -342,17 +344,22 @@ struct generation_t {
 typedef struct {
     generation_t *current; /* newest first, linked through ->older */
     long long fetched;     /* time of the current value */
-    long long attempted;   /* time of the last fetch, successful or not */
+    long long attempted;   /* when the last fetch ended, successful or not */
+    apr_status_t last_rv;  /* how it ended */
+    apr_uint64_t ended;    /* fetches ended so far: a waiter watches it move */
+    apr_time_t deadline;   /* when the fetch in flight gives up, with a margin */
     int fetching;          /* threads fetching right now */
 } slot_t;
 
 struct ipsie_provider_cache_t {
     apr_thread_mutex_t *mutex;  /* guards the slots only, never held across a fetch */
-    apr_thread_cond_t *fetched; /* signalled when a fetch ends, for those with nothing */
+    apr_thread_cond_t *fetched; /* broadcast when a fetch ends, for those waiting on it */
     const char *metadata_url;
     const char *issuer;
-    long ttl;
+    long max_ttl;
     ipsie_http_opts_t opts;
+    int max_busy; /* threads fetching, waiting or exchanging at once; 0: no bound */
+    int busy;
     slot_t metadata;
     slot_t jwks;
 };
@@ -380,13 +387,13 @@ static apr_status_t cache_cleanup(void *baton)
 }
 
 apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const char *metadata_url,
-                                         long ttl, const ipsie_http_opts_t *opts, apr_pool_t *p)
+                                         long max_ttl, const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
     ipsie_provider_cache_t *cache;
     apr_status_t rv;
 
     *out = NULL;
-    if (metadata_url == NULL || ttl <= 0) {
+    if (metadata_url == NULL || max_ttl <= 0) {
         return APR_EINVAL;
     }
     cache = apr_pcalloc(p, sizeof(*cache));
@@ -399,14 +406,67 @@ apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const cha
     }
     cache->metadata_url = apr_pstrdup(p, metadata_url);
     cache->issuer = ipsie_provider_issuer_from_url(metadata_url, p);
-    cache->ttl = ttl;
+    cache->max_ttl = max_ttl;
+    cache->opts.timeout = IPSIE_HTTP_DEFAULT_TIMEOUT;
     if (opts != NULL) {
-        cache->opts.timeout = opts->timeout;
+        cache->opts.timeout = opts->timeout > 0 ? opts->timeout : IPSIE_HTTP_DEFAULT_TIMEOUT;
         cache->opts.ca_file = opts->ca_file ? apr_pstrdup(p, opts->ca_file) : NULL;
     }
     apr_pool_cleanup_register(p, cache, cache_cleanup, apr_pool_cleanup_null);
     *out = cache;
     return APR_SUCCESS;
+}
+
+void ipsie_provider_cache_set_max_busy(ipsie_provider_cache_t *cache, int max_busy)
+{
+    apr_thread_mutex_lock(cache->mutex);
+    cache->max_busy = max_busy > 0 ? max_busy : 0;
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
+/* Take a place among the threads busy with the provider; under the mutex. */
+static int take_busy(ipsie_provider_cache_t *cache)
+{
+    if (cache->max_busy > 0 && cache->busy >= cache->max_busy) {
+        return 0;
+    }
+    cache->busy++;
+    return 1;
+}
+
+apr_status_t ipsie_provider_cache_enter(ipsie_provider_cache_t *cache)
+{
+    int ok;
+
+    apr_thread_mutex_lock(cache->mutex);
+    ok = take_busy(cache);
+    apr_thread_mutex_unlock(cache->mutex);
+    if (!ok) {
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE08308: request to %s refused: %d requests already wait for it",
+                  cache->issuer, cache->max_busy);
+        return IPSIE_ERR_BUSY;
+    }
+    return APR_SUCCESS;
+}
+
+void ipsie_provider_cache_leave(ipsie_provider_cache_t *cache)
+{
+    apr_thread_mutex_lock(cache->mutex);
+    cache->busy--;
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
+/* How long a value fetched with this Cache-Control stays fresh. */
+static long long value_ttl(const ipsie_provider_cache_t *cache, const char *cache_control)
+{
+    long long max_age = ipsie_http_max_age(cache_control);
+    long long floor = cache->max_ttl < MIN_TTL ? cache->max_ttl : MIN_TTL;
+
+    if (max_age < 0 || max_age > cache->max_ttl) {
+        return cache->max_ttl;
+    }
+    return max_age < floor ? floor : max_age;
 }
 
 /* Install g as the newest generation and unlink the ones no reader can still hold: two
@@ -450,14 +510,20 @@ typedef enum {
     SLOT_SERVE = 0,
     SLOT_FETCH,
     SLOT_WAIT, /* nothing to serve, another thread is fetching it */
-    SLOT_FAIL  /* nothing to serve, and the last fetch just failed */
+    SLOT_FAIL  /* nothing to serve, and the last fetch failed moments ago */
 } slot_action_e;
 
-static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char *source,
-                                 long long now)
+/* 1 when the last fetch failed less than interval seconds before now. */
+static int failed_within(const slot_t *slot, long long interval, long long now)
+{
+    long long since = now - slot->attempted;
+
+    return slot->ended > 0 && slot->last_rv != APR_SUCCESS && since >= 0 && since < interval;
+}
+
+static slot_action_e slot_decide(const slot_t *slot, const char *source, long long now)
 {
     long long age;
-    long long since_attempt;
 
     /* With nothing cached, one thread fetches and the others wait for it; after a failure
      * the provider is left alone for a moment rather than asked by every request. */
@@ -465,32 +531,20 @@ static slot_action_e slot_decide(slot_t *slot, long ttl, int refresh, const char
         if (slot->fetching) {
             return SLOT_WAIT;
         }
-        since_attempt = now - slot->attempted;
-        if (slot->attempted != 0 && since_attempt >= 0 && since_attempt < EMPTY_RETRY_INTERVAL) {
-            return SLOT_FAIL;
-        }
-        return SLOT_FETCH;
+        return failed_within(slot, EMPTY_RETRY_INTERVAL, now) ? SLOT_FAIL : SLOT_FETCH;
     }
     /* Someone else is refreshing: the value we hold is still good enough meanwhile. */
     if (slot->fetching) {
         return SLOT_SERVE;
     }
     age = now - slot->fetched;
-    since_attempt = now - slot->attempted;
-    /* A JWKS fetched from a jwks_uri the metadata no longer names is stale too. */
-    /* A request that began just before the last fetch sees a slightly negative age. */
-    if (age >= ttl || age < -ttl
+    /* A JWKS fetched from a jwks_uri the metadata no longer names is stale too; a clock
+     * that went back a long way makes any value stale. */
+    if (age >= slot->current->ttl || age < -slot->current->ttl
         || (source != NULL && slot->current->source != NULL
             && strcmp(source, slot->current->source) != 0)) {
         /* A failed refetch is not retried on every request. */
-        if (since_attempt >= 0 && since_attempt < JWKS_REFRESH_MIN_INTERVAL
-            && slot->attempted > slot->fetched) {
-            return SLOT_SERVE;
-        }
-        return SLOT_FETCH;
-    }
-    if (refresh && (since_attempt >= JWKS_REFRESH_MIN_INTERVAL || since_attempt < 0)) {
-        return SLOT_FETCH;
+        return failed_within(slot, JWKS_REFRESH_MIN_INTERVAL, now) ? SLOT_SERVE : SLOT_FETCH;
     }
     return SLOT_SERVE;
 }
@@ -559,6 +613,7 @@ static apr_status_t fetch_generation(generation_t **out, ipsie_provider_cache_t 
     g->pool = gp;
     g->value = jwks_uri ? (const void *)jwks : (const void *)op;
     g->source = jwks_uri ? apr_pstrdup(gp, jwks_uri) : NULL;
+    g->ttl = value_ttl(cache, resp.cache_control);
     *out = g;
 
 leave:
@@ -569,67 +624,135 @@ leave:
     return rv;
 }
 
-/* Common path of both getters: decide under the lock, fetch outside it, publish under it. */
-static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, slot_t *slot,
-                              const char *jwks_uri, int refresh, long long now)
+/* Wait, under the mutex, for the fetch in flight to end, but not past its deadline: its
+ * outcome is the caller's (a waiter never starts a fetch of its own). */
+static apr_status_t wait_for_fetch(ipsie_provider_cache_t *cache, slot_t *slot)
+{
+    apr_uint64_t ended = slot->ended;
+
+    if (!take_busy(cache)) {
+        return IPSIE_ERR_BUSY;
+    }
+    while (slot->ended == ended) {
+        apr_interval_time_t left = slot->deadline - apr_time_now();
+        if (left <= 0) {
+            break;
+        }
+        apr_thread_cond_timedwait(cache->fetched, cache->mutex, left);
+    }
+    cache->busy--;
+    if (slot->ended == ended) {
+        return IPSIE_ERR_HTTP;
+    }
+    return slot->last_rv;
+}
+
+/* Fetch for slot, entered and left under the mutex, which is released meanwhile. *out is the
+ * new value, or the current one when the fetch failed but one is there to serve. */
+static apr_status_t fetch_into(const void **out, ipsie_provider_cache_t *cache, slot_t *slot,
+                               const char *jwks_uri, long long now)
 {
     generation_t *fresh = NULL;
     generation_t *dead = NULL;
-    const void *stale = NULL;
-    slot_action_e action;
+    apr_time_t started = apr_time_now();
+    long long ended_at;
     apr_status_t rv;
 
-    *out = NULL;
-    apr_thread_mutex_lock(cache->mutex);
-    action = slot_decide(slot, cache->ttl, refresh, jwks_uri, now);
-    while (action == SLOT_WAIT) {
-        /* Bounded by the fetch's own timeout, with a margin. */
-        if (apr_thread_cond_timedwait(cache->fetched, cache->mutex,
-                                      apr_time_from_sec(cache->opts.timeout + 1))
-            == APR_TIMEUP) {
-            action = SLOT_FAIL;
-            break;
-        }
-        action = slot_decide(slot, cache->ttl, refresh, jwks_uri, now);
-    }
-    if (action == SLOT_FAIL) {
-        apr_thread_mutex_unlock(cache->mutex);
-        ipsie_log(IPSIE_LOG_DEBUG,
-                  "IPSIE08307: %s of %s unavailable: the last fetch failed "
-                  "moments ago",
-                  jwks_uri ? "JWKS" : "metadata", cache->issuer);
-        return IPSIE_ERR_HTTP;
-    }
-    if (action == SLOT_SERVE) {
-        *out = slot->current->value;
-        apr_thread_mutex_unlock(cache->mutex);
-        return APR_SUCCESS;
+    if (!take_busy(cache)) {
+        return IPSIE_ERR_BUSY;
     }
     slot->fetching++;
-    slot->attempted = now;
+    /* The fetch's own timeout bounds it; the margin covers what is around it. */
+    slot->deadline = started + apr_time_from_sec(cache->opts.timeout + 1);
     apr_thread_mutex_unlock(cache->mutex);
 
     rv = fetch_generation(&fresh, cache, jwks_uri);
+    /* The end of the fetch, on the caller's clock: a failure holds others off from then. */
+    ended_at = now + apr_time_sec(apr_time_now() - started);
 
     apr_thread_mutex_lock(cache->mutex);
+    cache->busy--;
     slot->fetching--;
+    slot->ended++;
+    slot->last_rv = rv;
+    slot->attempted = ended_at;
     if (rv == APR_SUCCESS) {
-        dead = install_generation(slot, fresh, now);
+        dead = install_generation(slot, fresh, ended_at);
         *out = fresh->value;
     }
     else if (slot->current != NULL) {
-        stale = slot->current->value;
-        *out = stale;
+        *out = slot->current->value;
     }
     apr_thread_cond_broadcast(cache->fetched);
+    if (dead != NULL) {
+        apr_thread_mutex_unlock(cache->mutex);
+        destroy_generations(dead);
+        apr_thread_mutex_lock(cache->mutex);
+    }
+    return rv;
+}
+
+static const char *slot_name(const char *jwks_uri)
+{
+    return jwks_uri ? "JWKS" : "metadata";
+}
+
+static apr_status_t busy_refusal(ipsie_provider_cache_t *cache, const char *jwks_uri)
+{
+    ipsie_log(IPSIE_LOG_WARNING,
+              "IPSIE08308: %s of %s refused: %d requests already wait for the provider",
+              slot_name(jwks_uri), cache->issuer, cache->max_busy);
+    return IPSIE_ERR_BUSY;
+}
+
+/* Common path of both getters: decide under the lock, fetch outside it, publish under it. */
+static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, slot_t *slot,
+                              const char *jwks_uri, long long now)
+{
+    slot_action_e action;
+    apr_status_t rv = APR_SUCCESS;
+    int stale = 0;
+
+    *out = NULL;
+    apr_thread_mutex_lock(cache->mutex);
+    action = slot_decide(slot, jwks_uri, now);
+    switch (action) {
+    case SLOT_SERVE:
+        *out = slot->current->value;
+        break;
+    case SLOT_WAIT:
+        rv = wait_for_fetch(cache, slot);
+        if (rv == APR_SUCCESS && slot->current != NULL) {
+            *out = slot->current->value;
+        }
+        else if (rv == APR_SUCCESS) {
+            rv = IPSIE_ERR_HTTP;
+        }
+        break;
+    case SLOT_FAIL:
+        rv = slot->last_rv;
+        break;
+    case SLOT_FETCH:
+    default:
+        rv = fetch_into(out, cache, slot, jwks_uri, now);
+        stale = rv != APR_SUCCESS && *out != NULL;
+        break;
+    }
     apr_thread_mutex_unlock(cache->mutex);
 
-    destroy_generations(dead);
-    if (rv != APR_SUCCESS && stale != NULL) {
+    if (stale) {
         ipsie_log(IPSIE_LOG_WARNING,
                   "IPSIE08306: keeping the previously fetched %s of %s after a failed refresh",
-                  jwks_uri ? "JWKS" : "metadata", cache->issuer);
-        rv = APR_SUCCESS;
+                  slot_name(jwks_uri), cache->issuer);
+        return APR_SUCCESS;
+    }
+    if (rv == IPSIE_ERR_BUSY) {
+        return busy_refusal(cache, jwks_uri);
+    }
+    if (action == SLOT_FAIL || (action == SLOT_WAIT && rv != APR_SUCCESS)) {
+        ipsie_log(IPSIE_LOG_DEBUG, "IPSIE08307: %s of %s unavailable: the fetch %s failed",
+                  slot_name(jwks_uri), cache->issuer,
+                  action == SLOT_FAIL ? "made moments ago" : "waited for");
     }
     return rv;
 }
@@ -640,13 +763,13 @@ apr_status_t ipsie_provider_cache_metadata(const ipsie_provider_t **out,
     const void *value = NULL;
     apr_status_t rv;
 
-    rv = cache_get(&value, cache, &cache->metadata, NULL, 0, now);
+    rv = cache_get(&value, cache, &cache->metadata, NULL, now);
     *out = value;
     return rv;
 }
 
 apr_status_t ipsie_provider_cache_jwks(const ipsie_jwks_t **out, ipsie_provider_cache_t *cache,
-                                       int refresh, long long now)
+                                       long long now)
 {
     const ipsie_provider_t *op = NULL;
     const void *value = NULL;
@@ -657,7 +780,60 @@ apr_status_t ipsie_provider_cache_jwks(const ipsie_jwks_t **out, ipsie_provider_
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = cache_get(&value, cache, &cache->jwks, op->jwks_uri, refresh, now);
+    rv = cache_get(&value, cache, &cache->jwks, op->jwks_uri, now);
+    *out = value;
+    return rv;
+}
+
+apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *retry_after,
+                                               ipsie_provider_cache_t *cache,
+                                               const ipsie_jwks_t *used, long long now)
+{
+    const ipsie_provider_t *op = NULL;
+    const void *value = NULL;
+    slot_t *slot = &cache->jwks;
+    long long since;
+    apr_status_t rv;
+
+    *out = NULL;
+    *retry_after = 0;
+    rv = ipsie_provider_cache_metadata(&op, cache, now);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_thread_mutex_lock(cache->mutex);
+    if (slot->fetching) {
+        rv = wait_for_fetch(cache, slot);
+    }
+    since = now - slot->attempted;
+    if (slot->current != NULL && slot->current->value != used) {
+        /* Newer keys than those that failed: another request fetched them meanwhile. */
+        value = slot->current->value;
+        rv = APR_SUCCESS;
+    }
+    else if (rv != APR_SUCCESS) {
+        /* The fetch waited for failed, or there was no room to wait. */
+    }
+    else if (slot->ended > 0 && since >= 0 && since < JWKS_REFRESH_MIN_INTERVAL) {
+        *retry_after = (long)(JWKS_REFRESH_MIN_INTERVAL - since);
+        rv = IPSIE_ERR_THROTTLED;
+    }
+    else {
+        rv = fetch_into(&value, cache, slot, op->jwks_uri, now);
+        if (rv != APR_SUCCESS) {
+            value = NULL;
+        }
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+    if (rv == IPSIE_ERR_BUSY) {
+        return busy_refusal(cache, op->jwks_uri);
+    }
+    if (rv == IPSIE_ERR_THROTTLED) {
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE08309: the JWKS of %s was fetched %lld s ago: the next refetch may run "
+                  "in %ld s",
+                  cache->issuer, since, *retry_after);
+    }
     *out = value;
     return rv;
 }

@@ -5,6 +5,7 @@
 #include <apr_pools.h>
 
 #define IPSIE_HTTP_MAX_BODY (512 * 1024)
+#define IPSIE_HTTP_DEFAULT_TIMEOUT 10L
 
 typedef struct {
     long timeout;        /* seconds for the whole exchange */
@@ -16,6 +17,7 @@ typedef struct {
     const char *body; /* NUL-terminated */
     apr_size_t body_len;
     const char *content_type;
+    const char *cache_control; /* the Cache-Control header, NULL when absent */
 } ipsie_http_response_t;
 
 /* Call once at start-up (curl_global_init). */
@@ -31,5 +33,10 @@ apr_status_t ipsie_http_get(ipsie_http_response_t *resp, const char *url,
 apr_status_t ipsie_http_post_form(ipsie_http_response_t *resp, const char *url, const char *form,
                                   const char *basic_user, const char *basic_pass,
                                   const ipsie_http_opts_t *opts, apr_pool_t *p);
+
+/* The freshness lifetime a Cache-Control header gives (RFC 9111 5.2.2.1 max-age), in
+ * seconds: 0 for no-store or no-cache, -1 when it states none (header absent, no max-age,
+ * or a malformed value). */
+long long ipsie_http_max_age(const char *cache_control);
 
 #endif

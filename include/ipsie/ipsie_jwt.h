@@ -19,10 +19,11 @@ apr_status_t ipsie_jwks_parse(ipsie_jwks_t **out, const char *json, apr_size_t l
 int ipsie_jwks_count(const ipsie_jwks_t *jwks);
 
 /* Verify a compact JWS: alg must be on allowed_algs (array of const char *; "none" and HS*
- * are refused whatever the list says), a key must match kid (or be the only key of a
- * matching type when the token has no kid) and the signature must verify. On success
- * *claims holds the payload object (a reference released with the pool).
- * IPSIE_ERR_JWT_KID when no key matches: the caller may refetch the JWKS and retry. */
+ * are refused whatever the list says), and the signature must verify with a key of the
+ * token's kid (the only key of a fitting type when the token has none). On success *claims holds
+ * the payload object (a reference released with the pool). IPSIE_ERR_JWT_KID when no key
+ * fits, IPSIE_ERR_JWT_SIGNATURE when none verifies: in both cases fresher keys may (the
+ * caller may refetch the JWKS once and retry). */
 apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks_t *jwks,
                               const apr_array_header_t *allowed_algs, apr_pool_t *p);
 

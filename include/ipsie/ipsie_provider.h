@@ -57,20 +57,43 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
                                  const ipsie_http_opts_t *opts, apr_pool_t *p);
 
 /* A per-process cache of the provider metadata and JWKS, safe for threads; fetches happen
- * outside any lock. Lives in the pool given at creation. */
+ * outside any lock. Lives in the pool given at creation. A value is kept for the
+ * Cache-Control max-age its response gave, at least 60 s (or max_ttl when that is less) and at
+ * most max_ttl; without a max-age, max_ttl. */
 typedef struct ipsie_provider_cache_t ipsie_provider_cache_t;
 
 apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const char *metadata_url,
-                                         long ttl, const ipsie_http_opts_t *opts, apr_pool_t *p);
+                                         long max_ttl, const ipsie_http_opts_t *opts,
+                                         apr_pool_t *p);
 
-/* The metadata, fetched when missing or older than ttl. The returned value stays valid for
- * at least 10 minutes after a newer one replaces it (a request's life), at most the pool's. */
+/* At most max_busy threads at once may fetch from, wait for or exchange with the provider
+ * (0, the default: no bound); the others are refused at once with IPSIE_ERR_BUSY, so that a
+ * provider that never answers cannot hold every worker of the server. */
+void ipsie_provider_cache_set_max_busy(ipsie_provider_cache_t *cache, int max_busy);
+
+/* The metadata, fetched when missing or stale. With nothing to serve, one thread fetches and
+ * the others wait for that fetch only (never longer than its timeout + 1 s) and fail with it;
+ * for 2 s after a failed fetch every call fails at once. A stale value is served while a
+ * refetch runs or after it failed. A returned value stays valid for at least 10 minutes after
+ * a newer one replaces it (a request's life), at most the pool's. now: the current time. */
 apr_status_t ipsie_provider_cache_metadata(const ipsie_provider_t **out,
                                            ipsie_provider_cache_t *cache, long long now);
 
-/* The JWKS, fetched when missing or stale; with refresh set (after an unknown kid), fetched
- * again unless the last fetch is under 10 s old. */
+/* The JWKS, as the metadata (after the metadata, from its jwks_uri). */
 apr_status_t ipsie_provider_cache_jwks(const ipsie_jwks_t **out, ipsie_provider_cache_t *cache,
-                                       int refresh, long long now);
+                                       long long now);
+
+/* A JWKS newer than used, after a token failed to verify with used (an unknown kid, or a key
+ * rotated under the same kid): the one another thread fetched meanwhile, or one fetched now.
+ * At most one fetch per 10 s: IPSIE_ERR_THROTTLED, and *retry_after the seconds until the
+ * next may run, when the last is more recent. */
+apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *retry_after,
+                                               ipsie_provider_cache_t *cache,
+                                               const ipsie_jwks_t *used, long long now);
+
+/* Count an exchange with the provider outside the cache (the token request) against the
+ * max_busy bound: IPSIE_ERR_BUSY when it is reached; otherwise call leave when done. */
+apr_status_t ipsie_provider_cache_enter(ipsie_provider_cache_t *cache);
+void ipsie_provider_cache_leave(ipsie_provider_cache_t *cache);
 
 #endif

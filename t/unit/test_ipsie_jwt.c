@@ -673,6 +673,25 @@ START_TEST(token_signed_by_a_foreign_key_under_our_kid_is_refused)
 }
 END_TEST
 
+START_TEST(two_keys_under_one_kid_are_both_tried)
+{
+    json_t *claims = NULL;
+    ipsie_jwks_t *jwks =
+        jwks_of(json_pack("[oo]", jwk_of(rsa_other, "k", NULL), jwk_of(rsa_key, "k", NULL)));
+    const char *jwt =
+        sign_raw(rsa_key, "RS256", header_text("RS256", "k"), json_text(good_claims()));
+    const char *foreign =
+        sign_raw(ec_key, "ES256", header_text("ES256", "k"), json_text(good_claims()));
+    const char *forged =
+        sign_raw(rsa_small, "RS256", header_text("RS256", "k"), json_text(good_claims()));
+
+    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, jwks, all_algs(), pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, foreign, jwks, all_algs(), pool), IPSIE_ERR_JWT_ALG);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, forged, jwks, all_algs(), pool),
+                     IPSIE_ERR_JWT_SIGNATURE);
+}
+END_TEST
+
 START_TEST(embedded_jwk_header_is_not_trusted)
 {
     json_t *h = json_pack("{s:s, s:o}", "alg", "RS256", "jwk", jwk_of(rsa_other, NULL, NULL));
@@ -1278,6 +1297,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(jws, token_without_kid_uses_the_only_fitting_key);
     tcase_add_test(jws, token_without_kid_is_refused_when_two_keys_fit);
     tcase_add_test(jws, token_signed_by_a_foreign_key_under_our_kid_is_refused);
+    tcase_add_test(jws, two_keys_under_one_kid_are_both_tried);
     tcase_add_test(jws, embedded_jwk_header_is_not_trusted);
     tcase_add_test(jws, tampered_payload_is_refused);
     tcase_add_test(jws, tampered_signature_is_refused);

@@ -3,6 +3,7 @@
 #define IPSIE_TEST_SUPPORT_H
 
 #include <check.h>
+#include <pthread.h>
 #include <string.h>
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -12,15 +13,21 @@
 static apr_pool_t *pool;
 static char captured_log[8192];
 
+static pthread_mutex_t captured_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void capture_sink(void *baton, ipsie_log_level_e level, const char *msg)
 {
-    size_t used = strlen(captured_log);
+    size_t used;
     (void)baton;
     (void)level;
+    /* Some suites log from several threads at once. */
+    pthread_mutex_lock(&captured_log_lock);
+    used = strlen(captured_log);
     if (used + strlen(msg) + 2 < sizeof(captured_log)) {
         strcat(captured_log, msg);
         strcat(captured_log, "\n");
     }
+    pthread_mutex_unlock(&captured_log_lock);
 }
 
 static void pool_setup(void)
