@@ -8,7 +8,11 @@
 //
 // Config file: { "defaultTtl": 3600, "clients": [ { "client_id": ..., "client_secret": ...,
 //   "redirect_uris": [...], "post_logout_redirect_uris": [...],
-//   "token_endpoint_auth_method": "client_secret_basic" } ] }
+//   "token_endpoint_auth_method": "client_secret_basic" } ],
+//   "kids": { "rsa": "k1", "ec": "k2" } }
+// kids (optional) names the signing keys; without it each start picks random kids. The key
+// material is new on every start either way, so a restart with the same kids is a key
+// rotation under unchanged kids.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -44,13 +48,15 @@ export function sessionExpiryFor(name, authTime, defaultTtl) {
     return authTime + defaultTtl;
 }
 
-function signingKeys() {
+// Fresh key pairs; kids.rsa and kids.ec name them, random kids otherwise. (oidc-provider 9
+// gives a key without kid one of its own, so a kid-less JWKS cannot be had from it.)
+function signingKeys(kids = {}) {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
     return {
         keys: [
-            { ...rsa, kid: 'rs256-' + randomBytes(4).toString('hex'), alg: 'RS256', use: 'sig' },
-            { ...ec, kid: 'es256-' + randomBytes(4).toString('hex'), alg: 'ES256', use: 'sig' },
+            { ...rsa, kid: kids.rsa ?? 'rs256-' + randomBytes(4).toString('hex'), alg: 'RS256', use: 'sig' },
+            { ...ec, kid: kids.ec ?? 'es256-' + randomBytes(4).toString('hex'), alg: 'ES256', use: 'sig' },
         ],
     };
 }
@@ -80,11 +86,11 @@ async function loadExistingGrant(ctx) {
     return grant;
 }
 
-export function createProvider({ port, clients, defaultTtl = 3600 }) {
+export function createProvider({ port, clients, defaultTtl = 3600, kids }) {
     const issuer = `http://127.0.0.1:${port}`;
     const configuration = {
         clients: clients.map(clientFrom),
-        jwks: signingKeys(),
+        jwks: signingKeys(kids),
         cookies: {
             keys: [randomBytes(32).toString('hex')],
             long: { httpOnly: true, sameSite: 'lax', secure: false },
@@ -141,7 +147,9 @@ function main() {
     }
     const config = JSON.parse(readFileSync(values.config, 'utf8'));
     const port = Number(values.port);
-    const { issuer, provider } = createProvider({ port, clients: config.clients, defaultTtl: config.defaultTtl });
+    const { issuer, provider } = createProvider({
+        port, clients: config.clients, defaultTtl: config.defaultTtl, kids: config.kids,
+    });
     const server = provider.listen(port, '127.0.0.1', () => {
         console.log(`OP listening on ${issuer}`);
     });

@@ -133,3 +133,31 @@ describe('test OP', () => {
         assert.equal(sessionExpiryFor('huge-x', 1000, 60), 10000000000);
     });
 });
+
+describe('test OP with named kids', () => {
+    const kids = { rsa: 'k1', ec: 'k2' };
+    const clients = [{ client_id: 'rp1', client_secret: SECRET, redirect_uris: [REDIRECT_URI] }];
+    let op;
+
+    const published = async () => {
+        const meta = (await request(op.metadataUrl)).json();
+        const { keys } = (await request(meta.jwks_uri)).json();
+        return Object.fromEntries(keys.map((k) => [k.kid, k.n ?? k.x]));
+    };
+
+    after(() => op?.stop());
+
+    test('started again on its port, it publishes new keys under the same kids', async () => {
+        op = await startOP({ clients, kids });
+        const first = await published();
+        assert.deepEqual(Object.keys(first).sort(), ['k1', 'k2']);
+        const { port, issuer } = op;
+        await op.stop();
+        op = await startOP({ clients, kids, port });
+        assert.equal(op.issuer, issuer);
+        const second = await published();
+        assert.deepEqual(Object.keys(second).sort(), ['k1', 'k2']);
+        assert.notEqual(second.k1, first.k1);
+        assert.notEqual(second.k2, first.k2);
+    });
+});

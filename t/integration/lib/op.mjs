@@ -8,12 +8,14 @@ import { freePort } from './ports.mjs';
 
 const OP_SCRIPT = fileURLToPath(new URL('../../op/op.mjs', import.meta.url));
 
-// clients: the OP's client registrations; returns { issuer, port, log(), stop() }.
-export async function startOP({ clients, port, defaultTtl = 3600 }) {
+// clients: the OP's client registrations; port: a given port (to start again where a stopped
+// OP was); kids: { rsa, ec } names for its new signing keys (random when absent).
+// Returns { issuer, port, metadataUrl, log(), stop() }.
+export async function startOP({ clients, port, defaultTtl = 3600, kids }) {
     port = port ?? await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'ipsie-op-'));
     const configFile = join(dir, 'op.json');
-    writeFileSync(configFile, JSON.stringify({ defaultTtl, clients }, null, 2));
+    writeFileSync(configFile, JSON.stringify({ defaultTtl, clients, kids }, null, 2));
 
     const child = spawn(process.execPath, [OP_SCRIPT, '--port', String(port), '--config', configFile],
         { stdio: ['ignore', 'pipe', 'pipe'] });

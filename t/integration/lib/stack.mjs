@@ -35,10 +35,13 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // Starts everything. directives: extra server-level lines; locations: replaces the default
 // /app location (a function of the backend URL); opTtl: the OP's default session TTL;
 // host: the name the site is reached by (httpd still listens on 127.0.0.1); authMethod: the
-// client's token_endpoint_auth_method at the OP.
-// Returns { op, backend, httpd, redirectUri, url(path), stop() }.
+// client's token_endpoint_auth_method at the OP; opKids: { rsa, ec } kids of the OP's keys.
+// Returns { op, backend, httpd, redirectUri, url(path), restartOP(opts), stop() };
+// restartOP stops the OP and starts it again on its port with the same clients and new keys
+// (opts.kids, else opKids), and sets op to the new one.
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
+    opKids,
 } = {}) {
     const httpdPort = await freePort();
     const origin = `http://${host}:${httpdPort}`;
@@ -46,8 +49,9 @@ export async function startStack({
     const clientSecret = randomBytes(24).toString('hex');
     const passphrase = randomBytes(32).toString('hex');
 
-    const op = await startOP({
+    const opConfig = {
         defaultTtl: opTtl,
+        kids: opKids,
         clients: [{
             client_id: CLIENT_ID,
             client_secret: clientSecret,
@@ -55,7 +59,8 @@ export async function startStack({
             post_logout_redirect_uris: [`${origin}/`, `${origin}/app/`, `${origin}/app/logged-out`],
             token_endpoint_auth_method: authMethod,
         }],
-    });
+    };
+    const op = await startOP(opConfig);
     let backend;
     let httpd;
     try {
@@ -74,17 +79,24 @@ export async function startStack({
         await op.stop();
         throw err;
     }
-    return {
+    const stack = {
         op,
         backend,
         httpd,
         redirectUri,
         origin,
         url: (path) => `${origin}${path}`,
+        async restartOP(opts = {}) {
+            const { port } = stack.op;
+            await stack.op.stop();
+            stack.op = await startOP({ ...opConfig, ...opts, port });
+            return stack.op;
+        },
         async stop() {
             await httpd.stop();
             await backend.stop();
-            await op.stop();
+            await stack.op.stop();
         },
     };
+    return stack;
 }
