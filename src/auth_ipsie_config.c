@@ -12,6 +12,7 @@
 #include <ap_mpm.h>
 
 #include "auth_ipsie.h"
+#include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_state.h"
 #include "ipsie/ipsie_util.h"
@@ -463,6 +464,123 @@ static const char *check_auth_request_params(const char *params, apr_pool_t *p)
     return NULL;
 }
 
+/* RFC 6265 5.1.4: the browser sends the cookies to the redirect URI only when their path
+ * covers its path, so a cookie path that does not loses every login's state. */
+static const char *check_cookie_path(const auth_ipsie_settings_t *st, apr_pool_t *p)
+{
+    const char *path = st->redirect_path;
+    apr_size_t path_len = strcspn(path, "?#");
+    apr_size_t len = strlen(st->cookie_path);
+    const char *last_slash = path;
+    const char *parent;
+    apr_size_t i;
+
+    if (len <= path_len && strncmp(path, st->cookie_path, len) == 0
+        && (len == path_len || st->cookie_path[len - 1] == '/' || path[len] == '/')) {
+        return NULL;
+    }
+    /* The redirect URI's parent path, e.g. /app for /app/redirect_uri, always covers it. */
+    for (i = 0; i < path_len; i++) {
+        if (path[i] == '/') {
+            last_slash = path + i;
+        }
+    }
+    parent = last_slash == path ? "/" : apr_pstrmemdup(p, path, (apr_size_t)(last_slash - path));
+    return apr_psprintf(p,
+                        "IPSIECookiePath %s does not cover the path %s of IPSIERedirectURI, so "
+                        "browsers would not send the login state and session cookies back to "
+                        "it and every login would fail: set IPSIECookiePath to %s (or remove it "
+                        "for the default /), or move IPSIERedirectURI under %s",
+                        st->cookie_path, apr_pstrmemdup(p, path, path_len), parent,
+                        st->cookie_path);
+}
+
+/* A host that is an IP address: IPv6 in brackets, or IPv4 digits and dots. */
+static int host_is_ip(const char *host, apr_size_t len)
+{
+    return host[0] == '[' || strspn(host, "0123456789.") >= len;
+}
+
+/* RFC 6265 5.1.3: browsers drop cookies whose Domain does not domain-match the host that
+ * sets them. A path-only IPSIERedirectURI leaves the host to each request: not checked. */
+static const char *check_cookie_domain(const auth_ipsie_settings_t *st, apr_pool_t *p)
+{
+    const char *domain = st->cookie_domain;
+    const char *host;
+    apr_size_t host_len, domain_len;
+
+    if (domain == NULL || st->redirect_origin == NULL) {
+        return NULL;
+    }
+    if (domain[0] == '.') {
+        domain++;
+    }
+    host = strstr(st->redirect_origin, "://") + 3;
+    host_len = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+    domain_len = strlen(domain);
+    if (domain_len > 0 && host_len >= domain_len
+        && strncasecmp(host + host_len - domain_len, domain, domain_len) == 0
+        && (host_len == domain_len
+            || (host[host_len - domain_len - 1] == '.' && !host_is_ip(host, host_len)))) {
+        return NULL;
+    }
+    host = apr_pstrmemdup(p, host, host_len);
+    return apr_psprintf(p,
+                        "IPSIECookieDomain %s does not domain-match the host %s of "
+                        "IPSIERedirectURI, so browsers would refuse the cookies and every login "
+                        "would fail: set IPSIECookieDomain to %s%s, or remove it for cookies of "
+                        "%s alone",
+                        st->cookie_domain, host, host,
+                        host_is_ip(host, host_len) ? " (an IP address has no parent domain)"
+                                                   : " or a parent domain of it",
+                        host);
+}
+
+/* Logout only ever returns to this site; a configured default elsewhere fails every logout. */
+static const char *check_post_logout_redirect_uri(const auth_ipsie_settings_t *st, apr_pool_t *p)
+{
+    const char *uri = st->post_logout_redirect_uri;
+    const char *abs;
+    apr_status_t rv;
+
+    if (uri == NULL) {
+        return NULL;
+    }
+    if (uri[0] != '/' && st->redirect_origin == NULL) {
+        return apr_psprintf(p,
+                            "IPSIEPostLogoutRedirectURI %s is not a path, and IPSIERedirectURI "
+                            "%s is only a path, so the site's origin is unknown: use a path "
+                            "starting with a single '/' (e.g. /), or make IPSIERedirectURI an "
+                            "absolute URL on the same origin",
+                            uri, st->redirect_uri);
+    }
+    /* A path does not depend on the origin: any origin checks it as logout will. */
+    rv = ipsie_url_same_origin(&abs, uri,
+                               st->redirect_origin ? st->redirect_origin : "http://localhost", p);
+    if (rv == APR_SUCCESS) {
+        return NULL;
+    }
+    if (rv == IPSIE_ERR_MALFORMED) {
+        return apr_psprintf(p,
+                            "IPSIEPostLogoutRedirectURI %s cannot be checked: the scheme, host "
+                            "or port of IPSIERedirectURI %s is malformed; fix IPSIERedirectURI",
+                            uri, st->redirect_uri);
+    }
+    if (st->redirect_origin == NULL) {
+        return apr_psprintf(p,
+                            "IPSIEPostLogoutRedirectURI %s is not a path on this site: use a "
+                            "path starting with a single '/' (not '//', no backslash, space "
+                            "or control character), e.g. /",
+                            uri);
+    }
+    return apr_psprintf(p,
+                        "IPSIEPostLogoutRedirectURI %s is not on this site, and logout only "
+                        "returns to this site: use a path starting with a single '/' (not '//', "
+                        "no backslash, e.g. /), or an absolute URL with the scheme, host and "
+                        "port of IPSIERedirectURI (%s/...)",
+                        uri, st->redirect_origin);
+}
+
 /* Resolve one server's raw record into settings, or say what to fix. */
 static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_pool_t *p)
 {
@@ -556,6 +674,13 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     if (st->cookie_domain != NULL && strpbrk(st->cookie_domain, "; \t\r\n/") != NULL) {
         return "IPSIECookieDomain must be a plain domain name";
     }
+    err = check_cookie_path(st, p);
+    if (err == NULL) {
+        err = check_cookie_domain(st, p);
+    }
+    if (err != NULL) {
+        return err;
+    }
     st->cookie_samesite = samesite_values[c->keyword[CMD_COOKIE_SAMESITE] != UNSET_INT
                                               ? c->keyword[CMD_COOKIE_SAMESITE]
                                               : 0];
@@ -571,6 +696,10 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     st->state_timeout = (long)num_or(c, CMD_STATE_TIMEOUT, 300);
     st->state_max_cookies = (int)num_or(c, CMD_STATE_MAX_COOKIES, 7);
     st->post_logout_redirect_uri = c->str[CMD_POST_LOGOUT_REDIRECT_URI];
+    err = check_post_logout_redirect_uri(st, p);
+    if (err != NULL) {
+        return err;
+    }
     st->profile_sl1 = c->keyword[CMD_PROFILE] == 1;
     if (c->str[CMD_SESSION_CACHE] != NULL) {
         return "IPSIESessionCache is not supported by this version of mod_auth_ipsie "

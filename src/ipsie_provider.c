@@ -101,6 +101,33 @@ static apr_status_t get_url_member(const char **out, json_t *doc, const char *na
     return APR_SUCCESS;
 }
 
+/* Why the metadata fails to advertise PKCE S256, the only method the module sends, or NULL
+ * when it does (RFC 8414 code_challenge_methods_supported: a JSON array of strings). */
+static const char *s256_not_advertised(json_t *doc)
+{
+    json_t *v = json_object_get(doc, "code_challenge_methods_supported");
+    json_t *m;
+    size_t i;
+    int found = 0;
+
+    if (v == NULL || json_is_null(v)) {
+        return "the member is absent";
+    }
+    if (!json_is_array(v)) {
+        return "the member is not an array of strings";
+    }
+    json_array_foreach(v, i, m)
+    {
+        if (!json_is_string(m)) {
+            return "the member is not an array of strings";
+        }
+        if (strcmp(json_string_value(m), "S256") == 0) {
+            found = 1;
+        }
+    }
+    return found ? NULL : "S256 is not listed";
+}
+
 apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_size_t len,
                                   const char *expected_issuer, apr_pool_t *p)
 {
@@ -108,6 +135,7 @@ apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_
     json_t *v;
     json_error_t jerr;
     ipsie_provider_t *op;
+    const char *why;
     apr_status_t rv = APR_SUCCESS;
 
     *out = NULL;
@@ -158,6 +186,15 @@ apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_
     }
     op->iss_parameter_supported =
         json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
+    /* PKCE S256 is always sent; a provider that does not say so may still support it. */
+    why = s256_not_advertised(doc);
+    if (why != NULL) {
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE08106: provider metadata does not advertise PKCE S256 in "
+                  "code_challenge_methods_supported (%s); the module sends "
+                  "code_challenge_method=S256 anyway",
+                  why);
+    }
     *out = op;
 
 leave:

@@ -94,6 +94,112 @@ describe('configtest', () => {
         assert.equal(r.code, 0, r.output);
     });
 
+    // The redirect URI replaced by another one, with more lines.
+    const withRedirect = (uri, ...add) => check({ without: ['IPSIERedirectURI'], add: [`IPSIERedirectURI ${uri}`, ...add] });
+    const SITE = `http://127.0.0.1:${PORT}`;
+
+    for (const path of ['/other', '/ap', '/app/redirect_uri/', '/app/redirect_uri2', '/APP']) {
+        test(`IPSIECookiePath ${path} fails: the callback would never get the login's cookies`, () => {
+            const r = check({ add: [`IPSIECookiePath ${path}`] });
+            assertFails(r, 'IPSIE10001');
+            assert.match(r.output, new RegExp(`IPSIECookiePath ${path} does not cover the path /app/redirect_uri of IPSIERedirectURI`));
+            assert.match(r.output, /set IPSIECookiePath to \/app /);
+        });
+    }
+
+    test('IPSIECookiePath is checked against a redirect URI that is only a path', () => {
+        const r = withRedirect('/app/redirect_uri', 'IPSIECookiePath /elsewhere');
+        assertFails(r, 'IPSIECookiePath /elsewhere does not cover the path /app/redirect_uri');
+    });
+
+    for (const path of ['/', '/app', '/app/']) {
+        test(`IPSIECookiePath ${path} passes: it covers /app/redirect_uri`, () => {
+            const r = check({ add: [`IPSIECookiePath ${path}`] });
+            assert.equal(r.code, 0, r.output);
+        });
+    }
+
+    test('IPSIECookiePath / passes with a redirect URI that is only a path', () => {
+        const r = withRedirect('/app/redirect_uri', 'IPSIECookiePath /');
+        assert.equal(r.code, 0, r.output);
+    });
+
+    for (const [host, domain] of [['127.0.0.1', 'example.com'], ['127.0.0.1', '0.0.1'],
+        ['app.example.com', 'other.example'], ['app.example.com', 'pp.example.com'],
+        ['app.example.com', 'www.app.example.com'], ['example.com', 'app.example.com']]) {
+        test(`IPSIECookieDomain ${domain} fails for the host ${host}: browsers would refuse the cookies`, () => {
+            const r = withRedirect(`https://${host}/app/redirect_uri`, `IPSIECookieDomain ${domain}`);
+            assertFails(r, 'IPSIE10001');
+            assert.match(r.output, new RegExp(`IPSIECookieDomain ${domain} does not domain-match the host ${host} of IPSIERedirectURI`));
+            assert.match(r.output, new RegExp(`set IPSIECookieDomain to ${host}`));
+        });
+    }
+
+    test('IPSIECookieDomain is checked against the host of the base redirect URI, port aside', () => {
+        const r = check({ add: ['IPSIECookieDomain example.com'] });
+        assertFails(r, 'IPSIECookieDomain example.com does not domain-match the host 127.0.0.1');
+        assert.match(r.output, /an IP address has no parent domain/);
+    });
+
+    for (const [host, domain] of [['app.example.com', 'example.com'], ['app.example.com', '.example.com'],
+        ['app.example.com', 'EXAMPLE.com'], ['app.example.com', 'app.example.com'],
+        ['App.Example.Com:8443', 'example.com'], ['127.0.0.1', '127.0.0.1']]) {
+        test(`IPSIECookieDomain ${domain} passes for the host ${host}`, () => {
+            const r = withRedirect(`https://${host}/app/redirect_uri`, `IPSIECookieDomain ${domain}`);
+            assert.equal(r.code, 0, r.output);
+        });
+    }
+
+    test('IPSIECookieDomain passes unchecked with a redirect URI that is only a path', () => {
+        const r = withRedirect('/app/redirect_uri', 'IPSIECookieDomain example.com');
+        assert.equal(r.code, 0, r.output);
+    });
+
+    for (const uri of ['https://evil.example/', `https://127.0.0.1:${PORT}/bye`, 'http://127.0.0.1:8080/bye',
+        'http://127.0.0.1/bye', `http://evil.example@127.0.0.1:${PORT}/bye`, '//evil.example/', '/\\evil.example',
+        'bye', '"/bye now"', 'javascript:alert(1)']) {
+        test(`IPSIEPostLogoutRedirectURI ${uri} fails: logout only returns to this site`, () => {
+            const r = check({ add: [`IPSIEPostLogoutRedirectURI ${uri}`] });
+            assertFails(r, 'IPSIE10001');
+            assert.match(r.output, /IPSIEPostLogoutRedirectURI .* is not on this site/);
+            assert.match(r.output, new RegExp(`scheme, host and port of IPSIERedirectURI \\(${SITE}/\\.\\.\\.\\)`));
+        });
+    }
+
+    test('an absolute IPSIEPostLogoutRedirectURI fails when the redirect URI is only a path', () => {
+        const r = withRedirect('/app/redirect_uri', `IPSIEPostLogoutRedirectURI ${SITE}/bye`);
+        assertFails(r, 'IPSIE10001');
+        assert.match(r.output, /IPSIEPostLogoutRedirectURI \S+ is not a path, and IPSIERedirectURI \/app\/redirect_uri is only a path/);
+        assert.match(r.output, /use a path .* or make IPSIERedirectURI an absolute URL/);
+    });
+
+    for (const uri of ['//evil.example/', '/\\evil.example', 'bye']) {
+        test(`IPSIEPostLogoutRedirectURI ${uri} fails when the redirect URI is only a path`, () => {
+            const r = withRedirect('/app/redirect_uri', `IPSIEPostLogoutRedirectURI ${uri}`);
+            assertFails(r, 'IPSIE10001');
+            assert.match(r.output, /IPSIEPostLogoutRedirectURI/);
+            assert.match(r.output, /starting with a single '\/'/);
+        });
+    }
+
+    for (const uri of ['/bye', '/', '/bye?from=app', `${SITE}/bye`, `HTTP://127.0.0.1:${PORT}/bye`, SITE]) {
+        test(`IPSIEPostLogoutRedirectURI ${uri} passes: it is on this site`, () => {
+            const r = check({ add: [`IPSIEPostLogoutRedirectURI ${uri}`] });
+            assert.equal(r.code, 0, r.output);
+        });
+    }
+
+    test('IPSIEPostLogoutRedirectURI with an explicit default port passes: it is the same origin', () => {
+        const r = withRedirect('https://App.Example.com/app/redirect_uri',
+            'IPSIEPostLogoutRedirectURI https://app.example.COM:443/bye');
+        assert.equal(r.code, 0, r.output);
+    });
+
+    test('IPSIEPostLogoutRedirectURI /bye passes with a redirect URI that is only a path', () => {
+        const r = withRedirect('/app/redirect_uri', 'IPSIEPostLogoutRedirectURI /bye');
+        assert.equal(r.code, 0, r.output);
+    });
+
     test('a redirect URI outside any protected location fails', () => {
         const r = check({ without: ['IPSIERedirectURI'], add: [`IPSIERedirectURI http://127.0.0.1:${PORT}/elsewhere/cb`] });
         assertFails(r, 'IPSIERedirectURI');

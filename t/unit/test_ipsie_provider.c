@@ -460,6 +460,67 @@ START_TEST(discovery_optional_members_default_to_absent)
 }
 END_TEST
 
+START_TEST(discovery_advertising_s256_logs_no_pkce_warning)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("code_challenge_methods_supported", "[\"plain\",\"S256\"]")),
+        APR_SUCCESS);
+    ck_assert_ptr_nonnull(op);
+    ck_assert_ptr_null(strstr(captured_log, "IPSIE08106"));
+}
+END_TEST
+
+START_TEST(discovery_without_code_challenge_methods_warns_and_goes_on)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"" ISS "\"")), APR_SUCCESS);
+    ck_assert_ptr_nonnull(op);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08106"));
+    ck_assert_ptr_nonnull(strstr(captured_log, "code_challenge_methods_supported"));
+    ck_assert_ptr_nonnull(strstr(captured_log, "S256"));
+}
+END_TEST
+
+START_TEST(discovery_without_s256_in_code_challenge_methods_warns_once_and_goes_on)
+{
+    ipsie_provider_t *op = NULL;
+    const char *first;
+
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("code_challenge_methods_supported", "[\"plain\",\"s256\"]")),
+        APR_SUCCESS);
+    ck_assert_ptr_nonnull(op);
+    first = strstr(captured_log, "IPSIE08106");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(first + 1, "IPSIE08106"));
+
+    captured_log[0] = '\0';
+    ck_assert_int_eq(parse_doc(&op, doc_with("code_challenge_methods_supported", "[]")),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08106"));
+}
+END_TEST
+
+START_TEST(discovery_code_challenge_methods_not_an_array_of_strings_warns_and_goes_on)
+{
+    static const char *bad[] = {"\"S256\"", "{\"S256\":true}", "256",         "true",
+                                "null",     "[\"S256\",1]",    "[[\"S256\"]]"};
+    ipsie_provider_t *op = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        captured_log[0] = '\0';
+        ck_assert_int_eq(parse_doc(&op, doc_with("code_challenge_methods_supported", bad[i])),
+                         APR_SUCCESS);
+        ck_assert_ptr_nonnull(op);
+        ck_assert_msg(strstr(captured_log, "IPSIE08106") != NULL, "no warning for %s", bad[i]);
+    }
+}
+END_TEST
+
 START_TEST(discovery_rejects_what_is_not_a_json_object)
 {
     static const char *bad[] = {"",
@@ -1611,6 +1672,11 @@ static Suite *provider_suite(void)
     tcase_add_test(parse, issuer_from_url_leaves_other_urls_alone);
     tcase_add_test(parse, discovery_good_document_yields_every_field);
     tcase_add_test(parse, discovery_optional_members_default_to_absent);
+    tcase_add_test(parse, discovery_advertising_s256_logs_no_pkce_warning);
+    tcase_add_test(parse, discovery_without_code_challenge_methods_warns_and_goes_on);
+    tcase_add_test(parse, discovery_without_s256_in_code_challenge_methods_warns_once_and_goes_on);
+    tcase_add_test(parse,
+                   discovery_code_challenge_methods_not_an_array_of_strings_warns_and_goes_on);
     tcase_add_test(parse, discovery_rejects_what_is_not_a_json_object);
     tcase_add_test(parse, discovery_rejects_another_issuer);
     tcase_add_test(parse, discovery_issuer_mismatch_log_is_sanitised);
