@@ -137,7 +137,8 @@ const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg);
  * *had_cookie tells whether a session cookie was presented). */
 ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settings_t *cfg,
                                          int *had_cookie);
-/* Write s as the session cookie(s), replacing what the request carried. */
+/* Write s as the session cookie(s), replacing what the request carried; IPSIE_ERR_TOO_LARGE
+ * (logged) when they would not fit auth_ipsie_session_room. */
 apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t *cfg,
                                      const ipsie_session_t *s);
 /* Clear the session cookie(s) the request carried. */
@@ -147,9 +148,12 @@ void auth_ipsie_session_clear(request_rec *r, const auth_ipsie_settings_t *cfg);
 void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name,
                            const char *value, long max_age, long long expires);
 /* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
- * not NULL, is passed on). */
-int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
-                           int prompt_login, const char *login_hint);
+ * not NULL, is passed on); return_path: where on this site to come back to. */
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
+                           const char *return_path, int prompt_login, const char *login_hint);
+/* Bytes of a request's Cookie header the session cookies may take: LimitRequestFieldSize less
+ * every login state cookie and IPSIE_COOKIE_ROOM_FOR_SITE. */
+apr_size_t auth_ipsie_session_room(const request_rec *r, const auth_ipsie_settings_t *cfg);
 /* Refuse a request on the redirect URI that authentication did not handle. */
 int auth_ipsie_fixups(request_rec *r);
 /* Log why a session ended (ceiling, idle, logout, invalid) and clear its cookies. */
@@ -171,10 +175,17 @@ ipsie_session_t *auth_ipsie_session_valid(request_rec *r, const auth_ipsie_setti
 /* The current time, Unix seconds: for the provider cache, whose fetches and waits take time
  * (a request's own rules use its start time). */
 long long auth_ipsie_now(void);
-/* 503 with Retry-After (seconds, 5 when 0): asking again shortly will do. Returns DONE. */
-int auth_ipsie_unavailable_page(request_rec *r, long retry_after);
+/* 503 with Retry-After (seconds, 5 when 0): asking again shortly will do; again, when not
+ * NULL, is linked as the way to do it. Returns DONE. */
+int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again);
 /* A small HTML error page; message is escaped. Returns DONE. */
 int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message);
+/* The same with a "Try again" link to again (a URL of this site) when it is not NULL. */
+int auth_ipsie_error_page_again(request_rec *r, int status, const char *title, const char *message,
+                                const char *again);
+/* The user name of s from claim, or NULL (logged) when the claim is missing, empty, not a
+ * string or holds control characters. */
+const char *auth_ipsie_remote_user(request_rec *r, const ipsie_session_t *s, const char *claim);
 /* The session the authn hook accepted for this request, for authz. */
 const ipsie_session_t *auth_ipsie_request_session(const request_rec *r);
 

@@ -13,6 +13,7 @@
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_cookie.h"
 #include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_pkce.h"
 #include "ipsie/ipsie_state.h"
 #include "ipsie/ipsie_util.h"
@@ -145,6 +146,15 @@ void auth_ipsie_session_clear(request_rec *r, const auth_ipsie_settings_t *cfg)
     req_state(r)->session = NULL;
 }
 
+apr_size_t auth_ipsie_session_room(const request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    apr_size_t limit = (apr_size_t)r->server->limit_req_fieldsize;
+    apr_size_t taken = sizeof("Cookie: ") - 1 + ipsie_login_state_budget(cfg->state_max_cookies)
+                       + IPSIE_COOKIE_ROOM_FOR_SITE + 2;
+
+    return limit > taken ? limit - taken : 0;
+}
+
 apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t *cfg,
                                      const ipsie_session_t *s)
 {
@@ -155,6 +165,8 @@ apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t
     char *sealed;
     apr_array_header_t *pieces;
     long long expires = cfg->cookie_persistent ? s->ceiling : 0;
+    apr_size_t size;
+    apr_size_t room;
     apr_status_t rv;
     int i;
 
@@ -168,6 +180,21 @@ apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t
     /* NULL when even IPSIE_COOKIE_MAX_CHUNKS chunks cannot hold it. */
     pieces = ipsie_cookie_split(cfg->cookie_name, sealed, cfg->cookie_chunk_size, r->pool);
     if (pieces == NULL) {
+        return IPSIE_ERR_TOO_LARGE;
+    }
+    /* A Cookie header over the server's limit would lock the browser out of the whole site:
+     * the session leaves room for every login state and for the site's own cookies. */
+    size = ipsie_cookie_split_size(cfg->cookie_name, pieces);
+    room = auth_ipsie_session_room(r, cfg);
+    if (size > room) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE11009: the session takes %" APR_SIZE_T_FMT
+                      " bytes of cookies, more than the %" APR_SIZE_T_FMT
+                      " this server leaves it (LimitRequestFieldSize %d, less %" APR_SIZE_T_FMT
+                      " for login states and %d for the site's own cookies): raise "
+                      "LimitRequestFieldSize or ask the provider for fewer claims",
+                      size, room, r->server->limit_req_fieldsize,
+                      ipsie_login_state_budget(cfg->state_max_cookies), IPSIE_COOKIE_ROOM_FOR_SITE);
         return IPSIE_ERR_TOO_LARGE;
     }
     if (pieces->nelts == 1) {
@@ -245,15 +272,25 @@ int auth_ipsie_send(request_rec *r, int status, const char *content_type, const 
     return DONE;
 }
 
-int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message)
+int auth_ipsie_error_page_again(request_rec *r, int status, const char *title, const char *message,
+                                const char *again)
 {
     const char *t = ap_escape_html(r->pool, title);
+    const char *link = again != NULL
+                           ? apr_pstrcat(r->pool, "\n<p><a href=\"", ap_escape_html(r->pool, again),
+                                         "\">Try again</a></p>", NULL)
+                           : "";
 
     return auth_ipsie_send(
         r, status, "text/html; charset=utf-8",
         apr_pstrcat(r->pool, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", t,
                     "</title></head>\n<body><h1>", t, "</h1>\n<p>",
-                    ap_escape_html(r->pool, message), "</p></body></html>\n", NULL));
+                    ap_escape_html(r->pool, message), "</p>", link, "</body></html>\n", NULL));
+}
+
+int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message)
+{
+    return auth_ipsie_error_page_again(r, status, title, message, NULL);
 }
 
 long long auth_ipsie_now(void)
@@ -261,13 +298,14 @@ long long auth_ipsie_now(void)
     return apr_time_sec(apr_time_now());
 }
 
-int auth_ipsie_unavailable_page(request_rec *r, long retry_after)
+int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again)
 {
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_ltoa(r->pool, retry_after > 0 ? retry_after : 5));
-    return auth_ipsie_error_page(r, HTTP_SERVICE_UNAVAILABLE, "Sign-in busy",
-                                 "Signing in cannot be completed right now. Please try again in "
-                                 "a few seconds.");
+    return auth_ipsie_error_page_again(r, HTTP_SERVICE_UNAVAILABLE, "Sign-in busy",
+                                       "Signing in cannot be completed right now. Please try "
+                                       "again in a few seconds.",
+                                       again);
 }
 
 int auth_ipsie_send_json_error(request_rec *r, int status, const char *error)
@@ -297,10 +335,11 @@ static int is_browser(request_rec *r)
     return 1;
 }
 
-/* The absolute URL of the current request, to come back to after login. */
-static const char *current_url(request_rec *r, const auth_ipsie_settings_t *cfg)
+/* The path of the current request, to come back to after login; "/" for the rare request
+ * line that names no path ("*", an absolute-form URL). */
+static const char *current_path(request_rec *r)
 {
-    return apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), r->unparsed_uri, NULL);
+    return r->unparsed_uri != NULL && r->unparsed_uri[0] == '/' ? r->unparsed_uri : "/";
 }
 
 const char *auth_ipsie_redirect_uri_abs(request_rec *r, const auth_ipsie_settings_t *cfg)
@@ -310,16 +349,17 @@ const char *auth_ipsie_redirect_uri_abs(request_rec *r, const auth_ipsie_setting
                : apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), cfg->redirect_path, NULL);
 }
 
-int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, const char *return_to,
-                           int prompt_login, const char *login_hint)
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
+                           const char *return_path, int prompt_login, const char *login_hint)
 {
     const ipsie_provider_t *op;
     ipsie_login_state_t *st;
-    apr_array_header_t *evict;
+    apr_array_header_t *clear;
     char *sealed;
     const char *url;
     long long now = apr_time_sec(r->request_time);
     apr_status_t rv;
+    int slot;
     int i;
 
     rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now());
@@ -328,23 +368,26 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, con
                       "IPSIE11001: cannot start a login: provider metadata unavailable from %s",
                       cfg->metadata_url);
         if (rv == IPSIE_ERR_BUSY) {
-            return auth_ipsie_unavailable_page(r, 0);
+            return auth_ipsie_unavailable_page(r, 0, NULL);
         }
         return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
                                      "The identity provider cannot be reached right now. "
                                      "Please try again in a moment.");
     }
-    evict = ipsie_login_state_evict(auth_ipsie_cookies(r), cfg->crypto, cfg->state_max_cookies,
-                                    cfg->state_timeout, now, r->pool);
-    for (i = 0; i < evict->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(evict, i, const char *);
+    rv = ipsie_login_state_choose(&slot, &clear, auth_ipsie_cookies(r), cfg->crypto,
+                                  cfg->state_max_cookies, cfg->state_timeout, now, r->pool);
+    for (i = 0; rv == APR_SUCCESS && i < clear->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(clear, i, const char *);
         /* Names come from the request: echo only those a state of ours could have. */
         if (auth_ipsie_is_token_text(name + sizeof(IPSIE_STATE_COOKIE_PREFIX) - 1,
                                      AUTH_IPSIE_STATE_MAX_LEN)) {
             auth_ipsie_set_cookie(r, cfg, name, "", 0, 0);
         }
     }
-    rv = ipsie_login_state_new(&st, return_to, prompt_login, now, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = ipsie_login_state_new(&st, slot, cfg->state_max_cookies, return_path, prompt_login,
+                                   now, r->pool);
+    }
     if (rv == APR_SUCCESS) {
         rv = ipsie_login_state_seal(&sealed, st, cfg->crypto, r->pool);
     }
@@ -352,7 +395,7 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg, con
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE11002: cannot create login state");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    auth_ipsie_set_cookie(r, cfg, ipsie_login_state_cookie_name(st->state, r->pool), sealed,
+    auth_ipsie_set_cookie(r, cfg, ipsie_login_state_cookie_name(st->slot, r->pool), sealed,
                           cfg->state_timeout, 0);
     url = apr_pstrcat(
         r->pool, op->authorization_endpoint, strchr(op->authorization_endpoint, '?') ? "&" : "?",
@@ -392,7 +435,7 @@ static int unauthenticated(request_rec *r, const auth_ipsie_settings_t *cfg,
         if (!is_browser(r)) {
             return auth_ipsie_send_json_error(r, HTTP_UNAUTHORIZED, error);
         }
-        return auth_ipsie_start_login(r, cfg, current_url(r, cfg), prompt_login, NULL);
+        return auth_ipsie_start_login(r, cfg, current_path(r), prompt_login, NULL);
     }
 }
 
@@ -401,8 +444,8 @@ void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "IPSIE11003: session ended: reason=%s sub=%s sid=%s ceiling=%" APR_INT64_T_FMT,
-                  reason, s ? s->sub : "-", s && s->sid ? s->sid : "-",
-                  (apr_int64_t)(s ? s->ceiling : 0));
+                  reason, ipsie_log_safe(s ? s->sub : NULL, r->pool),
+                  ipsie_log_safe(s ? s->sid : NULL, r->pool), (apr_int64_t)(s ? s->ceiling : 0));
     auth_ipsie_session_clear(r, cfg);
 }
 
@@ -435,13 +478,32 @@ ipsie_session_t *auth_ipsie_session_valid(request_rec *r, const auth_ipsie_setti
     }
 }
 
+const char *auth_ipsie_remote_user(request_rec *r, const ipsie_session_t *s, const char *claim)
+{
+    static const char *const why[] = {
+        [IPSIE_REMOTE_USER_MISSING] = "has no",
+        [IPSIE_REMOTE_USER_NOT_STRING] = "has a non-string",
+        [IPSIE_REMOTE_USER_CONTROL] = "has control characters in its",
+    };
+    const char *user;
+    ipsie_remote_user_e state = ipsie_session_remote_user(&user, s, claim);
+
+    if (state != IPSIE_REMOTE_USER_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE11005: the session of sub=%s %s '%s' claim for REMOTE_USER",
+                      ipsie_log_safe(s->sub, r->pool), why[state], ipsie_log_safe(claim, r->pool));
+        return NULL;
+    }
+    return user;
+}
+
 /* Give r the identity of session s; denied is the answer when s names no user. */
 static int adopt_session(request_rec *r, const auth_ipsie_dir_settings_t *dir,
                          const ipsie_session_t *s, long long now, int denied)
 {
-    const char *user = s ? ipsie_session_claim(s, dir->remote_user_claim) : NULL;
+    const char *user = s ? auth_ipsie_remote_user(r, s, dir->remote_user_claim) : NULL;
 
-    if (user == NULL || *user == '\0') {
+    if (user == NULL) {
         return denied;
     }
     req_state(r)->session = s;
@@ -510,11 +572,8 @@ int auth_ipsie_check_user_id(request_rec *r)
         /* Only the ceiling asks the provider for a new sign-in rather than its session. */
         return unauthenticated(r, cfg, &dir, error, strcmp(error, "session_expired") == 0);
     }
-    user = ipsie_session_claim(s, dir.remote_user_claim);
-    if (user == NULL || *user == '\0') {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "IPSIE11005: the session of sub=%s has no '%s' claim for REMOTE_USER", s->sub,
-                      dir.remote_user_claim);
+    user = auth_ipsie_remote_user(r, s, dir.remote_user_claim);
+    if (user == NULL) {
         return HTTP_FORBIDDEN;
     }
     /* Lazy write-back: most requests leave the cookie alone. */

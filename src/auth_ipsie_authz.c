@@ -7,6 +7,7 @@
 #include <http_log.h>
 
 #include "auth_ipsie.h"
+#include "ipsie/ipsie_log.h"
 
 APLOG_USE_MODULE(auth_ipsie);
 
@@ -33,7 +34,7 @@ static authz_status check_claim(request_rec *r, const char *require_args,
         }
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "IPSIE14001: Require claim %s denied for sub=%s",
-                  require_args, s->sub);
+                  require_args, ipsie_log_safe(s->sub, r->pool));
     return AUTHZ_DENIED;
 }
 

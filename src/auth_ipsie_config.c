@@ -12,6 +12,7 @@
 #include <ap_mpm.h>
 
 #include "auth_ipsie.h"
+#include "ipsie/ipsie_cookie.h"
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_state.h"
@@ -67,9 +68,9 @@ static const struct {
     [CMD_INACTIVITY_TIMEOUT] = {1, 31536000},
     [CMD_MAX_DURATION] = {1, 31536000},
     [CMD_EXPIRY_LEEWAY] = {0, 3600},
-    [CMD_COOKIE_CHUNK_SIZE] = {512, 8192},
+    [CMD_COOKIE_CHUNK_SIZE] = {512, IPSIE_COOKIE_BROWSER_MAX},
     [CMD_STATE_TIMEOUT] = {10, 3600},
-    [CMD_STATE_MAX_COOKIES] = {1, 32},
+    [CMD_STATE_MAX_COOKIES] = {1, IPSIE_STATE_MAX_SLOTS},
 };
 
 void *auth_ipsie_create_server_config(apr_pool_t *p, server_rec *s)

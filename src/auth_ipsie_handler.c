@@ -12,6 +12,7 @@
 #include "ipsie/ipsie_cookie.h"
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_jwt.h"
+#include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_state.h"
 #include "ipsie/ipsie_util.h"
 
@@ -31,11 +32,12 @@ static int bad_gateway(request_rec *r)
                                  "Please try again in a moment.");
 }
 
-/* The provider or its keys cannot be had: 503 when asking again soon will do, else 502. */
-static int provider_failure(request_rec *r, apr_status_t rv, long retry_after)
+/* The provider or its keys cannot be had: 503 when asking again soon will do, else 502.
+ * again: where a new sign-in starts (the login's return address), or NULL. */
+static int provider_failure(request_rec *r, apr_status_t rv, long retry_after, const char *again)
 {
     if (rv == IPSIE_ERR_BUSY || rv == IPSIE_ERR_THROTTLED) {
-        return auth_ipsie_unavailable_page(r, retry_after);
+        return auth_ipsie_unavailable_page(r, retry_after, again);
     }
     return bad_gateway(r);
 }
@@ -164,8 +166,9 @@ static void log_login(request_rec *r, const auth_ipsie_settings_t *cfg, const ip
                            (apr_int64_t)s->session_expiry);
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                  "IPSIE12001: login sub=%s sid=%s%s ceiling=%" APR_INT64_T_FMT, s->sub,
-                  s->sid ? s->sid : "-", idp, (apr_int64_t)s->ceiling);
+                  "IPSIE12001: login sub=%s sid=%s%s ceiling=%" APR_INT64_T_FMT,
+                  ipsie_log_safe(s->sub, r->pool), ipsie_log_safe(s->sid, r->pool), idp,
+                  (apr_int64_t)s->ceiling);
 }
 
 static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)
@@ -186,14 +189,19 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     long long now = apr_time_sec(r->request_time);
     keys_state_e keys;
     long retry_after;
+    auth_ipsie_dir_settings_t dir;
     apr_status_t rv;
 
-    if (state == NULL || !auth_ipsie_is_token_text(state, AUTH_IPSIE_STATE_MAX_LEN)) {
+    if (ipsie_login_state_slot(state) < 0 || !auth_ipsie_is_token_text(state, 64)) {
         return bad_request(r, "The sign-in response has no valid state. Please start again.");
     }
-    cookie_name = ipsie_login_state_cookie_name(state, r->pool);
+    cookie_name = ipsie_login_state_cookie_name(ipsie_login_state_slot(state), r->pool);
     cookie = apr_table_get(auth_ipsie_cookies(r), cookie_name);
-    if (cookie == NULL) {
+    rv = cookie != NULL ? ipsie_login_state_open(&st, state, cookie, cfg->crypto,
+                                                 cfg->state_timeout, now, r->pool)
+                        : IPSIE_ERR_STATE_OTHER;
+    if (rv == IPSIE_ERR_STATE_OTHER) {
+        /* Spent, or its slot taken by a later sign-in, which keeps its cookie. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE12003: callback for an unknown or spent login state");
         return bad_request(r, "This sign-in response does not belong to a sign-in started "
@@ -208,7 +216,6 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         return bad_request(r, apr_pstrcat(r->pool, "The identity provider refused the sign-in (",
                                           text, ").", NULL));
     }
-    rv = ipsie_login_state_open(&st, state, cookie, cfg->crypto, cfg->state_timeout, now, r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "IPSIE12004: login state rejected (%s)",
                       rv == IPSIE_ERR_EXPIRED ? "expired" : "unreadable");
@@ -219,7 +226,7 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12005: provider metadata unavailable during the callback");
-        return provider_failure(r, rv, 0);
+        return provider_failure(r, rv, 0, st->return_path);
     }
     /* RFC 9207: the response names its issuer; a mix-up attack names another. */
     if (iss != NULL ? strcmp(iss, op->issuer) != 0 : op->iss_parameter_supported) {
@@ -233,7 +240,7 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     }
     rv = ipsie_provider_cache_enter(cfg->provider);
     if (rv != APR_SUCCESS) {
-        return provider_failure(r, rv, 0);
+        return provider_failure(r, rv, 0, st->return_path);
     }
     rv = ipsie_token_request(&tokens, op, &cfg->client, code, auth_ipsie_redirect_uri_abs(r, cfg),
                              st->code_verifier, &cfg->http, r->pool);
@@ -249,13 +256,13 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
                       "IPSIE12016: cannot validate the ID token yet: the provider's keys "
                       "changed and were fetched moments ago; retry in %ld s",
                       retry_after);
-        return provider_failure(r, rv, retry_after);
+        return provider_failure(r, rv, retry_after, st->return_path);
     }
     if (rv != APR_SUCCESS && keys == KEYS_UNAVAILABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12012: cannot validate the ID token: the provider's keys are "
                       "unavailable");
-        return provider_failure(r, rv, 0);
+        return provider_failure(r, rv, 0, st->return_path);
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "IPSIE12008: ID token rejected");
@@ -274,15 +281,29 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
                       session_expiry_message(rv));
         return bad_request(r, session_expiry_message(rv));
     }
-    if (auth_ipsie_session_save(r, cfg, s) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE12010: the session does not fit in %d cookies",
-                      IPSIE_COOKIE_MAX_CHUNKS);
+    /* The identity this location hands on must be one: refused now, not on every request. */
+    auth_ipsie_dir_settings(&dir, r);
+    if (auth_ipsie_remote_user(r, s, dir.remote_user_claim) == NULL) {
+        return bad_request(r, "The identity provider did not give a usable user name for this "
+                              "site.");
+    }
+    rv = auth_ipsie_session_save(r, cfg, s);
+    if (rv == IPSIE_ERR_TOO_LARGE) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12010: login refused: the session of sub=%s is too large for the "
+                      "browser's cookies",
+                      ipsie_log_safe(s->sub, r->pool));
+        return bad_request(r, "The identity provider sent more about your account than this "
+                              "site can keep in your browser. Please tell the site's "
+                              "administrators.");
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "IPSIE12017: the session cannot be stored");
         return auth_ipsie_error_page(r, HTTP_INTERNAL_SERVER_ERROR, "Sign-in failed",
                                      "The session could not be stored.");
     }
     log_login(r, cfg, s);
-    if (ipsie_url_same_origin(&return_to, st->original_url, origin, r->pool) != APR_SUCCESS) {
+    if (ipsie_url_same_origin(&return_to, st->return_path, origin, r->pool) != APR_SUCCESS) {
         return_to = apr_pstrcat(r->pool, origin, "/", NULL);
     }
     /* A redirect would still belong to the navigation that came from the provider's site,
@@ -387,19 +408,20 @@ static int handle_third_party(request_rec *r, const auth_ipsie_settings_t *cfg, 
     const char *iss = apr_table_get(args, "iss");
     const char *target = apr_table_get(args, "target_link_uri");
     const char *hint = apr_table_get(args, "login_hint");
-    const char *return_to;
+    const char *return_path;
 
     if (strcmp(iss, cfg->issuer) != 0) {
         return bad_request(r, "The login was initiated for another identity provider.");
     }
-    if (ipsie_url_same_origin(&return_to, target ? target : "/", auth_ipsie_origin(r, cfg), r->pool)
+    if (ipsie_url_same_origin_path(&return_path, target ? target : "/", auth_ipsie_origin(r, cfg),
+                                   r->pool)
         != APR_SUCCESS) {
         return bad_request(r, "The login target must be on this site.");
     }
     if (hint != NULL && (strlen(hint) > 256 || strpbrk(hint, "\r\n") != NULL)) {
         hint = NULL;
     }
-    return auth_ipsie_start_login(r, cfg, return_to, 0, hint);
+    return auth_ipsie_start_login(r, cfg, return_path, 0, hint);
 }
 
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg)

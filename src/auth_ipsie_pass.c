@@ -168,6 +168,9 @@ void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *d
     }
     if (dir->pass_claims_as & PASS_HEADERS) {
         for (i = 0; i < s->claims->nelts; i++) {
+            if (c[i].hidden) {
+                continue;
+            }
             put(r->headers_in, fresh, claim_key(dir->claim_prefix, c[i].name, 0, r->pool),
                 values[i]);
         }
@@ -177,6 +180,9 @@ void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *d
     if (dir->pass_claims_as & PASS_ENVIRONMENT) {
         env_fresh = env_is_fresh(r->subprocess_env);
         for (i = 0; i < s->claims->nelts; i++) {
+            if (c[i].hidden) {
+                continue;
+            }
             put(r->subprocess_env, env_fresh, claim_key("IPSIE_CLAIM_", c[i].name, 1, r->pool),
                 values[i]);
         }

@@ -100,6 +100,24 @@ static apr_size_t decimal_digits(apr_size_t n)
     return d;
 }
 
+apr_size_t ipsie_cookie_split_size(const char *name, const apr_array_header_t *pieces)
+{
+    apr_size_t name_len = strlen(name);
+    apr_size_t size;
+    int i;
+
+    if (pieces->nelts == 1) {
+        return name_len + 1 + strlen(APR_ARRAY_IDX(pieces, 0, const char *));
+    }
+    /* name_chunks=N */
+    size = name_len + sizeof("_chunks=") - 1 + decimal_digits((apr_size_t)pieces->nelts);
+    for (i = 0; i < pieces->nelts; i++) {
+        size += 2 + name_len + 1 + decimal_digits((apr_size_t)i) + 1
+                + strlen(APR_ARRAY_IDX(pieces, i, const char *));
+    }
+    return size;
+}
+
 apr_array_header_t *ipsie_cookie_split(const char *name, const char *value, apr_size_t chunk_size,
                                        apr_pool_t *p)
 {

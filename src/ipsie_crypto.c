@@ -181,6 +181,14 @@ static int open_with_key(EVP_CIPHER_CTX *ctx, const ipsie_crypto_t *c, const uns
     return EVP_DecryptFinal_ex(ctx, plain + ct_len, &n) == 1;
 }
 
+apr_size_t ipsie_crypto_sealed_len(apr_size_t len)
+{
+    apr_size_t n = OVERHEAD + len;
+
+    /* base64url without padding */
+    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
 apr_status_t ipsie_crypto_open(unsigned char **plain, apr_size_t *len, const ipsie_crypto_t *c,
                                const char *aad, const char *text, apr_size_t text_len,
                                apr_pool_t *p)

@@ -605,6 +605,16 @@ leave:
     return rv;
 }
 
+static int has_control(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* 1 when aud names the client and nothing else (string, or array of only client_id). */
 static int aud_ok(json_t *aud, const ipsie_id_token_expect_t *expect, size_t *count)
 {
@@ -700,10 +710,12 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
                                      "is in the future");
         goto leave;
     }
-    if (!opt_string(&s, c, "sub") || s == NULL || s[0] == '\0' || strlen(s) > IPSIE_SUB_MAX_LEN) {
+    /* sub names the user in logs and REMOTE_USER: a control character could forge either. */
+    if (!opt_string(&s, c, "sub") || s == NULL || s[0] == '\0' || strlen(s) > IPSIE_SUB_MAX_LEN
+        || has_control(s)) {
         ipsie_log(IPSIE_LOG_WARNING,
                   "IPSIE05047: ID token refused: sub is missing, empty, not "
-                  "a string or over %d characters",
+                  "a string, over %d characters or holds a control character",
                   IPSIE_SUB_MAX_LEN);
         goto leave;
     }

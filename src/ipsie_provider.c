@@ -17,27 +17,7 @@
 #define EMPTY_RETRY_INTERVAL 2
 #define MIN_TTL 60
 #define GENERATION_GRACE 600
-#define LOG_VALUE_MAX 200
 #define OP_ERROR_MAX 64
-
-/* A remote string made safe for a log line: printable ASCII only, bounded. */
-static const char *log_safe(const char *s, apr_pool_t *p)
-{
-    apr_size_t n = strlen(s);
-    apr_size_t i;
-    char *out;
-
-    if (n > LOG_VALUE_MAX) {
-        n = LOG_VALUE_MAX;
-    }
-    out = apr_pstrndup(p, s, n);
-    for (i = 0; i < n; i++) {
-        if (!apr_isprint(out[i])) {
-            out[i] = '?';
-        }
-    }
-    return out;
-}
 
 const char *ipsie_provider_issuer_from_url(const char *metadata_url, apr_pool_t *p)
 {
@@ -164,7 +144,7 @@ apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_
     if (strcmp(json_string_value(v), expected_issuer) != 0) {
         ipsie_log(IPSIE_LOG_ERROR,
                   "IPSIE08105: provider metadata issuer '%s' is not the expected '%s'",
-                  log_safe(json_string_value(v), p), log_safe(expected_issuer, p));
+                  ipsie_log_safe(json_string_value(v), p), ipsie_log_safe(expected_issuer, p));
         rv = IPSIE_ERR_ISSUER_MISMATCH;
         goto leave;
     }

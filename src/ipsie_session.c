@@ -8,7 +8,7 @@
 #include "ipsie/ipsie_session.h"
 #include "ipsie/ipsie_util.h"
 
-#define SESSION_FORMAT_VERSION 0x03
+#define SESSION_FORMAT_VERSION 0x04
 #define SESSION_MAX_CLAIMS 256
 #define SESSION_NULL_LEN 0xFFFFFFFFu
 #define SESSION_TIME_LIMIT 100000000000LL
@@ -53,51 +53,77 @@ static int claim_is_token_internal(const char *name)
            || strcmp(name, "s_hash") == 0;
 }
 
-static const char *scalar_text(const json_t *v, apr_pool_t *p)
+static int claim_is_kept_past_the_cap(const char *name)
 {
-    char *dumped;
-    const char *text;
-
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return apr_pstrmemdup(p, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER:
-        /* APR's formatter does not know jansson's "lld": print through APR's own int64. */
-        return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
-    case JSON_TRUE:
-        return "true";
-    case JSON_FALSE:
-        return "false";
-    case JSON_NULL:
-        return "";
-    default:
-        /* Reals too: APR's %g drops the leading zero ("0.5" would become ".5"). */
-        dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        text = dumped ? apr_pstrdup(p, dumped) : "";
-        free(dumped);
-        return text;
-    }
+    return strcmp(name, "iss") == 0 || strcmp(name, "sub") == 0 || strcmp(name, "aud") == 0;
 }
 
-static const char *claim_text(const json_t *v, apr_pool_t *p)
-{
-    size_t i;
-    const char *joined = NULL;
+static const unsigned char *pack_token(apr_size_t *len, const char *jwt, apr_pool_t *p);
+static apr_status_t token_payload(const char **payload, apr_size_t *len, const unsigned char *blob,
+                                  apr_size_t blob_len, apr_pool_t *p);
 
-    if (!json_is_array(v)) {
-        return scalar_text(v, p);
-    }
-    for (i = 0; i < json_array_size(v); i++) {
-        const char *item = scalar_text(json_array_get(v, i), p);
-        joined = joined ? apr_pstrcat(p, joined, ",", item, NULL) : item;
-    }
-    return joined ? joined : "";
-}
-
-static const char *claim_string(const json_t *claims, const char *name, apr_pool_t *p)
+/* The session's claims, sub, iss and sid, read from its packed ID token; at_login: the first
+ * reading, which logs what it leaves out. */
+static apr_status_t read_claims(ipsie_session_t *s, int at_login, apr_pool_t *p)
 {
-    const json_t *v = json_object_get(claims, name);
-    return json_is_string(v) ? apr_pstrdup(p, json_string_value(v)) : NULL;
+    const char *payload;
+    apr_size_t len;
+    apr_array_header_t *all;
+    const ipsie_claim_t *c;
+    const char *collided;
+    int i, cut = 0;
+
+    if (token_payload(&payload, &len, s->id_token_blob, s->id_token_blob_len, p) != APR_SUCCESS
+        || ipsie_claims_scan(&all, payload, len, p) != APR_SUCCESS) {
+        if (at_login) {
+            ipsie_log(IPSIE_LOG_WARNING,
+                      "IPSIE04003: the ID token's claims cannot be kept (a NUL character, a lone "
+                      "surrogate or nesting deeper than 32)");
+        }
+        return IPSIE_ERR_MALFORMED;
+    }
+    s->claims = apr_array_make(p, all->nelts > 0 ? all->nelts : 1, sizeof(ipsie_claim_t));
+    c = (const ipsie_claim_t *)all->elts;
+    for (i = 0; i < all->nelts; i++) {
+        if (claim_is_token_internal(c[i].name)) {
+            continue;
+        }
+        /* Past the cap only what the session itself is checked against is kept. */
+        if (s->claims->nelts >= SESSION_MAX_CLAIMS - 3 && !claim_is_kept_past_the_cap(c[i].name)) {
+            cut = 1;
+            continue;
+        }
+        *(ipsie_claim_t *)apr_array_push(s->claims) = c[i];
+        /* The first of each counts, as for every lookup. */
+        if (c[i].kind == IPSIE_CLAIM_STRING && c[i].name[0] == 's' && s->sub == NULL
+            && strcmp(c[i].name, "sub") == 0) {
+            s->sub = c[i].value;
+        }
+        else if (c[i].kind == IPSIE_CLAIM_STRING && c[i].name[0] == 'i' && s->iss == NULL
+                 && strcmp(c[i].name, "iss") == 0) {
+            s->iss = c[i].value;
+        }
+        else if (c[i].kind == IPSIE_CLAIM_STRING && c[i].name[0] == 's' && s->sid == NULL
+                 && strcmp(c[i].name, "sid") == 0) {
+            s->sid = c[i].value;
+        }
+    }
+    if (cut && at_login) {
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE04001: ID token has more than %d claims, the rest are not kept",
+                  SESSION_MAX_CLAIMS - 3);
+    }
+    if (ipsie_claims_hide_collisions(s->claims, &collided, p) > 0 && at_login) {
+        ipsie_log(
+            IPSIE_LOG_WARNING,
+            "IPSIE04002: claims whose names map to the same header or variable are not passed "
+            "on: %s",
+            ipsie_log_safe(collided, p));
+    }
+    if (s->sub == NULL || s->iss == NULL) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, const char *id_token,
@@ -106,52 +132,26 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, c
                                   apr_pool_t *p)
 {
     ipsie_session_t *s;
-    const char *name;
-    json_t *value;
     apr_status_t rv;
-    int cut = 0;
 
     *out = NULL;
+    if (id_token == NULL) {
+        return IPSIE_ERR_MALFORMED;
+    }
     s = apr_pcalloc(p, sizeof(*s));
     rv = ipsie_session_ceiling(&s->ceiling, &s->session_expiry, claims, policy, now);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    s->sub = claim_string(claims, "sub", p);
-    s->iss = claim_string(claims, "iss", p);
-    if (s->sub == NULL || s->iss == NULL) {
-        return IPSIE_ERR_MALFORMED;
-    }
-    s->sid = claim_string(claims, "sid", p);
     s->login_time = now;
     s->last_activity = now;
-    s->id_token = id_token ? apr_pstrdup(p, id_token) : NULL;
+    s->id_token = apr_pstrdup(p, id_token);
+    s->id_token_blob = pack_token(&s->id_token_blob_len, s->id_token, p);
     s->access_token = access_token ? apr_pstrdup(p, access_token) : NULL;
     s->refresh_token = refresh_token ? apr_pstrdup(p, refresh_token) : NULL;
-    s->claims = apr_array_make(p, 16, sizeof(ipsie_claim_t));
-    /* json_object_foreach needs a non-const object; it does not modify it. */
-    json_object_foreach((json_t *)claims, name, value)
-    {
-        ipsie_claim_t *c;
-        if (claim_is_token_internal(name)) {
-            continue;
-        }
-        /* Past the cap only what the session itself is checked against is kept. */
-        if (s->claims->nelts >= SESSION_MAX_CLAIMS - 3 && strcmp(name, "iss") != 0
-            && strcmp(name, "sub") != 0 && strcmp(name, "aud") != 0) {
-            if (!cut) {
-                ipsie_log(IPSIE_LOG_WARNING,
-                          "IPSIE04001: ID token has more than %d claims, "
-                          "the rest are not kept",
-                          SESSION_MAX_CLAIMS - 3);
-                cut = 1;
-            }
-            continue;
-        }
-        c = apr_array_push(s->claims);
-        c->name = apr_pstrdup(p, name);
-        c->value = claim_text(value, p);
-        c->json = json_is_array(value) ? scalar_text(value, p) : NULL;
+    rv = read_claims(s, 1, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     *out = s;
     return APR_SUCCESS;
@@ -210,29 +210,48 @@ int ipsie_session_claim_holds(const ipsie_session_t *s, const char *name, const 
                               apr_pool_t *p)
 {
     const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
-    json_t *array;
-    size_t k;
-    int i, holds = 0;
+    int i;
 
     for (i = 0; i < s->claims->nelts && strcmp(c[i].name, name) != 0; i++) {
     }
     if (i == s->claims->nelts) {
         return 0;
     }
-    if (c[i].json == NULL) {
-        return strcmp(c[i].value, value) == 0;
-    }
     /* An array holds the value when one element is it: "a,admin" is no "admin". */
-    array = json_loads(c[i].json, JSON_DECODE_ANY, NULL);
-    for (k = 0; json_is_array(array) && k < json_array_size(array) && !holds; k++) {
-        holds = strcmp(scalar_text(json_array_get(array, k), p), value) == 0;
+    if (c[i].json != NULL) {
+        return ipsie_claims_array_holds(c[i].json, value, p);
     }
-    json_decref(array);
-    return holds;
+    return strcmp(c[i].value, value) == 0;
 }
 
-/* Encoding: version byte, four big-endian int64 times, then length-prefixed strings, each
- * followed by a NUL so that decoding can point into its buffer without copying fields. */
+ipsie_remote_user_e ipsie_session_remote_user(const char **user, const ipsie_session_t *s,
+                                              const char *name)
+{
+    const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
+    const char *v;
+    int i;
+
+    *user = NULL;
+    for (i = 0; i < s->claims->nelts && strcmp(c[i].name, name) != 0; i++) {
+    }
+    if (i == s->claims->nelts || c[i].value[0] == '\0') {
+        return IPSIE_REMOTE_USER_MISSING;
+    }
+    if (c[i].kind != IPSIE_CLAIM_STRING) {
+        return IPSIE_REMOTE_USER_NOT_STRING;
+    }
+    for (v = c[i].value; *v != '\0'; v++) {
+        if ((unsigned char)*v < 0x20 || *v == 0x7f) {
+            return IPSIE_REMOTE_USER_CONTROL;
+        }
+    }
+    *user = c[i].value;
+    return IPSIE_REMOTE_USER_OK;
+}
+
+/* Encoding: version byte, four big-endian int64 times, the packed ID token, then the access
+ * and refresh tokens as length-prefixed strings, each followed by a NUL so that decoding can
+ * point into its buffer without copying them. The claims are the ID token's: not repeated. */
 
 typedef struct {
     unsigned char *buf;
@@ -338,6 +357,33 @@ static int token_blob_ok(const unsigned char *blob, apr_size_t len)
            && (apr_size_t)read_be32(blob + 5) <= len - 9 - read_be32(blob + 1);
 }
 
+/* The JSON payload of a token blob that token_blob_ok accepted. */
+static apr_status_t token_payload(const char **payload, apr_size_t *len, const unsigned char *blob,
+                                  apr_size_t blob_len, apr_pool_t *p)
+{
+    const char *dot1;
+    const char *dot2;
+    unsigned char *decoded;
+
+    if (blob == NULL || blob_len < 2) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    if (blob[0] == TOKEN_PACKED) {
+        *payload = (const char *)blob + 9 + read_be32(blob + 1);
+        *len = read_be32(blob + 5);
+        return APR_SUCCESS;
+    }
+    dot1 = strchr((const char *)blob + 1, '.');
+    dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (dot2 == NULL
+        || ipsie_b64url_decode(&decoded, len, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1), p)
+               != APR_SUCCESS) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    *payload = (const char *)decoded;
+    return APR_SUCCESS;
+}
+
 const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p)
 {
     const unsigned char *b = s->id_token_blob;
@@ -359,41 +405,23 @@ const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p)
 apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ipsie_session_t *s,
                                   apr_pool_t *p)
 {
-    const unsigned char *token = s->id_token_blob;
-    apr_size_t token_len = s->id_token_blob_len;
     writer_t w = {NULL, 0, 0, p};
     unsigned char version = SESSION_FORMAT_VERSION;
-    const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
-    int i;
 
-    w.cap = 2048;
+    if (s->id_token_blob == NULL) {
+        return APR_EINVAL;
+    }
+    w.cap = 64 + s->id_token_blob_len;
     w.buf = apr_palloc(p, w.cap);
     put_bytes(&w, &version, 1);
     put_u64(&w, (unsigned long long)s->session_expiry);
     put_u64(&w, (unsigned long long)s->ceiling);
     put_u64(&w, (unsigned long long)s->login_time);
     put_u64(&w, (unsigned long long)s->last_activity);
-    put_str(&w, s->sub);
-    put_str(&w, s->iss);
-    put_str(&w, s->sid);
-    if (s->id_token != NULL) {
-        token = pack_token(&token_len, s->id_token, p);
-    }
-    if (token == NULL) {
-        put_u32(&w, SESSION_NULL_LEN);
-    }
-    else {
-        put_u32(&w, (apr_uint32_t)token_len);
-        put_bytes(&w, token, token_len);
-    }
+    put_u32(&w, (apr_uint32_t)s->id_token_blob_len);
+    put_bytes(&w, s->id_token_blob, s->id_token_blob_len);
     put_str(&w, s->access_token);
     put_str(&w, s->refresh_token);
-    put_u32(&w, (apr_uint32_t)s->claims->nelts);
-    for (i = 0; i < s->claims->nelts; i++) {
-        put_str(&w, c[i].name);
-        put_str(&w, c[i].value);
-        put_str(&w, c[i].json);
-    }
     *buf = w.buf;
     *len = w.len;
     return APR_SUCCESS;
@@ -482,7 +510,6 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
 {
     reader_t r;
     ipsie_session_t *s;
-    apr_uint32_t nclaims, i;
 
     *out = NULL;
     if (len < 1 || buf[0] != SESSION_FORMAT_VERSION) {
@@ -493,13 +520,9 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
     r.pos = 1;
     s = apr_pcalloc(p, sizeof(*s));
     if (!get_u64(&r, &s->session_expiry) || !get_u64(&r, &s->ceiling)
-        || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity) || !get_str(&r, &s->sub)
-        || !get_str(&r, &s->iss) || !get_str(&r, &s->sid)
-        || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len) || !get_str(&r, &s->access_token)
-        || !get_str(&r, &s->refresh_token) || !get_u32(&r, &nclaims)) {
-        return IPSIE_ERR_MALFORMED;
-    }
-    if (s->sub == NULL || s->iss == NULL || nclaims > SESSION_MAX_CLAIMS) {
+        || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity)
+        || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len) || s->id_token_blob == NULL
+        || !get_str(&r, &s->access_token) || !get_str(&r, &s->refresh_token) || r.pos != r.len) {
         return IPSIE_ERR_MALFORMED;
     }
     /* Times stay where arithmetic on them cannot overflow: Unix seconds below 10^11. */
@@ -507,15 +530,7 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
         || !time_ok(s->last_activity)) {
         return IPSIE_ERR_MALFORMED;
     }
-    s->claims = apr_array_make(p, (int)(nclaims ? nclaims : 1), sizeof(ipsie_claim_t));
-    for (i = 0; i < nclaims; i++) {
-        ipsie_claim_t *c = apr_array_push(s->claims);
-        if (!get_str(&r, &c->name) || !get_str(&r, &c->value) || !get_str(&r, &c->json)
-            || c->name == NULL || c->value == NULL) {
-            return IPSIE_ERR_MALFORMED;
-        }
-    }
-    if (r.pos != r.len) {
+    if (read_claims(s, 0, p) != APR_SUCCESS) {
         return IPSIE_ERR_MALFORMED;
     }
     *out = s;

@@ -428,3 +428,21 @@ apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target, con
     *abs_url = apr_pstrcat(p, base, t.rest[0] == '/' ? "" : "/", t.rest, NULL);
     return APR_SUCCESS;
 }
+
+apr_status_t ipsie_url_same_origin_path(const char **path, const char *target, const char *origin,
+                                        apr_pool_t *p)
+{
+    const char *abs_url;
+    url_parts_t o;
+    apr_status_t rv;
+
+    *path = NULL;
+    rv = ipsie_url_same_origin(&abs_url, target, origin, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* abs_url is the origin's own spelling followed by the path: split_http_url accepted it. */
+    split_http_url(&o, origin);
+    *path = abs_url + (o.rest - origin);
+    return APR_SUCCESS;
+}

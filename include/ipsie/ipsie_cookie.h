@@ -6,6 +6,10 @@
 #include <apr_tables.h>
 
 #define IPSIE_COOKIE_MAX_CHUNKS 32
+/* Browsers drop a cookie whose name and value pass this (RFC 6265 6.1). */
+#define IPSIE_COOKIE_BROWSER_MAX 4096
+/* Bytes of a Cookie header left for the site's own cookies when the module's are counted. */
+#define IPSIE_COOKIE_ROOM_FOR_SITE 1024
 
 /* Parse a Cookie request header ("a=b; c=d") into a table name -> value. Tolerates
  * whitespace and empty pairs; skips pairs without '=' or with an empty name; keeps the first
@@ -22,6 +26,10 @@ const char *ipsie_cookie_find(const char *header, const char *name, apr_pool_t *
  * need more than IPSIE_COOKIE_MAX_CHUNKS pieces. */
 apr_array_header_t *ipsie_cookie_split(const char *name, const char *value, apr_size_t chunk_size,
                                        apr_pool_t *p);
+
+/* Bytes the cookies ipsie_cookie_split made for name add to a Cookie header: "name=value"
+ * for one piece; "name_chunks=N" and every "name_i=piece" for several, with "; " between. */
+apr_size_t ipsie_cookie_split_size(const char *name, const apr_array_header_t *pieces);
 
 /* Read a possibly chunked value from parsed cookies: "name" itself, or "name_chunks"=N with
  * "name_0" .. "name_{N-1}". NULL when absent, incomplete, or N out of 1..MAX_CHUNKS. */

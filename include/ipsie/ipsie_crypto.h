@@ -17,6 +17,9 @@ apr_status_t ipsie_crypto_create(ipsie_crypto_t **out, const apr_array_header_t 
 apr_status_t ipsie_crypto_seal(char **out, const ipsie_crypto_t *c, const char *aad,
                                const unsigned char *plain, apr_size_t len, apr_pool_t *p);
 
+/* Length of the text ipsie_crypto_seal makes of len bytes. */
+apr_size_t ipsie_crypto_sealed_len(apr_size_t len);
+
 /* Decrypt text made by ipsie_crypto_seal with any of the keys and the same aad.
  * IPSIE_ERR_MALFORMED for bad encoding, IPSIE_ERR_CRYPTO when no key authenticates it.
  * *plain is NUL-terminated; *len excludes the NUL. */

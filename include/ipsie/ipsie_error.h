@@ -23,8 +23,9 @@ enum {
     IPSIE_ERR_HTTP_STATUS,                /* OP answered with an unexpected status */
     IPSIE_ERR_METADATA,                   /* discovery document unusable */
     IPSIE_ERR_ISSUER_MISMATCH,            /* metadata or response iss is not ours */
-    IPSIE_ERR_BUSY,     /* too many requests already wait for the OP: refused at once */
-    IPSIE_ERR_THROTTLED /* a refetch was wanted but the last one is too recent */
+    IPSIE_ERR_BUSY,       /* too many requests already wait for the OP: refused at once */
+    IPSIE_ERR_THROTTLED,  /* a refetch was wanted but the last one is too recent */
+    IPSIE_ERR_STATE_OTHER /* a login state cookie holds another login's state */
 };
 
 #endif

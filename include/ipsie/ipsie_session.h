@@ -7,14 +7,10 @@
 #include <apr_tables.h>
 #include <jansson.h>
 
+#include "ipsie_claims.h"
+
 /* Largest session_expiry accepted: a positive integer below 10^10. */
 #define IPSIE_SESSION_EXPIRY_LIMIT 10000000000LL
-
-typedef struct {
-    const char *name;
-    const char *value; /* arrays joined with ",", objects as compact JSON */
-    const char *json;  /* arrays: their compact JSON, to match elements; else NULL */
-} ipsie_claim_t;
 
 typedef struct {
     const char *sub;
@@ -24,13 +20,13 @@ typedef struct {
     long long ceiling;        /* fixed at login */
     long long login_time;
     long long last_activity;
-    const char *id_token;               /* for id_token_hint at logout; after decoding NULL: read it
-                                         * with ipsie_session_id_token() */
-    const unsigned char *id_token_blob; /* the packed form a decoded session carries */
+    const char *id_token;               /* the compact ID token when just created; after decoding
+                                         * NULL: read it with ipsie_session_id_token() */
+    const unsigned char *id_token_blob; /* its packed form, which the session carries */
     apr_size_t id_token_blob_len;
     const char *access_token;   /* NULL when none */
     const char *refresh_token;  /* NULL when none */
-    apr_array_header_t *claims; /* ipsie_claim_t, in ID token order */
+    apr_array_header_t *claims; /* ipsie_claim_t read from the ID token, in its order */
 } ipsie_session_t;
 
 typedef struct {
@@ -55,8 +51,12 @@ apr_status_t ipsie_session_ceiling(long long *ceiling, long long *session_expiry
                                    const json_t *claims, const ipsie_session_policy_t *policy,
                                    long long now);
 
-/* Build a session from validated claims at login time (ceiling computed as above).
- * remote_user claims and the rest are flattened into s->claims. */
+/* Build a session at login time from a validated ID token and its claims (the ceiling is
+ * computed from them as above). The session keeps the ID token once, packed; its claims are
+ * read from it (ipsie_claims_scan), less nonce, at_hash, c_hash and s_hash, at most 256 of them
+ * (iss, sub and aud always), those whose names collide hidden (ipsie_claims_hide_collisions,
+ * logged). sub and iss must be strings. IPSIE_ERR_MALFORMED when the token cannot be kept.
+ * The ID token is the only copy of the claims: each is stored once. */
 apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, const char *id_token,
                                   const char *access_token, const char *refresh_token,
                                   const ipsie_session_policy_t *policy, long long now,
@@ -87,12 +87,26 @@ const char *ipsie_session_claim(const ipsie_session_t *s, const char *name);
 int ipsie_session_claim_holds(const ipsie_session_t *s, const char *name, const char *value,
                               apr_pool_t *p);
 
+/* The state of REMOTE_USER taken from a claim. */
+typedef enum {
+    IPSIE_REMOTE_USER_OK = 0,
+    IPSIE_REMOTE_USER_MISSING,    /* absent or empty */
+    IPSIE_REMOTE_USER_NOT_STRING, /* a number, an array, an object ... */
+    IPSIE_REMOTE_USER_CONTROL     /* holds a control character (CR, LF, ...) */
+} ipsie_remote_user_e;
+
+/* The user name claim name gives the session: *user is set only for IPSIE_REMOTE_USER_OK.
+ * Control characters are refused rather than replaced: an identity is not rewritten. */
+ipsie_remote_user_e ipsie_session_remote_user(const char **user, const ipsie_session_t *s,
+                                              const char *name);
+
 /* Serialise to the binary session format (versioned, length-prefixed fields). */
 apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ipsie_session_t *s,
                                   apr_pool_t *p);
 
 /* Parse the binary session format. Every length is bounds-checked: IPSIE_ERR_MALFORMED on
- * anything short, long, or of another version. Strings point into a copy in p. */
+ * anything short, long, or of another version, and on an ID token whose claims do not read.
+ * Strings point into a copy in p. */
 apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *buf, apr_size_t len,
                                   apr_pool_t *p);
 

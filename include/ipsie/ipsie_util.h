@@ -39,4 +39,9 @@ apr_status_t ipsie_form_parse(apr_table_t **out, const char *s, apr_pool_t *p);
 apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target, const char *origin,
                                    apr_pool_t *p);
 
+/* As ipsie_url_same_origin, but *path receives the path, query and fragment of the
+ * same-origin URL (always starting with '/'). */
+apr_status_t ipsie_url_same_origin_path(const char **path, const char *target, const char *origin,
+                                        apr_pool_t *p);
+
 #endif

@@ -1,13 +1,20 @@
-/* Fuzz target: the binary session format read from every session cookie. A decoded session
- * must encode back to the same bytes and decode to the same fields. Inputs that start with
- * '{' are ID token claims instead: a session created from them must survive the round trip. */
+/* Fuzz target: the binary session format (version 0x04) read from every session cookie. A
+ * decoded session must encode back to the same bytes and decode to the same fields. Inputs
+ * that start with '{' are an ID token payload instead: the claims jansson validates and the
+ * token that carries them make a session, which must agree with jansson and survive the round
+ * trip. */
 #include "fuzz_support.h"
 
+#include <apr_strings.h>
 #include <jansson.h>
 
+#include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_session.h"
+#include "ipsie/ipsie_util.h"
 
 #define FUZZ_NOW 1700000000LL
+
+#define CLAIM(s, i) (((const ipsie_claim_t *)(s)->claims->elts)[i])
 
 static const ipsie_session_policy_t policy = {
     60,    /* leeway */
@@ -16,8 +23,8 @@ static const ipsie_session_policy_t policy = {
     0,     /* require_session_expiry */
 };
 
-static const char sample_id_token[] =
-    "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+static const char token_header[] = "{\"alg\":\"ES256\",\"kid\":\"k1\"}";
+static const char token_signature[] = "signature-bytes";
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -27,8 +34,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_same_session(const ipsie_session_t *a, const ipsie_session_t *b, apr_pool_t *p)
 {
-    const ipsie_claim_t *ca = (const ipsie_claim_t *)a->claims->elts;
-    const ipsie_claim_t *cb = (const ipsie_claim_t *)b->claims->elts;
     int i;
 
     FUZZ_ASSERT(fuzz_same_str(a->sub, b->sub) && fuzz_same_str(a->iss, b->iss)
@@ -37,6 +42,9 @@ static void check_same_session(const ipsie_session_t *a, const ipsie_session_t *
     FUZZ_ASSERT(a->session_expiry == b->session_expiry && a->ceiling == b->ceiling
                     && a->login_time == b->login_time && a->last_activity == b->last_activity,
                 "the times survive the round trip");
+    FUZZ_ASSERT(a->id_token_blob_len == b->id_token_blob_len
+                    && memcmp(a->id_token_blob, b->id_token_blob, a->id_token_blob_len) == 0,
+                "the packed ID token survives the round trip");
     FUZZ_ASSERT(fuzz_same_str(ipsie_session_id_token(a, p), ipsie_session_id_token(b, p)),
                 "the ID token survives the round trip");
     FUZZ_ASSERT(fuzz_same_str(a->access_token, b->access_token)
@@ -44,25 +52,53 @@ static void check_same_session(const ipsie_session_t *a, const ipsie_session_t *
                 "the access and refresh tokens survive the round trip");
     FUZZ_ASSERT(a->claims->nelts == b->claims->nelts, "the claim count survives the round trip");
     for (i = 0; i < a->claims->nelts; i++) {
-        FUZZ_ASSERT(fuzz_same_str(ca[i].name, cb[i].name) && fuzz_same_str(ca[i].value, cb[i].value)
-                        && fuzz_same_str(ca[i].json, cb[i].json),
+        FUZZ_ASSERT(fuzz_same_str(CLAIM(a, i).name, CLAIM(b, i).name)
+                        && fuzz_same_str(CLAIM(a, i).value, CLAIM(b, i).value)
+                        && fuzz_same_str(CLAIM(a, i).json, CLAIM(b, i).json)
+                        && CLAIM(a, i).kind == CLAIM(b, i).kind
+                        && CLAIM(a, i).hidden == CLAIM(b, i).hidden,
                     "every claim survives the round trip");
+    }
+}
+
+/* REMOTE_USER from claim name: handed out only as a string without control characters. */
+static void check_remote_user(const ipsie_session_t *s, const char *name)
+{
+    const char *user = "unset";
+    const char *c;
+
+    if (ipsie_session_remote_user(&user, s, name) != IPSIE_REMOTE_USER_OK) {
+        FUZZ_ASSERT(user == NULL, "a refused REMOTE_USER leaves no user");
+        return;
+    }
+    FUZZ_ASSERT(user != NULL && user[0] != '\0', "REMOTE_USER is never empty");
+    for (c = user; *c != '\0'; c++) {
+        FUZZ_ASSERT((unsigned char)*c >= 0x20 && *c != 0x7f,
+                    "REMOTE_USER holds no control character");
     }
 }
 
 /* Read the session the way a request does: state, touch, claims, authorization matches. */
 static void use_session(const ipsie_session_t *s, apr_pool_t *p)
 {
-    const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
+    int i;
 
+    FUZZ_ASSERT(s->claims->nelts <= 256 || s->id_token == NULL, "a new session keeps 256 claims");
     (void)ipsie_session_check(s, &policy, FUZZ_NOW);
     (void)ipsie_session_needs_touch(s, &policy, FUZZ_NOW);
     (void)ipsie_session_idle_remaining(s, &policy, FUZZ_NOW);
     (void)ipsie_session_claim(s, "email");
-    if (s->claims->nelts > 0) {
-        FUZZ_ASSERT(ipsie_session_claim(s, c[0].name) != NULL, "the first claim is found");
-        (void)ipsie_session_claim_holds(s, c[0].name, "admin", p);
-        (void)ipsie_session_claim_holds(s, c[0].name, c[0].value, p);
+    FUZZ_ASSERT(ipsie_session_id_token(s, p) != NULL, "a session has its ID token");
+    check_remote_user(s, "sub");
+    check_remote_user(s, "preferred_username");
+    for (i = 0; i < s->claims->nelts && i < 8; i++) {
+        FUZZ_ASSERT(ipsie_session_claim(s, CLAIM(s, i).name) != NULL, "a claim is found");
+        FUZZ_ASSERT(strcmp(CLAIM(s, i).name, "nonce") != 0
+                        && strcmp(CLAIM(s, i).name, "at_hash") != 0,
+                    "nonce and at_hash are not kept");
+        (void)ipsie_session_claim_holds(s, CLAIM(s, i).name, "admin", p);
+        (void)ipsie_session_claim_holds(s, CLAIM(s, i).name, CLAIM(s, i).value, p);
+        check_remote_user(s, CLAIM(s, i).name);
     }
 }
 
@@ -77,8 +113,9 @@ static void fuzz_decode(const uint8_t *data, size_t size, apr_pool_t *p)
         FUZZ_ASSERT(s == NULL, "a refused session leaves no output");
         return;
     }
-    FUZZ_ASSERT(s != NULL && s->sub != NULL && s->iss != NULL && s->claims != NULL,
-                "a decoded session has sub, iss and a claim array");
+    FUZZ_ASSERT(s != NULL && s->sub != NULL && s->iss != NULL && s->claims != NULL
+                    && s->id_token_blob != NULL,
+                "a decoded session has sub, iss, an ID token and a claim array");
     use_session(s, p);
     FUZZ_ASSERT(ipsie_session_encode(&buf, &len, s, p) == APR_SUCCESS, "a decoded session encodes");
     FUZZ_ASSERT(len == size && memcmp(buf, data, size) == 0,
@@ -86,6 +123,55 @@ static void fuzz_decode(const uint8_t *data, size_t size, apr_pool_t *p)
     FUZZ_ASSERT(ipsie_session_decode(&again, buf, len, p) == APR_SUCCESS,
                 "an encoded session decodes");
     check_same_session(s, again, p);
+}
+
+/* Nesting depth of v, the value itself counted. */
+static int depth_of(json_t *v)
+{
+    int deepest = 0, d;
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item)
+        {
+            d = depth_of(item);
+            deepest = d > deepest ? d : deepest;
+        }
+        return deepest + 1;
+    }
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+        {
+            d = depth_of(item);
+            deepest = d > deepest ? d : deepest;
+        }
+        return deepest + 1;
+    }
+    return 0;
+}
+
+/* The session agrees with the validated claims on who the user is and what claims say. */
+static void check_agrees_with_jansson(const ipsie_session_t *s, json_t *claims)
+{
+    json_t *sid = json_object_get(claims, "sid");
+    int i;
+
+    FUZZ_ASSERT(strcmp(s->sub, json_string_value(json_object_get(claims, "sub"))) == 0,
+                "sub is the validated sub");
+    FUZZ_ASSERT(strcmp(s->iss, json_string_value(json_object_get(claims, "iss"))) == 0,
+                "iss is the validated iss");
+    FUZZ_ASSERT(fuzz_same_str(s->sid, json_string_value(sid)), "sid is the validated sid");
+    for (i = 0; i < s->claims->nelts; i++) {
+        json_t *v = json_object_get(claims, CLAIM(s, i).name);
+        FUZZ_ASSERT(v != NULL, "every claim kept is a validated claim");
+        if (json_is_string(v)) {
+            FUZZ_ASSERT(CLAIM(s, i).kind == IPSIE_CLAIM_STRING
+                            && strcmp(CLAIM(s, i).value, json_string_value(v)) == 0,
+                        "a string claim keeps the validated value");
+        }
+    }
 }
 
 static void fuzz_create(const uint8_t *data, size_t size, apr_pool_t *p)
@@ -96,27 +182,43 @@ static void fuzz_create(const uint8_t *data, size_t size, apr_pool_t *p)
     unsigned char *buf = NULL;
     apr_size_t len = 0;
     const char *id_token;
+    apr_status_t rv;
 
     if (!json_is_object(claims)) {
         goto leave;
     }
-    /* A claim may stand in for the ID token text so that odd tokens get packed too. */
-    id_token = json_string_value(json_object_get(claims, "x_id_token"));
-    if (ipsie_session_create(&s, claims, id_token ? id_token : sample_id_token,
-                             json_string_value(json_object_get(claims, "x_access_token")),
-                             json_string_value(json_object_get(claims, "x_refresh_token")), &policy,
-                             FUZZ_NOW, p)
-        != APR_SUCCESS) {
+    /* The token carries the input as its payload, as the IdP wrote it. */
+    id_token = apr_pstrcat(
+        p, ipsie_b64url_encode((const unsigned char *)token_header, strlen(token_header), p), ".",
+        ipsie_b64url_encode(data, size, p), ".",
+        ipsie_b64url_encode((const unsigned char *)token_signature, strlen(token_signature), p),
+        NULL);
+    rv = ipsie_session_create(
+        &s, claims, id_token, json_string_value(json_object_get(claims, "x_access_token")),
+        json_string_value(json_object_get(claims, "x_refresh_token")), &policy, FUZZ_NOW, p);
+    /* jansson takes a raw NUL after a number, which the session's scanner refuses. */
+    if (rv == IPSIE_ERR_MALFORMED) {
+        FUZZ_ASSERT(!json_is_string(json_object_get(claims, "sub"))
+                        || !json_is_string(json_object_get(claims, "iss")) || depth_of(claims) > 32
+                        || memchr(data, '\0', size) != NULL,
+                    "validated claims with string sub and iss within 32 levels make a session");
+    }
+    if (rv != APR_SUCCESS) {
+        FUZZ_ASSERT(s == NULL, "a refused login leaves no session");
         goto leave;
     }
     FUZZ_ASSERT(s->ceiling <= FUZZ_NOW + policy.max_duration,
                 "the ceiling never exceeds now + max_duration");
     FUZZ_ASSERT(s->session_expiry == 0 || s->ceiling <= s->session_expiry - policy.leeway,
                 "the ceiling never exceeds session_expiry - leeway");
+    FUZZ_ASSERT(strcmp(ipsie_session_id_token(s, p), id_token) == 0, "the ID token is kept");
+    check_agrees_with_jansson(s, claims);
     use_session(s, p);
     FUZZ_ASSERT(ipsie_session_encode(&buf, &len, s, p) == APR_SUCCESS, "a new session encodes");
     FUZZ_ASSERT(ipsie_session_decode(&again, buf, len, p) == APR_SUCCESS, "a new session decodes");
     check_same_session(s, again, p);
+    FUZZ_ASSERT(strcmp(ipsie_session_id_token(again, p), id_token) == 0,
+                "the ID token comes back whole");
 
 leave:
     json_decref(claims);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login } from './lib/client.mjs';
 import { startStack } from './lib/stack.mjs';
-import { query } from './lib/util.mjs';
+import { query, stateCookieName } from './lib/util.mjs';
 
 function flipChar(s, i = Math.floor(s.length / 2)) {
     return s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
@@ -101,7 +101,7 @@ describe('hostile input', () => {
         const { callbackUrl } = await login(client, stack.url('/app/'), 'alice', { stopAtCallback: true });
         assert.ok(callbackUrl, 'stopped at the callback');
         const state = query(callbackUrl).get('state');
-        const stateCookie = `ipsie_state_${state}`;
+        const stateCookie = stateCookieName(state);
         const saved = client.jar.get(stateCookie);
         assert.ok(saved, 'the state cookie is set');
 
@@ -114,7 +114,7 @@ describe('hostile input', () => {
         // The right state, but the state cookie of another login.
         const second = new Client();
         const start = await second.get(stack.url('/app/elsewhere'));
-        const otherCookie = second.jar.get(`ipsie_state_${query(start.location).get('state')}`);
+        const otherCookie = second.jar.get(stateCookieName(query(start.location).get('state')));
         assert.ok(otherCookie);
         client.jar.set(stateCookie, otherCookie);
         res = await client.get(callbackUrl);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
 import { CLIENT_ID, protectedLocation, startStack } from './lib/stack.mjs';
-import { nowS, query, setsCookie } from './lib/util.mjs';
+import { nowS, query, setsCookie, stateCookieName } from './lib/util.mjs';
 
 describe('login', () => {
     let stack;
@@ -43,7 +43,7 @@ describe('login', () => {
         assert.match(q.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/);
         assert.equal(q.get('code_challenge_method'), 'S256');
         assert.equal(q.get('prompt'), null);
-        assert.ok(setsCookie(res, `ipsie_state_${q.get('state')}`), 'a state cookie named after the state');
+        assert.ok(setsCookie(res, stateCookieName(q.get('state'))), 'a state cookie in the slot the state names');
     });
 
     test('two login starts use different state, nonce and code_challenge', async () => {

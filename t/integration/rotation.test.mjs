@@ -106,8 +106,12 @@ describe('signing keys rotated under the same kids', () => {
         assert.equal(logLines(stack.httpd, /IPSIE08309: /).length, 1);
         assert.equal(logLines(stack.httpd, /IPSIE12008/).length, 0);
 
+        // The page links to where the sign-in started, since the response itself is spent.
+        assert.match(res.body, /<a href="\/app\/carol">Try again<\/a>/);
+
         await sleep(retryAfter * 1000 + 100);
-        const again = await signIn('carol');
+        const client = new Client();
+        const { res: again } = await login(client, stack.url('/app/carol'), 'carol');
         assert.equal(again.status, 200, `${again.status} ${again.body}`);
         assert.equal(again.url, stack.url('/app/carol'));
         assert.equal(logLines(stack.httpd, /IPSIE12001: login sub=carol /).length, 1);

@@ -50,6 +50,32 @@ export function sessionExpiryFor(name, authTime, defaultTtl) {
 
 // Fresh key pairs; kids.rsa and kids.ec name them, random kids otherwise. (oidc-provider 9
 // gives a key without kid one of its own, so a kid-less JWKS cannot be had from it.)
+// The groups claim: groups<N>-name -> N group names of 30 characters (a large session),
+// a name with "admin" -> staff and admin, anything else -> staff.
+export function groupsFor(name) {
+    const many = /^groups(\d+)-/.exec(name);
+    if (many) {
+        return Array.from({ length: Number(many[1]) }, (_, i) => `group-${String(i).padStart(4, '0')}-${'x'.repeat(19)}`);
+    }
+    return name.includes('admin') ? ['staff', 'admin'] : ['staff'];
+}
+
+// Claims some login names add: collide-name -> names that map to the same header or variable
+// (nick_name, nick-name, Nick_Name; x.y, X-Y; session-expiry beside session_expiry);
+// ctlmail-name -> an email with CR LF in it.
+export function extraClaimsFor(name) {
+    if (name.startsWith('collide-')) {
+        return {
+            nick_name: 'real', 'nick-name': 'dash', Nick_Name: 'upper',
+            'x.y': 'dot', 'X-Y': 'dash-upper', 'session-expiry': 1,
+        };
+    }
+    if (name.startsWith('ctlmail-')) {
+        return { email: `${name}@example.test\r\nX-Injected: yes` };
+    }
+    return {};
+}
+
 function signingKeys(kids = {}) {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
@@ -99,7 +125,7 @@ export function createProvider({ port, clients, defaultTtl = 3600, kids }) {
         claims: {
             openid: ['sub', 'session_expiry'],
             email: ['email'],
-            profile: ['name'],
+            profile: ['name', 'nick_name', 'nick-name', 'Nick_Name', 'session-expiry', 'x.y', 'X-Y'],
             groups: ['groups'],
         },
         scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
@@ -120,7 +146,8 @@ export function createProvider({ port, clients, defaultTtl = 3600, kids }) {
                         sub: id,
                         email: `${id}@example.test`,
                         name: id,
-                        groups: id.includes('admin') ? ['staff', 'admin'] : ['staff'],
+                        groups: groupsFor(id),
+                        ...extraClaimsFor(id),
                     };
                     const expiry = sessionExpiryFor(id, authTime, defaultTtl);
                     if (expiry !== undefined) {
@@ -161,6 +188,6 @@ function main() {
     process.on('SIGINT', stop);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
     main();
 }

@@ -295,6 +295,69 @@ START_TEST(join_accepts_exactly_32_chunks)
 }
 END_TEST
 
+/* The Cookie header text a browser sends back for the pieces of a split. */
+static const char *header_from_pieces(const apr_array_header_t *pieces)
+{
+    const char *h;
+    int i;
+
+    if (pieces->nelts == 1) {
+        return apr_pstrcat(pool, NAME "=", APR_ARRAY_IDX(pieces, 0, const char *), NULL);
+    }
+    h = apr_psprintf(pool, NAME "_chunks=%d", pieces->nelts);
+    for (i = 0; i < pieces->nelts; i++) {
+        h = apr_psprintf(pool, "%s; " NAME "_%d=%s", h, i, APR_ARRAY_IDX(pieces, i, const char *));
+    }
+    return h;
+}
+
+START_TEST(split_size_of_one_piece_is_name_equals_value)
+{
+    apr_size_t sizes[] = {0, 1, 50, 100 - strlen(NAME "=")};
+    apr_size_t k;
+
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        char *v = patterned_value(sizes[k]);
+        apr_array_header_t *pieces = ipsie_cookie_split(NAME, v, 100, pool);
+
+        ck_assert_int_eq(pieces->nelts, 1);
+        ck_assert_uint_eq(ipsie_cookie_split_size(NAME, pieces), strlen(NAME "=") + sizes[k]);
+    }
+}
+END_TEST
+
+START_TEST(split_size_of_several_pieces_is_the_length_of_their_cookie_header)
+{
+    apr_size_t chunk = 100;
+    apr_size_t room = chunk - strlen(NAME "_0=");
+    apr_size_t sizes[] = {chunk - strlen(NAME "=") + 1,
+                          2 * room,
+                          2 * room + 1,
+                          9 * room,
+                          9 * room + 1,
+                          10 * room + 1,
+                          31 * room,
+                          32 * room - 22};
+    apr_size_t k;
+
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        char *v = patterned_value(sizes[k]);
+        apr_array_header_t *pieces = ipsie_cookie_split(NAME, v, chunk, pool);
+        const char *header;
+
+        ck_assert_msg(pieces != NULL && pieces->nelts > 1, "size %lu not split",
+                      (unsigned long)sizes[k]);
+        header = header_from_pieces(pieces);
+        /* The header is what the browser sends: it reads back as the value. */
+        ck_assert_str_eq(ipsie_cookie_join(ipsie_cookie_parse(header, pool), NAME, pool), v);
+        ck_assert_msg(ipsie_cookie_split_size(NAME, pieces) == strlen(header),
+                      "size %lu in %d pieces: %lu, header has %lu", (unsigned long)sizes[k],
+                      pieces->nelts, (unsigned long)ipsie_cookie_split_size(NAME, pieces),
+                      (unsigned long)strlen(header));
+    }
+}
+END_TEST
+
 static Suite *cookie_suite(void)
 {
     Suite *s = suite_create("ipsie_cookie");
@@ -324,6 +387,8 @@ static Suite *cookie_suite(void)
     tcase_add_test(chunks, join_refuses_a_missing_or_empty_chunk);
     tcase_add_test(chunks, join_refuses_bad_chunk_counts);
     tcase_add_test(chunks, join_accepts_exactly_32_chunks);
+    tcase_add_test(chunks, split_size_of_one_piece_is_name_equals_value);
+    tcase_add_test(chunks, split_size_of_several_pieces_is_the_length_of_their_cookie_header);
     suite_add_tcase(s, chunks);
     return s;
 }

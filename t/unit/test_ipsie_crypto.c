@@ -88,6 +88,25 @@ START_TEST(empty_plaintext_round_trips)
 }
 END_TEST
 
+START_TEST(sealed_len_is_the_length_of_the_sealed_text)
+{
+    static const apr_size_t larger[] = {255, 256, 1000, 4096, 65536};
+    ipsie_crypto_t *c = make_crypto(NEW_PASS, NULL);
+    unsigned char *plain = apr_pcalloc(pool, 65536);
+    apr_size_t n;
+
+    for (n = 0; n <= 100 + sizeof(larger) / sizeof(larger[0]); n++) {
+        apr_size_t len = n <= 100 ? n : larger[n - 101];
+        char *text = NULL;
+
+        ck_assert_int_eq(ipsie_crypto_seal(&text, c, AAD, plain, len, pool), APR_SUCCESS);
+        ck_assert_msg(ipsie_crypto_sealed_len(len) == strlen(text), "%lu bytes: %lu, sealed %lu",
+                      (unsigned long)len, (unsigned long)ipsie_crypto_sealed_len(len),
+                      (unsigned long)strlen(text));
+    }
+}
+END_TEST
+
 START_TEST(changing_any_character_of_the_text_is_refused)
 {
     ipsie_crypto_t *c = make_crypto(NEW_PASS, NULL);
@@ -314,6 +333,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, sealed_text_has_version_nonce_ciphertext_and_tag);
     tcase_add_test(tc, sealing_twice_uses_fresh_nonces);
     tcase_add_test(tc, empty_plaintext_round_trips);
+    tcase_add_test(tc, sealed_len_is_the_length_of_the_sealed_text);
     tcase_add_test(tc, plaintext_up_to_64_kib_round_trips_and_larger_is_refused);
     suite_add_tcase(s, tc);
 

@@ -1204,6 +1204,29 @@ START_TEST(sub_missing_empty_or_oversized_is_refused)
 }
 END_TEST
 
+/* sub becomes REMOTE_USER and goes into log lines: no control character may forge either. */
+START_TEST(sub_with_a_control_character_is_refused)
+{
+    static const char *const subs[] = {
+        "alice\r\nX-Injected: yes", "alice\n", "\ralice", "ali\tce", "alice\x7f", "\x01", "a\x1f",
+    };
+    json_t *fine = good_claims();
+    size_t i;
+
+    for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        json_t *c = good_claims();
+        captured_log[0] = '\0';
+        json_object_set_new(c, "sub", json_string(subs[i]));
+        ck_assert_msg(validate(c) == IPSIE_ERR_JWT_CLAIMS, "sub %zu was accepted", i);
+        ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05047"));
+        ck_assert_ptr_null(strstr(captured_log, "Injected"));
+    }
+    /* Spaces and bytes past ASCII are no control characters. */
+    json_object_set_new(fine, "sub", json_string("al ice \xc3\xa9\xc2\x80"));
+    ck_assert_int_eq(validate(fine), APR_SUCCESS);
+}
+END_TEST
+
 START_TEST(missing_or_different_nonce_is_refused)
 {
     json_t *missing = good_claims();
@@ -1334,6 +1357,7 @@ static Suite *jwt_suite(void)
     tcase_add_test(claims, iat_missing_or_not_an_integer_is_refused);
     tcase_add_test(claims, nbf_in_the_future_is_refused);
     tcase_add_test(claims, sub_missing_empty_or_oversized_is_refused);
+    tcase_add_test(claims, sub_with_a_control_character_is_refused);
     tcase_add_test(claims, missing_or_different_nonce_is_refused);
     tcase_add_test(claims, nonce_present_when_none_was_sent_is_refused);
     tcase_add_test(claims, missing_expectations_refuse_every_token);

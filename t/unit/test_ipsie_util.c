@@ -411,6 +411,82 @@ START_TEST(same_origin_refuses_a_malformed_origin)
 }
 END_TEST
 
+START_TEST(same_origin_path_of_a_path_target_is_the_target)
+{
+    static const char *paths[] = {"/",          "/a/b?x=1#f", "/a%20b?u=https%3A%2F%2Fevil",
+                                  "/users/@me", "/?",         "/#"};
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        const char *path = NULL;
+
+        ck_assert_int_eq(ipsie_url_same_origin_path(&path, paths[i], ORIGIN, pool), APR_SUCCESS);
+        ck_assert_str_eq(path, paths[i]);
+        ck_assert_int_eq(ipsie_url_same_origin_path(&path, paths[i], ORIGIN "/", pool),
+                         APR_SUCCESS);
+        ck_assert_str_eq(path, paths[i]);
+    }
+}
+END_TEST
+
+START_TEST(same_origin_path_of_a_same_origin_url_is_its_path_query_and_fragment)
+{
+    static const struct {
+        const char *target, *origin, *path;
+    } cases[] = {
+        {"https://host/x", ORIGIN, "/x"},
+        {"https://host", ORIGIN, "/"},
+        {"https://host/", ORIGIN "/", "/"},
+        {"https://host?q=1", ORIGIN, "/?q=1"},
+        {"https://host#f", ORIGIN, "/#f"},
+        {"https://host/a/b?x=1#f", ORIGIN, "/a/b?x=1#f"},
+        {"HTTPS://HoSt/Path", ORIGIN, "/Path"},
+        {"https://host:443/x", ORIGIN, "/x"},
+        {"https://host/x", "https://host:443", "/x"},
+        {"https://host:443/x", "https://host:443/", "/x"},
+        {"http://host:80/y", "http://host", "/y"},
+        {"http://host/y", "http://host:80", "/y"},
+        {"http://127.0.0.1:8080/x?y", "http://127.0.0.1:8080", "/x?y"},
+        {"http://[::1]:8080/x", "http://[::1]:8080", "/x"},
+        {"/y", "http://[::1]:8080/", "/y"},
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *path = NULL;
+        apr_status_t rv = ipsie_url_same_origin_path(&path, cases[i].target, cases[i].origin, pool);
+
+        ck_assert_msg(rv == APR_SUCCESS && path != NULL && strcmp(path, cases[i].path) == 0,
+                      "%s against %s: %d %s", cases[i].target, cases[i].origin, rv,
+                      path ? path : "(null)");
+    }
+}
+END_TEST
+
+START_TEST(same_origin_path_refuses_what_same_origin_refuses)
+{
+    const char *path;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(open_redirects) / sizeof(open_redirects[0]); i++) {
+        apr_status_t rv = ipsie_url_same_origin_path(&path, open_redirects[i], ORIGIN, pool);
+        ck_assert_msg(rv == IPSIE_ERR_NOT_SAME_ORIGIN, "accepted \"%s\"", open_redirects[i]);
+        ck_assert_ptr_null(path);
+    }
+    ck_assert_int_eq(ipsie_url_same_origin_path(&path, NULL, ORIGIN, pool),
+                     IPSIE_ERR_NOT_SAME_ORIGIN);
+    ck_assert_int_eq(ipsie_url_same_origin_path(&path, "https://host:8443/x", ORIGIN, pool),
+                     IPSIE_ERR_NOT_SAME_ORIGIN);
+    ck_assert_int_eq(
+        ipsie_url_same_origin_path(&path, "http://127.0.0.1/x", "http://127.0.0.1:8080", pool),
+        IPSIE_ERR_NOT_SAME_ORIGIN);
+    ck_assert_int_eq(ipsie_url_same_origin_path(&path, "/", NULL, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_url_same_origin_path(&path, "/", "https://host/app", pool),
+                     IPSIE_ERR_MALFORMED);
+    ck_assert_ptr_null(path);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("ipsie_util");
@@ -458,6 +534,9 @@ static Suite *util_suite(void)
     tcase_add_test(org, same_origin_compares_scheme_and_host_case_insensitively);
     tcase_add_test(org, same_origin_honours_non_default_ports_and_ip_literals);
     tcase_add_test(org, same_origin_refuses_a_malformed_origin);
+    tcase_add_test(org, same_origin_path_of_a_path_target_is_the_target);
+    tcase_add_test(org, same_origin_path_of_a_same_origin_url_is_its_path_query_and_fragment);
+    tcase_add_test(org, same_origin_path_refuses_what_same_origin_refuses);
     suite_add_tcase(s, org);
     return s;
 }

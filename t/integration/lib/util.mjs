@@ -15,6 +15,9 @@ export async function sleepUntil(epochSeconds, marginMs = 200) {
 
 export const query = (url) => new URL(url).searchParams;
 
+// The state cookie that holds a login's state: the slot its first character names.
+export const stateCookieName = (state) => `ipsie_state_${state[0]}`;
+
 // True when res deletes cookie name (Max-Age=0 or Expires in the past).
 export function clearsCookie(res, name) {
     return res.setCookies.some((c) => c.name === name && c.expired);
