@@ -44,11 +44,19 @@ install_node_modules() {
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 }
 
-# Builds mod_auth_ipsie.so in the repository root.
+# Where the build happens: out of the source tree, which the build leaves clean.
+IPSIE_BUILD_DIR=${IPSIE_BUILD_DIR:-_build}
+
+# Builds _build/mod_auth_ipsie.so (and, with make check, the unit tests there), warnings as
+# errors, with httpd's own CFLAGS for the glue.
 build_module() {
     autoreconf -fi
-    ./configure --with-apxs="$(command -v apxs || echo /usr/bin/apxs)" --enable-werror
-    make -j2
+    mkdir -p "$IPSIE_BUILD_DIR"
+    (
+        cd "$IPSIE_BUILD_DIR"
+        ../configure --with-apxs="$(command -v apxs || echo /usr/bin/apxs)" --enable-werror
+        make -j2
+    )
 }
 
 # The fuzz tier (scripts/fuzz): clang 14 with libFuzzer and the sanitizer runtimes, and the

@@ -9,7 +9,7 @@ import { freePort, waitForPort } from './ports.mjs';
 export const APACHE = process.env.APACHE_BIN ?? '/usr/sbin/apache2';
 export const MODULES_DIR = process.env.APACHE_MODULES ?? '/usr/lib/apache2/modules';
 export const MODULE_SO = process.env.IPSIE_MODULE
-    ?? fileURLToPath(new URL('../../../mod_auth_ipsie.so', import.meta.url));
+    ?? fileURLToPath(new URL('../../../_build/mod_auth_ipsie.so', import.meta.url));
 
 const MODULES = [
     ['mpm_event_module', 'mod_mpm_event.so'],
