@@ -171,6 +171,49 @@ static void log_login(request_rec *r, const auth_ipsie_settings_t *cfg, const ip
                   (apr_int64_t)s->ceiling);
 }
 
+/* A callback whose login state is gone: replayed (the back button, a reload), or its slot
+ * taken by a sign-in started in parallel. With a valid session the user goes to the site;
+ * when the slot holds another state (cookies work), a new sign-in starts, which the provider,
+ * just signed in to, completes at once; otherwise a page says to start again. */
+static int callback_without_state(request_rec *r, const auth_ipsie_settings_t *cfg, int slot_taken,
+                                  long long now)
+{
+    int had_cookie;
+    ipsie_session_t *s = auth_ipsie_session_load(r, cfg, &had_cookie);
+
+    if (s != NULL && ipsie_session_check(s, &cfg->policy, now) == IPSIE_SESSION_VALID) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE12003: callback for a spent login state, with a valid session: "
+                      "on to the site");
+        apr_table_setn(r->headers_out, "Location",
+                       apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), "/", NULL));
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    if (slot_taken) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE12018: a sign-in started in parallel took this one's state cookie: "
+                      "a new sign-in starts");
+        return auth_ipsie_start_login(r, cfg, "/", 0, NULL);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "IPSIE12003: callback for an unknown or spent login state");
+    return bad_request(r, "This sign-in response does not belong to a sign-in started "
+                          "here, or it has expired. Please start again.");
+}
+
+/* Where a new sign-in for st starts: its return address, when it is on this site. */
+static const char *again_url(request_rec *r, const auth_ipsie_settings_t *cfg,
+                             const ipsie_login_state_t *st)
+{
+    const char *url;
+
+    return ipsie_url_same_origin(&url, st->return_path, auth_ipsie_origin(r, cfg), r->pool)
+                   == APR_SUCCESS
+               ? url
+               : NULL;
+}
+
 static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)
 {
     const char *state = apr_table_get(args, "state");
@@ -202,10 +245,7 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
                         : IPSIE_ERR_STATE_OTHER;
     if (rv == IPSIE_ERR_STATE_OTHER) {
         /* Spent, or its slot taken by a later sign-in, which keeps its cookie. */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "IPSIE12003: callback for an unknown or spent login state");
-        return bad_request(r, "This sign-in response does not belong to a sign-in started "
-                              "here, or it has expired. Please start again.");
+        return callback_without_state(r, cfg, cookie != NULL && error == NULL, now);
     }
     /* Single use: whatever happens next, this state is spent. */
     auth_ipsie_set_cookie(r, cfg, cookie_name, "", 0, 0);
@@ -226,7 +266,7 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12005: provider metadata unavailable during the callback");
-        return provider_failure(r, rv, 0, st->return_path);
+        return provider_failure(r, rv, 0, again_url(r, cfg, st));
     }
     /* RFC 9207: the response names its issuer; a mix-up attack names another. */
     if (iss != NULL ? strcmp(iss, op->issuer) != 0 : op->iss_parameter_supported) {
@@ -240,7 +280,7 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     }
     rv = ipsie_provider_cache_enter(cfg->provider);
     if (rv != APR_SUCCESS) {
-        return provider_failure(r, rv, 0, st->return_path);
+        return provider_failure(r, rv, 0, again_url(r, cfg, st));
     }
     rv = ipsie_token_request(&tokens, op, &cfg->client, code, auth_ipsie_redirect_uri_abs(r, cfg),
                              st->code_verifier, &cfg->http, r->pool);
@@ -249,20 +289,21 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
         return bad_gateway(r);
     }
-    rv = validate_id_token(&claims, &keys, &retry_after, r, cfg, tokens->id_token, op->issuer,
+    /* The issuer as configured: op may be replaced while the token request takes its time. */
+    rv = validate_id_token(&claims, &keys, &retry_after, r, cfg, tokens->id_token, cfg->issuer,
                            st->nonce, now);
     if (rv != APR_SUCCESS && keys == KEYS_THROTTLED) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "IPSIE12016: cannot validate the ID token yet: the provider's keys "
                       "changed and were fetched moments ago; retry in %ld s",
                       retry_after);
-        return provider_failure(r, rv, retry_after, st->return_path);
+        return provider_failure(r, rv, retry_after, again_url(r, cfg, st));
     }
     if (rv != APR_SUCCESS && keys == KEYS_UNAVAILABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12012: cannot validate the ID token: the provider's keys are "
                       "unavailable");
-        return provider_failure(r, rv, 0, st->return_path);
+        return provider_failure(r, rv, 0, again_url(r, cfg, st));
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "IPSIE12008: ID token rejected");

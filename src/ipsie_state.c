@@ -97,7 +97,8 @@ static const char *kept_path(const char *path, apr_size_t max, apr_pool_t *p)
 {
     apr_size_t query;
 
-    if (path == NULL || path[0] != '/') {
+    /* "//host" and "/\\host" would read as another site wherever the path is used alone. */
+    if (path == NULL || path[0] != '/' || path[1] == '/' || path[1] == '\\') {
         return "/";
     }
     if (strlen(path) <= max) {

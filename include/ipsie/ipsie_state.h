@@ -35,7 +35,8 @@ apr_size_t ipsie_login_state_budget(int max_slots);
 
 /* A new login state in slot with a fresh random seed. return_path ("/..." of this site) is
  * kept whole when it fits ipsie_login_state_path_max(max_slots), else without its query when
- * that fits, else "/" (logged at info). */
+ * that fits, else "/" (logged at info); a path that does not start with a single '/' (none,
+ * "//host", "/\host") is "/". */
 apr_status_t ipsie_login_state_new(ipsie_login_state_t **out, int slot, int max_slots,
                                    const char *return_path, int prompt_login, long long now,
                                    apr_pool_t *p);

@@ -145,6 +145,40 @@ describe('long return URLs', () => {
         assert.equal(res.status, 200);
     });
 
+    test('logins started in parallel all end signed in, even when two share a slot', async () => {
+        let recovered = 0;
+        for (let round = 0; round < 8; round++) {
+            const client = new Client();
+            // Three tabs opened at once carry the same (empty) cookies.
+            const starts = await Promise.all([0, 1, 2].map((i) => request(
+                stack.url(`/app/tab${i}`),
+                { headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate' } },
+            )));
+            for (const res of starts) {
+                client.jar.store(res.url, res.setCookies);
+            }
+            for (const [i, start] of starts.entries()) {
+                const { chain } = await login(client, start, 'alice');
+                const end = chain.at(-1);
+                assert.ok(end === stack.url(`/app/tab${i}`) || end === stack.url('/'), `tab ${i} ended at ${end}`);
+                recovered += end === stack.url('/') ? 1 : 0;
+            }
+            assert.equal((await client.get(stack.url('/app/'), { xhr: true })).status, 200);
+        }
+        assert.deepEqual(stack.httpd.errorLogProblems([/AH01630: client denied by server configuration: \S+\/htdocs\/$/]), []);
+        assert.ok(logLines(stack.httpd, /IPSIE12018|IPSIE12003/).length >= recovered);
+    });
+
+    test('a target whose path starts with // returns to /, never to another site', async () => {
+        const client = new Client();
+        const start = await client.get(`${stack.redirectUri}?iss=${encodeURIComponent(stack.op.issuer)}`
+            + `&target_link_uri=${encodeURIComponent(stack.url('//evil.example/x'))}`);
+        assert.equal(start.status, 302);
+        const { chain } = await login(client, start, 'alice');
+        assert.equal(chain.at(-1), stack.url('/'));
+        assert.deepEqual(stack.httpd.errorLogProblems([/AH01630: client denied by server configuration: \S+\/htdocs\/$/]), []);
+    });
+
     test('a login started by the provider with a long target keeps its state cookie small', async () => {
         const client = new Client();
         const target = stack.url(`/app/x?${'t'.repeat(3000)}`);

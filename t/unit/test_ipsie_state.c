@@ -625,9 +625,17 @@ START_TEST(return_path_is_kept_whole_without_query_or_as_root_at_the_limit)
 }
 END_TEST
 
-START_TEST(return_path_not_starting_with_a_slash_becomes_root)
+START_TEST(return_path_not_starting_with_a_single_slash_becomes_root)
 {
-    static const char *bad[] = {NULL, "", "orders", "?q=1", "https://app.example/orders", "\\evil"};
+    static const char *bad[] = {NULL,
+                                "",
+                                "orders",
+                                "?q=1",
+                                "https://app.example/orders",
+                                "\\evil",
+                                "//evil.example/x",
+                                "/\\evil.example/x",
+                                "//"};
     apr_size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -950,7 +958,7 @@ static Suite *state_suite(void)
 
     tcase_add_checked_fixture(bu, pool_setup, pool_teardown);
     tcase_add_test(bu, return_path_is_kept_whole_without_query_or_as_root_at_the_limit);
-    tcase_add_test(bu, return_path_not_starting_with_a_slash_becomes_root);
+    tcase_add_test(bu, return_path_not_starting_with_a_single_slash_becomes_root);
     tcase_add_test(bu, state_cookies_of_every_slot_count_fit_the_budget);
     tcase_add_test(bu, slot_counts_outside_1_to_16_are_clamped);
     suite_add_tcase(s, bu);
