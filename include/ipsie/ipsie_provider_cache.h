@@ -6,7 +6,7 @@
 #include <apr_pools.h>
 #include "ipsie_discovery.h"
 #include "ipsie_http.h"
-#include "ipsie_jwt.h"
+#include "ipsie_jwk.h"
 
 /* A per-process cache of the provider metadata and JWKS, safe for threads; fetches happen
  * outside any lock. Lives in the pool given at creation. A value is kept for the
