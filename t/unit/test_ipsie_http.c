@@ -1,5 +1,6 @@
 /* Unit tests of src/ipsie_http.c: the HTTP client against a small real HTTP(S) server this
- * suite runs on 127.0.0.1, and the Cache-Control max-age parser. */
+ * suite runs on 127.0.0.1 (GET, form POST, timeouts, TLS, what its log lines show of a URL),
+ * and the Cache-Control max-age parser. */
 #include <apr_base64.h>
 
 #include "test_support.h"
@@ -168,6 +169,198 @@ START_TEST(http_get_returns_the_cache_control_header)
 }
 END_TEST
 
+/* ---- form POSTs ----------------------------------------------------------------------- */
+
+START_TEST(http_post_form_sends_the_form_verbatim_without_credentials)
+{
+    ipsie_http_response_t resp;
+    const char *form = "grant_type=authorization_code&code=a%2Bb&x=";
+
+    srv_json("/post", 200, "{\"ok\":1}");
+    ck_assert_int_eq(ipsie_http_post_form(&resp, url("/post"), form, NULL, NULL, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_str_eq(resp.body, "{\"ok\":1}");
+    ck_assert_ptr_nonnull(strstr(srv.last_request, "POST /post HTTP/1.1\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(srv.last_request, "\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(srv.last_request,
+               apr_psprintf(pool, "\r\nContent-Length: %" APR_SIZE_T_FMT "\r\n", strlen(form))));
+    ck_assert_ptr_nonnull(strstr(srv.last_request, "\r\nAccept: application/json\r\n"));
+    ck_assert_ptr_null(strcasestr(srv.last_request, "\r\nAuthorization:"));
+    ck_assert_ptr_null(strcasestr(srv.last_request, "\r\nExpect:"));
+    ck_assert_str_eq(srv.last_body, form);
+}
+END_TEST
+
+START_TEST(http_post_form_without_a_form_sends_an_empty_body)
+{
+    ipsie_http_response_t resp;
+
+    srv_json("/post", 200, "{}");
+    ck_assert_int_eq(ipsie_http_post_form(&resp, url("/post"), NULL, NULL, NULL, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(srv.last_request, "POST /post HTTP/1.1\r\n"));
+    ck_assert_ptr_nonnull(strstr(srv.last_request, "\r\nContent-Length: 0\r\n"));
+    ck_assert_str_eq(srv.last_body, "");
+}
+END_TEST
+
+START_TEST(http_post_form_with_a_user_and_no_password_sends_an_empty_password)
+{
+    ipsie_http_response_t resp;
+    const char *pair = "client%201:";
+    char *b64 = apr_palloc(pool, apr_base64_encode_len(strlen(pair)));
+
+    apr_base64_encode(b64, pair, strlen(pair));
+    srv_json("/post", 200, "{}");
+    ck_assert_int_eq(ipsie_http_post_form(&resp, url("/post"), "a=1", "client 1", NULL, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(
+        srv.last_request, apr_pstrcat(pool, "\r\nAuthorization: Basic ", b64, "\r\n", NULL)));
+    ck_assert_str_eq(srv.last_body, "a=1");
+}
+END_TEST
+
+START_TEST(http_post_form_returns_an_error_status_with_its_body)
+{
+    ipsie_http_response_t resp;
+
+    srv_json("/post", 400, "{\"error\":\"invalid_grant\"}");
+    ck_assert_int_eq(ipsie_http_post_form(&resp, url("/post"), "a=1", "u", "p", NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(resp.status, 400);
+    ck_assert_str_eq(resp.body, "{\"error\":\"invalid_grant\"}");
+    ck_assert_str_eq(resp.content_type, "application/json");
+}
+END_TEST
+
+START_TEST(http_post_form_refuses_an_oversized_answer)
+{
+    ipsie_http_response_t resp;
+    size_t n = IPSIE_HTTP_MAX_BODY + 1;
+    char *big = malloc(n);
+
+    memset(big, 'x', n);
+    srv_set("/post", 200, NULL, big, n, 1);
+    free(big);
+    ck_assert_int_eq(ipsie_http_post_form(&resp, url("/post"), "a=1", NULL, NULL, NULL, pool),
+                     IPSIE_ERR_TOO_LARGE);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08003"));
+}
+END_TEST
+
+/* ---- timeouts ------------------------------------------------------------------------- */
+
+/* A peer that completes the TCP handshake (the kernel does) and never answers. */
+static const char *silent_url(int *fd)
+{
+    int port;
+
+    *fd = listen_loopback(&port);
+    return apr_psprintf(pool, "http://127.0.0.1:%d/", port);
+}
+
+START_TEST(http_get_gives_up_on_a_silent_peer_after_the_timeout)
+{
+    ipsie_http_response_t resp;
+    ipsie_http_opts_t opts = {1, NULL};
+    int fd;
+    const char *u = silent_url(&fd);
+    apr_time_t start = apr_time_now();
+    apr_interval_time_t took;
+
+    ck_assert_int_eq(ipsie_http_get(&resp, u, &opts, pool), IPSIE_ERR_HTTP);
+    took = apr_time_now() - start;
+    close(fd);
+    ck_assert_int_ge(took, apr_time_from_msec(900));
+    ck_assert_int_lt(took, apr_time_from_sec(3));
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08005"));
+    ck_assert_int_eq(resp.status, 0);
+    ck_assert_ptr_null(resp.body);
+}
+END_TEST
+
+START_TEST(http_post_form_gives_up_on_a_silent_peer_after_the_timeout)
+{
+    ipsie_http_response_t resp;
+    ipsie_http_opts_t opts = {1, NULL};
+    int fd;
+    const char *u = silent_url(&fd);
+    apr_time_t start = apr_time_now();
+    apr_interval_time_t took;
+
+    ck_assert_int_eq(ipsie_http_post_form(&resp, u, "a=1", "u", "p", &opts, pool), IPSIE_ERR_HTTP);
+    took = apr_time_now() - start;
+    close(fd);
+    ck_assert_int_ge(took, apr_time_from_msec(900));
+    ck_assert_int_lt(took, apr_time_from_sec(3));
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08005"));
+}
+END_TEST
+
+START_TEST(http_timeout_option_sets_how_long_a_silent_peer_is_waited_for)
+{
+    ipsie_http_response_t resp;
+    ipsie_http_opts_t opts = {2, NULL};
+    int fd;
+    const char *u = silent_url(&fd);
+    apr_time_t start = apr_time_now();
+    apr_interval_time_t took;
+
+    /* A longer timeout waits longer: the option is the bound, not a fixed delay. */
+    ck_assert_int_eq(ipsie_http_get(&resp, u, &opts, pool), IPSIE_ERR_HTTP);
+    took = apr_time_now() - start;
+    close(fd);
+    ck_assert_int_ge(took, apr_time_from_msec(1900));
+    ck_assert_int_lt(took, apr_time_from_sec(4));
+}
+END_TEST
+
+/* ---- URLs in log lines ---------------------------------------------------------------- */
+
+START_TEST(http_log_masks_a_user_without_a_password)
+{
+    ipsie_http_response_t resp;
+    const char *u = refused_url("/x");
+    const char *with_user = apr_pstrcat(pool, "http://SOMEUSER@", u + 7, NULL);
+
+    ck_assert_int_eq(ipsie_http_get(&resp, with_user, NULL, pool), IPSIE_ERR_HTTP);
+    ck_assert_ptr_nonnull(strstr(captured_log, apr_pstrcat(pool, "http://***@", u + 7, NULL)));
+    ck_assert_ptr_null(strstr(captured_log, "SOMEUSER"));
+}
+END_TEST
+
+START_TEST(http_log_keeps_an_at_sign_past_the_host)
+{
+    ipsie_http_response_t resp;
+    const char *u = refused_url("/a@b?c=d@e#f@g");
+
+    ck_assert_int_eq(ipsie_http_get(&resp, u, NULL, pool), IPSIE_ERR_HTTP);
+    ck_assert_ptr_nonnull(strstr(captured_log, u));
+    ck_assert_ptr_null(strstr(captured_log, "***"));
+}
+END_TEST
+
+START_TEST(http_log_masks_credentials_on_every_failure)
+{
+    ipsie_http_response_t resp;
+    size_t n = IPSIE_HTTP_MAX_BODY + 1;
+    char *big = malloc(n);
+    const char *with_user = apr_psprintf(pool, "http://user:PASSWORD@127.0.0.1:%d/big", srv.port);
+
+    memset(big, 'x', n);
+    srv_set("/big", 200, NULL, big, n, 0);
+    free(big);
+    ck_assert_int_eq(ipsie_http_get(&resp, with_user, NULL, pool), IPSIE_ERR_TOO_LARGE);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08003"));
+    ck_assert_ptr_nonnull(
+        strstr(captured_log, apr_psprintf(pool, "http://***@127.0.0.1:%d/big", srv.port)));
+    ck_assert_ptr_null(strstr(captured_log, "PASSWORD"));
+}
+END_TEST
+
 /* ---- HTTPS ---------------------------------------------------------------------------- */
 
 START_TEST(https_refuses_a_certificate_no_trust_anchor_vouches_for)
@@ -252,6 +445,17 @@ static Suite *http_suite(void)
     tcase_add_test(http, http_get_times_out_on_a_silent_peer);
     tcase_add_test(http, http_post_form_encodes_basic_credentials);
     tcase_add_test(http, http_get_returns_the_cache_control_header);
+    tcase_add_test(http, http_post_form_sends_the_form_verbatim_without_credentials);
+    tcase_add_test(http, http_post_form_without_a_form_sends_an_empty_body);
+    tcase_add_test(http, http_post_form_with_a_user_and_no_password_sends_an_empty_password);
+    tcase_add_test(http, http_post_form_returns_an_error_status_with_its_body);
+    tcase_add_test(http, http_post_form_refuses_an_oversized_answer);
+    tcase_add_test(http, http_get_gives_up_on_a_silent_peer_after_the_timeout);
+    tcase_add_test(http, http_post_form_gives_up_on_a_silent_peer_after_the_timeout);
+    tcase_add_test(http, http_timeout_option_sets_how_long_a_silent_peer_is_waited_for);
+    tcase_add_test(http, http_log_masks_a_user_without_a_password);
+    tcase_add_test(http, http_log_keeps_an_at_sign_past_the_host);
+    tcase_add_test(http, http_log_masks_credentials_on_every_failure);
     suite_add_tcase(s, http);
 
     tcase_add_checked_fixture(tls, tls_server_setup, server_teardown);
