@@ -1,5 +1,7 @@
-/* Unit tests of src/ipsie_log.c: the sink the core logs through, and values made safe for a
- * log line. */
+/* Unit tests of src/ipsie_log.c: the sink the core logs through, its level check, the call
+ * baton each thread carries to it, and values made safe for a log line. */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "test_support.h"
@@ -8,16 +10,32 @@
 static struct {
     int calls;
     void *baton;
+    void *call_baton;
     ipsie_log_level_e level;
     char msg[4096];
+    int checks; /* level checks asked */
+    void *checked_baton;
+    void *checked_call_baton;
+    ipsie_log_level_e checked_level;
 } seen;
 
-static void record_sink(void *baton, ipsie_log_level_e level, const char *msg)
+static void record_sink(void *baton, void *call_baton, ipsie_log_level_e level, const char *msg)
 {
     seen.calls++;
     seen.baton = baton;
+    seen.call_baton = call_baton;
     seen.level = level;
     snprintf(seen.msg, sizeof(seen.msg), "%s", msg);
+}
+
+/* Wants errors and warnings only, like a server at LogLevel warn. */
+static int warn_level(void *baton, void *call_baton, ipsie_log_level_e level)
+{
+    seen.checks++;
+    seen.checked_baton = baton;
+    seen.checked_call_baton = call_baton;
+    seen.checked_level = level;
+    return level <= IPSIE_LOG_WARNING;
 }
 
 static void record_setup(void)
@@ -32,10 +50,11 @@ START_TEST(log_line_reaches_the_installed_sink_with_its_level_and_baton)
 {
     int baton;
 
-    ipsie_log_set_sink(record_sink, &baton);
+    ipsie_log_set_sink(record_sink, NULL, &baton);
     ipsie_log(IPSIE_LOG_WARNING, "IPSIE99001: %s=%d", "n", 42);
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_ptr_eq(seen.baton, &baton);
+    ck_assert_ptr_null(seen.call_baton);
     ck_assert_int_eq(seen.level, IPSIE_LOG_WARNING);
     ck_assert_str_eq(seen.msg, "IPSIE99001: n=42");
 }
@@ -47,7 +66,7 @@ START_TEST(log_every_level_is_passed_as_it_is)
                                                IPSIE_LOG_DEBUG};
     size_t i;
 
-    ipsie_log_set_sink(record_sink, NULL);
+    ipsie_log_set_sink(record_sink, NULL, NULL);
     for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
         ipsie_log(levels[i], "IPSIE99002: level %zu", i);
         ck_assert_int_eq(seen.level, levels[i]);
@@ -58,9 +77,9 @@ END_TEST
 
 START_TEST(log_line_goes_nowhere_once_the_sink_is_removed)
 {
-    ipsie_log_set_sink(record_sink, NULL);
+    ipsie_log_set_sink(record_sink, NULL, NULL);
     ipsie_log(IPSIE_LOG_ERROR, "IPSIE99003: first");
-    ipsie_log_set_sink(NULL, NULL);
+    ipsie_log_set_sink(NULL, NULL, NULL);
     ipsie_log(IPSIE_LOG_ERROR, "IPSIE99003: second");
     ck_assert_int_eq(seen.calls, 1);
     ck_assert_str_eq(seen.msg, "IPSIE99003: first");
@@ -69,7 +88,7 @@ END_TEST
 
 START_TEST(log_without_a_sink_discards_the_line)
 {
-    ipsie_log_set_sink(NULL, NULL);
+    ipsie_log_set_sink(NULL, NULL, NULL);
     ipsie_log(IPSIE_LOG_ERROR, "IPSIE99004: %s", "nobody hears this");
     ck_assert_int_eq(seen.calls, 0);
     ck_assert_str_eq(captured_log, "");
@@ -78,8 +97,8 @@ END_TEST
 
 START_TEST(log_a_new_sink_replaces_the_old_one)
 {
-    ipsie_log_set_sink(record_sink, NULL);
-    ipsie_log_set_sink(capture_sink, NULL);
+    ipsie_log_set_sink(record_sink, NULL, NULL);
+    ipsie_log_set_sink(capture_sink, NULL, NULL);
     ipsie_log(IPSIE_LOG_INFO, "IPSIE99005: to the second sink");
     ck_assert_int_eq(seen.calls, 0);
     ck_assert_str_eq(captured_log, "IPSIE99005: to the second sink\n");
@@ -92,7 +111,7 @@ START_TEST(log_a_long_line_is_cut_at_the_buffer_and_stays_terminated)
 
     memset(value, 'v', 2999);
     value[2999] = '\0';
-    ipsie_log_set_sink(record_sink, NULL);
+    ipsie_log_set_sink(record_sink, NULL, NULL);
     ipsie_log(IPSIE_LOG_WARNING, "IPSIE99006: %s and more", value);
     ck_assert_int_eq(seen.calls, 1);
     /* The line buffer holds 1024 bytes: 1023 characters and the terminator. */
@@ -109,10 +128,121 @@ START_TEST(log_a_line_of_exactly_the_buffer_is_kept_whole)
 
     memset(value, 'w', room);
     value[room] = '\0';
-    ipsie_log_set_sink(record_sink, NULL);
+    ipsie_log_set_sink(record_sink, NULL, NULL);
     ipsie_log(IPSIE_LOG_WARNING, "IPSIE99007: %s", value);
     ck_assert_uint_eq(strlen(seen.msg), 1023);
     ck_assert_int_eq(seen.msg[1022], 'w');
+}
+END_TEST
+
+/* ---- the level check ------------------------------------------------------------------ */
+
+START_TEST(log_level_the_sink_refuses_is_never_formatted)
+{
+    int baton;
+
+    ipsie_log_set_sink(record_sink, warn_level, &baton);
+    /* Formatting this line would read through a pointer that points nowhere. */
+    ipsie_log(IPSIE_LOG_DEBUG, "IPSIE99010: %s", (const char *)(uintptr_t)1);
+    ck_assert_int_eq(seen.checks, 1);
+    ck_assert_int_eq(seen.checked_level, IPSIE_LOG_DEBUG);
+    ck_assert_ptr_eq(seen.checked_baton, &baton);
+    ck_assert_int_eq(seen.calls, 0);
+}
+END_TEST
+
+START_TEST(log_level_the_sink_wants_is_formatted_and_emitted)
+{
+    ipsie_log_set_sink(record_sink, warn_level, NULL);
+    ipsie_log(IPSIE_LOG_WARNING, "IPSIE99011: %d", 7);
+    ipsie_log(IPSIE_LOG_INFO, "IPSIE99012: %d", 8);
+    ipsie_log(IPSIE_LOG_ERROR, "IPSIE99013: %d", 9);
+    ck_assert_int_eq(seen.checks, 3);
+    ck_assert_int_eq(seen.calls, 2);
+    ck_assert_int_eq(seen.level, IPSIE_LOG_ERROR);
+    ck_assert_str_eq(seen.msg, "IPSIE99013: 9");
+}
+END_TEST
+
+START_TEST(log_is_level_asks_the_sink_without_logging)
+{
+    ipsie_log_set_sink(record_sink, warn_level, NULL);
+    ck_assert_int_ne(ipsie_log_is_level(IPSIE_LOG_ERROR), 0);
+    ck_assert_int_ne(ipsie_log_is_level(IPSIE_LOG_WARNING), 0);
+    ck_assert_int_eq(ipsie_log_is_level(IPSIE_LOG_INFO), 0);
+    ck_assert_int_eq(ipsie_log_is_level(IPSIE_LOG_DEBUG), 0);
+    ck_assert_int_eq(seen.calls, 0);
+    ipsie_log_set_sink(record_sink, NULL, NULL);
+    ck_assert_int_ne(ipsie_log_is_level(IPSIE_LOG_DEBUG), 0);
+    ipsie_log_set_sink(NULL, NULL, NULL);
+    ck_assert_int_eq(ipsie_log_is_level(IPSIE_LOG_ERROR), 0);
+}
+END_TEST
+
+/* ---- the call baton ------------------------------------------------------------------- */
+
+START_TEST(log_call_baton_reaches_the_level_check_and_the_sink)
+{
+    int baton, request;
+
+    ipsie_log_set_sink(record_sink, warn_level, &baton);
+    ck_assert_ptr_null(ipsie_log_set_call(&request));
+    ipsie_log(IPSIE_LOG_WARNING, "IPSIE99014: during the request");
+    ck_assert_ptr_eq(seen.checked_call_baton, &request);
+    ck_assert_ptr_eq(seen.call_baton, &request);
+    ck_assert_ptr_eq(seen.baton, &baton);
+    ck_assert_ptr_eq(ipsie_log_set_call(NULL), &request);
+    ipsie_log(IPSIE_LOG_WARNING, "IPSIE99015: after it");
+    ck_assert_ptr_null(seen.checked_call_baton);
+    ck_assert_ptr_null(seen.call_baton);
+    ck_assert_int_eq(seen.calls, 2);
+}
+END_TEST
+
+START_TEST(log_call_batons_nest_and_the_outer_one_comes_back)
+{
+    int request, subrequest;
+    void *outer;
+    void *inner;
+
+    ipsie_log_set_sink(record_sink, NULL, NULL);
+    outer = ipsie_log_set_call(&request);
+    inner = ipsie_log_set_call(&subrequest);
+    ck_assert_ptr_eq(inner, &request);
+    ipsie_log(IPSIE_LOG_ERROR, "IPSIE99016: inner");
+    ck_assert_ptr_eq(seen.call_baton, &subrequest);
+    ipsie_log_set_call(inner);
+    ipsie_log(IPSIE_LOG_ERROR, "IPSIE99017: outer");
+    ck_assert_ptr_eq(seen.call_baton, &request);
+    ipsie_log_set_call(outer);
+    ipsie_log(IPSIE_LOG_ERROR, "IPSIE99018: none");
+    ck_assert_ptr_null(seen.call_baton);
+}
+END_TEST
+
+static void *log_from_another_thread(void *arg)
+{
+    void **call_seen = arg;
+
+    ipsie_log(IPSIE_LOG_ERROR, "IPSIE99019: from another thread");
+    *call_seen = seen.call_baton;
+    return NULL;
+}
+
+START_TEST(log_call_baton_belongs_to_the_thread_that_set_it)
+{
+    int request;
+    void *call_seen = &request;
+    pthread_t thread;
+
+    ipsie_log_set_sink(record_sink, NULL, NULL);
+    ipsie_log_set_call(&request);
+    ck_assert_int_eq(pthread_create(&thread, NULL, log_from_another_thread, &call_seen), 0);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+    ck_assert_ptr_null(call_seen);
+    ipsie_log(IPSIE_LOG_ERROR, "IPSIE99020: from this one");
+    ck_assert_ptr_eq(seen.call_baton, &request);
+    ipsie_log_set_call(NULL);
 }
 END_TEST
 
@@ -182,6 +312,12 @@ static Suite *log_suite(void)
     tcase_add_test(sink, log_a_new_sink_replaces_the_old_one);
     tcase_add_test(sink, log_a_long_line_is_cut_at_the_buffer_and_stays_terminated);
     tcase_add_test(sink, log_a_line_of_exactly_the_buffer_is_kept_whole);
+    tcase_add_test(sink, log_level_the_sink_refuses_is_never_formatted);
+    tcase_add_test(sink, log_level_the_sink_wants_is_formatted_and_emitted);
+    tcase_add_test(sink, log_is_level_asks_the_sink_without_logging);
+    tcase_add_test(sink, log_call_baton_reaches_the_level_check_and_the_sink);
+    tcase_add_test(sink, log_call_batons_nest_and_the_outer_one_comes_back);
+    tcase_add_test(sink, log_call_baton_belongs_to_the_thread_that_set_it);
     suite_add_tcase(s, sink);
 
     tcase_add_checked_fixture(safe, pool_setup, pool_teardown);
