@@ -7,6 +7,7 @@
 #include <http_request.h>
 #include <mod_auth.h>
 
+#include "ipsie/ipsie_log.h"
 #include "src/auth_ipsie.h"
 
 #define SRV(name, id, how, help)                                                                   \
@@ -80,19 +81,72 @@ static const command_rec auth_ipsie_cmds[] = {
         "pass the access token as IPSIE-Access-Token (default Off)"),
     {NULL}};
 
+/* Each hook that serves a request names it to the core's log seam while it runs, so that core
+ * lines logged meanwhile carry the request; the outer call, if any, is restored after. */
+static int strip_spoofed(request_rec *r)
+{
+    void *outer = ipsie_log_set_call(r);
+    int status = auth_ipsie_strip_spoofed(r);
+
+    ipsie_log_set_call(outer);
+    return status;
+}
+
+static int check_user_id(request_rec *r)
+{
+    void *outer = ipsie_log_set_call(r);
+    int status = auth_ipsie_check_user_id(r);
+
+    ipsie_log_set_call(outer);
+    return status;
+}
+
+static int fixups(request_rec *r)
+{
+    void *outer = ipsie_log_set_call(r);
+    int status = auth_ipsie_fixups(r);
+
+    ipsie_log_set_call(outer);
+    return status;
+}
+
+static int note_auth_failure(request_rec *r, const char *auth_type)
+{
+    void *outer = ipsie_log_set_call(r);
+    int status = auth_ipsie_note_auth_failure(r, auth_type);
+
+    ipsie_log_set_call(outer);
+    return status;
+}
+
+static authz_status check_claim(request_rec *r, const char *require_args,
+                                const void *parsed_require_args)
+{
+    void *outer = ipsie_log_set_call(r);
+    authz_status status =
+        auth_ipsie_authz_claim_provider.check_authorization(r, require_args, parsed_require_args);
+
+    ipsie_log_set_call(outer);
+    return status;
+}
+
+/* "Require claim", its check wrapped as the hooks are. */
+static authz_provider claim_provider;
+
 static void auth_ipsie_register_hooks(apr_pool_t *p)
 {
+    claim_provider = auth_ipsie_authz_claim_provider;
+    claim_provider.check_authorization = check_claim;
     ap_hook_pre_config(auth_ipsie_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(auth_ipsie_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(auth_ipsie_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* Spoofed identity headers go before any module or application can read them. */
-    ap_hook_header_parser(auth_ipsie_strip_spoofed, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_check_authn(auth_ipsie_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
-                        AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_fixups(auth_ipsie_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_note_auth_failure(auth_ipsie_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_header_parser(strip_spoofed, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_check_authn(check_user_id, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,
-                              &auth_ipsie_authz_claim_provider, AP_AUTH_INTERNAL_PER_CONF);
+                              &claim_provider, AP_AUTH_INTERNAL_PER_CONF);
 }
 
 AP_DECLARE_MODULE(auth_ipsie) = {STANDARD20_MODULE_STUFF,        auth_ipsie_create_dir_config,

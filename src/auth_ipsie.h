@@ -9,8 +9,9 @@
 
 #include "ipsie/ipsie_crypto.h"
 #include "ipsie/ipsie_http.h"
-#include "ipsie/ipsie_provider.h"
+#include "ipsie/ipsie_provider_cache.h"
 #include "ipsie/ipsie_session.h"
+#include "ipsie/ipsie_token.h"
 
 extern module AP_MODULE_DECLARE_DATA auth_ipsie_module;
 

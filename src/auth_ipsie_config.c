@@ -809,11 +809,26 @@ int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
-static void log_sink(void *baton, ipsie_log_level_e level, const char *msg)
-{
-    static const int levels[] = {APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG};
+static const int log_levels[] = {APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG};
 
-    ap_log_error(APLOG_MARK, levels[level], 0, (server_rec *)baton, "%s", msg);
+/* A core line logged while a request is served goes out with the request (its client, virtual
+ * host and per-directory LogLevel); any other with the server. */
+static void log_sink(void *baton, void *call_baton, ipsie_log_level_e level, const char *msg)
+{
+    if (call_baton != NULL) {
+        ap_log_rerror(APLOG_MARK, log_levels[level], 0, (request_rec *)call_baton, "%s", msg);
+    }
+    else {
+        ap_log_error(APLOG_MARK, log_levels[level], 0, (server_rec *)baton, "%s", msg);
+    }
+}
+
+static int log_is_level(void *baton, void *call_baton, ipsie_log_level_e level)
+{
+    if (call_baton != NULL) {
+        return APLOG_R_IS_LEVEL((request_rec *)call_baton, log_levels[level]);
+    }
+    return APLOG_IS_LEVEL((server_rec *)baton, log_levels[level]);
 }
 
 /* Requests of one child that may wait for the provider at once: half its threads, so that a
@@ -834,7 +849,7 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     int max_busy = provider_max_busy();
     apr_status_t rv;
 
-    ipsie_log_set_sink(log_sink, s);
+    ipsie_log_set_sink(log_sink, log_is_level, s);
     rv = ipsie_http_global_init();
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "IPSIE10002: libcurl initialisation failed");

@@ -11,7 +11,7 @@
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_cookie.h"
 #include "ipsie/ipsie_error.h"
-#include "ipsie/ipsie_jwt.h"
+#include "ipsie/ipsie_id_token.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_state.h"
 #include "ipsie/ipsie_util.h"

@@ -9,7 +9,9 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "ipsie/ipsie_jwt.h"
+#include "ipsie/ipsie_id_token.h"
+#include "ipsie/ipsie_jwk.h"
+#include "ipsie/ipsie_jws.h"
 #include "ipsie/ipsie_util.h"
 
 #define FUZZ_NOW 1700000000LL

@@ -4,7 +4,8 @@
 
 #include <strings.h>
 
-#include "ipsie/ipsie_provider.h"
+#include "ipsie/ipsie_discovery.h"
+#include "ipsie/ipsie_token.h"
 
 #define FUZZ_ISSUER "https://op.example"
 

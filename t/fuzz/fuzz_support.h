@@ -35,7 +35,7 @@ static inline void fuzz_setup(void)
         abort();
     }
     atexit(apr_terminate);
-    ipsie_log_set_sink(NULL, NULL);
+    ipsie_log_set_sink(NULL, NULL, NULL);
 }
 
 /* A pool that owns a fresh allocator: destroying it hands every block back to malloc, so a

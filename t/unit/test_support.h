@@ -15,10 +15,11 @@ static char captured_log[8192];
 
 static pthread_mutex_t captured_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void capture_sink(void *baton, ipsie_log_level_e level, const char *msg)
+static void capture_sink(void *baton, void *call_baton, ipsie_log_level_e level, const char *msg)
 {
     size_t used;
     (void)baton;
+    (void)call_baton;
     (void)level;
     /* Some suites log from several threads at once. */
     pthread_mutex_lock(&captured_log_lock);
@@ -35,13 +36,13 @@ static void pool_setup(void)
     apr_initialize();
     apr_pool_create(&pool, NULL);
     captured_log[0] = '\0';
-    ipsie_log_set_sink(capture_sink, NULL);
+    ipsie_log_set_sink(capture_sink, NULL, NULL);
 }
 
 static void pool_teardown(void)
 {
     apr_pool_destroy(pool);
-    ipsie_log_set_sink(NULL, NULL);
+    ipsie_log_set_sink(NULL, NULL, NULL);
     apr_terminate();
 }
 
