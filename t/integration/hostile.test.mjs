@@ -140,16 +140,21 @@ describe('hostile input', () => {
         }
     });
 
-    test('a replayed callback is refused and a used state cookie is gone', async () => {
+    test('a replayed callback never makes a session: refused, or on to the site for the one signed in', async () => {
         const client = new Client();
         const { callbackUrl } = await login(client, stack.url('/app/'), 'alice', { stopAtCallback: true });
         const first = await client.get(callbackUrl);
         assert.equal(first.status, 302);
         assert.equal(first.location, stack.url('/app/'));
-        const replay = await new Client().get(callbackUrl);
+        const stranger = new Client();
+        const replay = await stranger.get(callbackUrl);
         assert.equal(replay.status, 400);
+        assert.ok(!stranger.jar.names().some((n) => n.startsWith('ipsie_session')));
+        // The same browser, signed in now (the back button): on to the site, no new session.
         const again = await client.get(callbackUrl);
-        assert.equal(again.status, 400);
+        assert.equal(again.status, 302);
+        assert.equal(again.location, stack.url('/'));
+        assert.deepEqual(again.setCookies, []);
     });
 
     test('an error response from the OP becomes an error page, not a session', async () => {
