@@ -176,6 +176,9 @@ ipsie_session_t *auth_ipsie_session_valid(request_rec *r, const auth_ipsie_setti
 /* The current time, Unix seconds: for the provider cache, whose fetches and waits take time
  * (a request's own rules use its start time). */
 long long auth_ipsie_now(void);
+/* When this request stops waiting for the provider: no request waits for it, in all, longer
+ * than IPSIEProviderTimeout and 1 s. */
+apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_settings_t *cfg);
 /* 503 with Retry-After (seconds, 5 when 0): asking again shortly will do; again, when not
  * NULL, is linked as the way to do it. Returns DONE. */
 int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again);

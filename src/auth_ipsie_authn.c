@@ -298,6 +298,11 @@ long long auth_ipsie_now(void)
     return apr_time_sec(apr_time_now());
 }
 
+apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    return r->request_time + apr_time_from_sec(cfg->http.timeout + 1);
+}
+
 int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again)
 {
     apr_table_setn(r->err_headers_out, "Retry-After",
@@ -362,7 +367,8 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
     int slot;
     int i;
 
-    rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now());
+    rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(),
+                                       auth_ipsie_provider_deadline(r, cfg));
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE11001: cannot start a login: provider metadata unavailable from %s",

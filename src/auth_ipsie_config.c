@@ -10,6 +10,7 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <ap_mpm.h>
+#include <apr_shm.h>
 
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_cookie.h"
@@ -831,28 +832,51 @@ static int log_is_level(void *baton, void *call_baton, ipsie_log_level_e level)
     return APLOG_IS_LEVEL((server_rec *)baton, log_levels[level]);
 }
 
-/* Requests of one child that may wait for the provider at once: half its threads, so that a
- * provider that never answers leaves the other half to serve everything else. */
-static int provider_max_busy(void)
+/* The gate every provider cache of the server shares: leases for half of all the server's
+ * workers, in memory every child sees, so that a provider that never answers leaves the other
+ * half to serve everything else, however many virtual hosts or processes there are. */
+static apr_status_t provider_gate(ipsie_gate_t **out, apr_pool_t *pconf)
 {
+    int daemons = 1;
     int threads = 1;
+    int leases;
+    apr_shm_t *shm;
+    apr_status_t rv;
 
+    if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS || daemons < 1) {
+        daemons = 1;
+    }
     if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1) {
         threads = 1;
     }
-    return threads / 2 > 0 ? threads / 2 : 1;
+    leases = daemons * threads / 2 > 0 ? daemons * threads / 2 : 1;
+    /* Anonymous: made by the parent before the children are forked, inherited by them. */
+    rv = apr_shm_create(&shm, ipsie_gate_size(leases), NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    memset(apr_shm_baseaddr_get(shm), 0, ipsie_gate_size(leases));
+    *out = ipsie_gate_attach(apr_shm_baseaddr_get(shm), leases, pconf);
+    return APR_SUCCESS;
 }
 
 int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
-    int max_busy = provider_max_busy();
+    ipsie_gate_t *gate = NULL;
     apr_status_t rv;
 
     ipsie_log_set_sink(log_sink, log_is_level, s);
     rv = ipsie_http_global_init();
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "IPSIE10002: libcurl initialisation failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv = provider_gate(&gate, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "IPSIE10006: cannot create the shared memory that bounds waits for the "
+                     "provider");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (sp = s; sp != NULL; sp = sp->next) {
@@ -874,7 +898,7 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                                              &c->settings->http, pconf);
         }
         if (rv == APR_SUCCESS) {
-            ipsie_provider_cache_set_max_busy(c->settings->provider, max_busy);
+            ipsie_provider_cache_set_gate(c->settings->provider, gate);
         }
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, sp,

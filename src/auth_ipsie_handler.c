@@ -100,7 +100,8 @@ static apr_status_t validate_id_token(json_t **claims, keys_state_e *keys, long 
     expect.now = now;
     *keys = KEYS_OK;
     *retry_after = 0;
-    rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, auth_ipsie_now());
+    rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, auth_ipsie_now(),
+                                   auth_ipsie_provider_deadline(r, cfg));
     if (rv != APR_SUCCESS) {
         *keys = KEYS_UNAVAILABLE;
         return rv;
@@ -110,7 +111,7 @@ static apr_status_t validate_id_token(json_t **claims, keys_state_e *keys, long 
         return rv;
     }
     rv = ipsie_provider_cache_jwks_refresh(&fresh, retry_after, cfg->provider, jwks,
-                                           auth_ipsie_now());
+                                           auth_ipsie_now(), auth_ipsie_provider_deadline(r, cfg));
     if (rv != APR_SUCCESS) {
         *keys = rv == IPSIE_ERR_THROTTLED ? KEYS_THROTTLED : KEYS_UNAVAILABLE;
         return rv;
@@ -233,6 +234,8 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     keys_state_e keys;
     long retry_after;
     auth_ipsie_dir_settings_t dir;
+    ipsie_gate_lease_t lease;
+    ipsie_http_opts_t http;
     apr_status_t rv;
 
     if (ipsie_login_state_slot(state) < 0 || !auth_ipsie_is_token_text(state, 64)) {
@@ -262,7 +265,8 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         return bad_request(r, "This sign-in took too long or its state is unreadable. "
                               "Please start again.");
     }
-    rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now());
+    rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(),
+                                       auth_ipsie_provider_deadline(r, cfg));
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12005: provider metadata unavailable during the callback");
@@ -278,13 +282,15 @@ static int handle_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     if (code == NULL || *code == '\0' || strlen(code) > 2048) {
         return bad_request(r, "The sign-in response has no authorization code.");
     }
-    rv = ipsie_provider_cache_enter(cfg->provider);
+    rv = ipsie_provider_cache_enter(cfg->provider, &lease);
     if (rv != APR_SUCCESS) {
         return provider_failure(r, rv, 0, again_url(r, cfg, st));
     }
+    http = cfg->http;
+    http.deadline = auth_ipsie_provider_deadline(r, cfg);
     rv = ipsie_token_request(&tokens, op, &cfg->client, code, auth_ipsie_redirect_uri_abs(r, cfg),
-                             st->code_verifier, &cfg->http, r->pool);
-    ipsie_provider_cache_leave(cfg->provider);
+                             st->code_verifier, &http, r->pool);
+    ipsie_provider_cache_leave(cfg->provider, &lease);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
         return bad_gateway(r);
@@ -395,7 +401,9 @@ static int handle_logout(request_rec *r, const auth_ipsie_settings_t *cfg, const
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     id_token = s ? ipsie_session_id_token(s, r->pool) : NULL;
     if (id_token != NULL
-        && ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now()) == APR_SUCCESS
+        && ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(),
+                                         auth_ipsie_provider_deadline(r, cfg))
+               == APR_SUCCESS
         && op->end_session_endpoint != NULL) {
         return_to = apr_pstrcat(
             r->pool, op->end_session_endpoint, strchr(op->end_session_endpoint, '?') ? "&" : "?",

@@ -96,6 +96,7 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
     char errbuf[CURL_ERROR_SIZE];
     CURLcode cc;
     long timeout = IPSIE_HTTP_DEFAULT_TIMEOUT;
+    long timeout_ms;
     long status = 0;
     char *ctype = NULL;
     struct curl_header *cc_header = NULL;
@@ -112,6 +113,19 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
     log_url = url_for_log(url, p);
     if (opts != NULL && opts->timeout > 0) {
         timeout = opts->timeout;
+    }
+    timeout_ms = (long)timeout * 1000;
+    if (opts != NULL && opts->deadline > 0) {
+        apr_interval_time_t left = opts->deadline - apr_time_now();
+        if (left < 1000) {
+            ipsie_log(IPSIE_LOG_ERROR,
+                      "IPSIE08007: no request to %s: the time allowed for the provider is spent",
+                      log_url);
+            return IPSIE_ERR_HTTP;
+        }
+        if (left / 1000 < timeout_ms) {
+            timeout_ms = (long)(left / 1000);
+        }
     }
 
     curl = curl_easy_init();
@@ -157,8 +171,8 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
     if (opts != NULL && opts->ca_file != NULL) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, opts->ca_file);
     }
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, timeout);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, IPSIE_HTTP_USER_AGENT);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)IPSIE_HTTP_MAX_BODY);

@@ -43,8 +43,8 @@ struct ipsie_provider_cache_t {
     const char *issuer;
     long max_ttl;
     ipsie_http_opts_t opts;
-    int max_busy; /* threads fetching, waiting or exchanging at once; 0: no bound */
-    int busy;
+    ipsie_gate_t *gate; /* bounds those waiting for the provider; NULL: no bound */
+    long long grace;    /* seconds a replaced value stays readable */
     slot_t metadata;
     slot_t jwks;
 };
@@ -97,49 +97,52 @@ apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const cha
         cache->opts.timeout = opts->timeout > 0 ? opts->timeout : IPSIE_HTTP_DEFAULT_TIMEOUT;
         cache->opts.ca_file = opts->ca_file ? apr_pstrdup(p, opts->ca_file) : NULL;
     }
+    /* Longer than any request that holds a value can take with the provider. */
+    cache->grace = GENERATION_GRACE > 10 * (cache->opts.timeout + 1)
+                       ? GENERATION_GRACE
+                       : 10 * (cache->opts.timeout + 1);
     apr_pool_cleanup_register(p, cache, cache_cleanup, apr_pool_cleanup_null);
     *out = cache;
     return APR_SUCCESS;
 }
 
-void ipsie_provider_cache_set_max_busy(ipsie_provider_cache_t *cache, int max_busy)
+void ipsie_provider_cache_set_gate(ipsie_provider_cache_t *cache, ipsie_gate_t *gate)
 {
-    apr_thread_mutex_lock(cache->mutex);
-    cache->max_busy = max_busy > 0 ? max_busy : 0;
-    apr_thread_mutex_unlock(cache->mutex);
+    cache->gate = gate;
 }
 
-/* Take a place among the threads busy with the provider; under the mutex. */
-static int take_busy(ipsie_provider_cache_t *cache)
+/* Take a lease on the gate for as long as one exchange with the provider may take. */
+static int take_lease(ipsie_provider_cache_t *cache, ipsie_gate_lease_t *lease)
 {
-    if (cache->max_busy > 0 && cache->busy >= cache->max_busy) {
-        return 0;
+    lease->slot = -1;
+    return cache->gate == NULL
+           || ipsie_gate_enter(lease, cache->gate, apr_time_now(),
+                               apr_time_from_sec(cache->opts.timeout + 2));
+}
+
+static void give_lease(ipsie_provider_cache_t *cache, const ipsie_gate_lease_t *lease)
+{
+    if (cache->gate != NULL) {
+        ipsie_gate_leave(cache->gate, lease);
     }
-    cache->busy++;
-    return 1;
 }
 
-apr_status_t ipsie_provider_cache_enter(ipsie_provider_cache_t *cache)
+static apr_status_t busy_refusal(ipsie_provider_cache_t *cache, const char *what)
 {
-    int ok;
-
-    apr_thread_mutex_lock(cache->mutex);
-    ok = take_busy(cache);
-    apr_thread_mutex_unlock(cache->mutex);
-    if (!ok) {
-        ipsie_log(IPSIE_LOG_WARNING,
-                  "IPSIE08308: request to %s refused: %d requests already wait for it",
-                  cache->issuer, cache->max_busy);
-        return IPSIE_ERR_BUSY;
-    }
-    return APR_SUCCESS;
+    ipsie_log(IPSIE_LOG_WARNING,
+              "IPSIE08308: %s of %s refused: %d requests already wait for the provider", what,
+              cache->issuer, cache->gate ? ipsie_gate_leases(cache->gate) : 0);
+    return IPSIE_ERR_BUSY;
 }
 
-void ipsie_provider_cache_leave(ipsie_provider_cache_t *cache)
+apr_status_t ipsie_provider_cache_enter(ipsie_provider_cache_t *cache, ipsie_gate_lease_t *lease)
 {
-    apr_thread_mutex_lock(cache->mutex);
-    cache->busy--;
-    apr_thread_mutex_unlock(cache->mutex);
+    return take_lease(cache, lease) ? APR_SUCCESS : busy_refusal(cache, "a request");
+}
+
+void ipsie_provider_cache_leave(ipsie_provider_cache_t *cache, const ipsie_gate_lease_t *lease)
+{
+    give_lease(cache, lease);
 }
 
 /* How long a value fetched with this Cache-Control stays fresh. */
@@ -155,9 +158,10 @@ static long long value_ttl(const ipsie_provider_cache_t *cache, const char *cach
 }
 
 /* Install g as the newest generation and unlink the ones no reader can still hold: two
- * generations back and retired over GENERATION_GRACE ago. Called under the mutex; the
+ * generations back and retired over grace seconds ago. Called under the mutex; the
  * unlinked chain is returned for destruction outside it. */
-static generation_t *install_generation(slot_t *slot, generation_t *g, long long now)
+static generation_t *install_generation(slot_t *slot, generation_t *g, long long grace,
+                                        long long now)
 {
     generation_t *prev;
     generation_t *cur;
@@ -175,7 +179,7 @@ static generation_t *install_generation(slot_t *slot, generation_t *g, long long
     depth = 1;
     cur = g->older;
     while (cur != NULL) {
-        if (depth >= 2 && now - cur->retired >= GENERATION_GRACE) {
+        if (depth >= 2 && now - cur->retired >= grace) {
             prev->older = cur->older;
             cur->older = dead;
             dead = cur;
@@ -238,12 +242,13 @@ static slot_action_e slot_decide(const slot_t *slot, const char *source, long lo
  * are logged with tags that tell an unreachable provider, a bad answer and a bad document
  * apart, the body never is. */
 static apr_status_t fetch_generation(generation_t **out, ipsie_provider_cache_t *cache,
-                                     const char *jwks_uri)
+                                     const char *jwks_uri, apr_time_t deadline)
 {
     const char *url = jwks_uri ? jwks_uri : cache->metadata_url;
     apr_pool_t *gp = NULL;
     apr_pool_t *scratch = NULL;
     ipsie_http_response_t resp;
+    ipsie_http_opts_t opts;
     ipsie_provider_t *op = NULL;
     ipsie_jwks_t *jwks = NULL;
     generation_t *g;
@@ -256,7 +261,9 @@ static apr_status_t fetch_generation(generation_t **out, ipsie_provider_cache_t 
         return rv;
     }
     apr_pool_create(&scratch, gp);
-    rv = ipsie_http_get(&resp, url, &cache->opts, scratch);
+    opts = cache->opts;
+    opts.deadline = deadline;
+    rv = ipsie_http_get(&resp, url, &opts, scratch);
     if (rv != APR_SUCCESS) {
         if (jwks_uri) {
             ipsie_log(IPSIE_LOG_ERROR, "IPSIE08304: JWKS fetch failure: cannot fetch %s", url);
@@ -309,23 +316,25 @@ leave:
     return rv;
 }
 
-/* Wait, under the mutex, for the fetch in flight to end, but not past its deadline: its
- * outcome is the caller's (a waiter never starts a fetch of its own). */
-static apr_status_t wait_for_fetch(ipsie_provider_cache_t *cache, slot_t *slot)
+/* Wait, under the mutex, for the fetch in flight to end, but not past its deadline nor the
+ * caller's: its outcome is the caller's (a waiter never starts a fetch of its own). */
+static apr_status_t wait_for_fetch(ipsie_provider_cache_t *cache, slot_t *slot, apr_time_t deadline)
 {
     apr_uint64_t ended = slot->ended;
+    apr_time_t until = deadline > 0 && deadline < slot->deadline ? deadline : slot->deadline;
+    ipsie_gate_lease_t lease;
 
-    if (!take_busy(cache)) {
+    if (!take_lease(cache, &lease)) {
         return IPSIE_ERR_BUSY;
     }
     while (slot->ended == ended) {
-        apr_interval_time_t left = slot->deadline - apr_time_now();
+        apr_interval_time_t left = until - apr_time_now();
         if (left <= 0) {
             break;
         }
         apr_thread_cond_timedwait(cache->fetched, cache->mutex, left);
     }
-    cache->busy--;
+    give_lease(cache, &lease);
     if (slot->ended == ended) {
         return IPSIE_ERR_HTTP;
     }
@@ -335,34 +344,39 @@ static apr_status_t wait_for_fetch(ipsie_provider_cache_t *cache, slot_t *slot)
 /* Fetch for slot, entered and left under the mutex, which is released meanwhile. *out is the
  * new value, or the current one when the fetch failed but one is there to serve. */
 static apr_status_t fetch_into(const void **out, ipsie_provider_cache_t *cache, slot_t *slot,
-                               const char *jwks_uri, long long now)
+                               const char *jwks_uri, long long now, apr_time_t deadline)
 {
     generation_t *fresh = NULL;
     generation_t *dead = NULL;
     apr_time_t started = apr_time_now();
+    ipsie_gate_lease_t lease;
     long long ended_at;
     apr_status_t rv;
 
-    if (!take_busy(cache)) {
+    if (!take_lease(cache, &lease)) {
         return IPSIE_ERR_BUSY;
     }
     slot->fetching++;
-    /* The fetch's own timeout bounds it; the margin covers what is around it. */
+    /* The fetch's own timeout (or the caller's deadline) bounds it; the margin covers what
+     * is around it. */
     slot->deadline = started + apr_time_from_sec(cache->opts.timeout + 1);
+    if (deadline > 0 && deadline < slot->deadline) {
+        slot->deadline = deadline;
+    }
     apr_thread_mutex_unlock(cache->mutex);
 
-    rv = fetch_generation(&fresh, cache, jwks_uri);
+    rv = fetch_generation(&fresh, cache, jwks_uri, deadline);
     /* The end of the fetch, on the caller's clock: a failure holds others off from then. */
     ended_at = now + apr_time_sec(apr_time_now() - started);
+    give_lease(cache, &lease);
 
     apr_thread_mutex_lock(cache->mutex);
-    cache->busy--;
     slot->fetching--;
     slot->ended++;
     slot->last_rv = rv;
     slot->attempted = ended_at;
     if (rv == APR_SUCCESS) {
-        dead = install_generation(slot, fresh, ended_at);
+        dead = install_generation(slot, fresh, cache->grace, ended_at);
         *out = fresh->value;
     }
     else if (slot->current != NULL) {
@@ -382,17 +396,9 @@ static const char *slot_name(const char *jwks_uri)
     return jwks_uri ? "JWKS" : "metadata";
 }
 
-static apr_status_t busy_refusal(ipsie_provider_cache_t *cache, const char *jwks_uri)
-{
-    ipsie_log(IPSIE_LOG_WARNING,
-              "IPSIE08308: %s of %s refused: %d requests already wait for the provider",
-              slot_name(jwks_uri), cache->issuer, cache->max_busy);
-    return IPSIE_ERR_BUSY;
-}
-
 /* Common path of both getters: decide under the lock, fetch outside it, publish under it. */
 static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, slot_t *slot,
-                              const char *jwks_uri, long long now)
+                              const char *jwks_uri, long long now, apr_time_t deadline)
 {
     slot_action_e action;
     apr_status_t rv = APR_SUCCESS;
@@ -406,7 +412,7 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
         *out = slot->current->value;
         break;
     case SLOT_WAIT:
-        rv = wait_for_fetch(cache, slot);
+        rv = wait_for_fetch(cache, slot, deadline);
         if (rv == APR_SUCCESS && slot->current != NULL) {
             *out = slot->current->value;
         }
@@ -419,7 +425,7 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
         break;
     case SLOT_FETCH:
     default:
-        rv = fetch_into(out, cache, slot, jwks_uri, now);
+        rv = fetch_into(out, cache, slot, jwks_uri, now, deadline);
         stale = rv != APR_SUCCESS && *out != NULL;
         break;
     }
@@ -432,7 +438,7 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
         return APR_SUCCESS;
     }
     if (rv == IPSIE_ERR_BUSY) {
-        return busy_refusal(cache, jwks_uri);
+        return busy_refusal(cache, slot_name(jwks_uri));
     }
     if (action == SLOT_FAIL || (action == SLOT_WAIT && rv != APR_SUCCESS)) {
         ipsie_log(IPSIE_LOG_DEBUG, "IPSIE08307: %s of %s unavailable: the fetch %s failed",
@@ -443,36 +449,38 @@ static apr_status_t cache_get(const void **out, ipsie_provider_cache_t *cache, s
 }
 
 apr_status_t ipsie_provider_cache_metadata(const ipsie_provider_t **out,
-                                           ipsie_provider_cache_t *cache, long long now)
+                                           ipsie_provider_cache_t *cache, long long now,
+                                           apr_time_t deadline)
 {
     const void *value = NULL;
     apr_status_t rv;
 
-    rv = cache_get(&value, cache, &cache->metadata, NULL, now);
+    rv = cache_get(&value, cache, &cache->metadata, NULL, now, deadline);
     *out = value;
     return rv;
 }
 
 apr_status_t ipsie_provider_cache_jwks(const ipsie_jwks_t **out, ipsie_provider_cache_t *cache,
-                                       long long now)
+                                       long long now, apr_time_t deadline)
 {
     const ipsie_provider_t *op = NULL;
     const void *value = NULL;
     apr_status_t rv;
 
     *out = NULL;
-    rv = ipsie_provider_cache_metadata(&op, cache, now);
+    rv = ipsie_provider_cache_metadata(&op, cache, now, deadline);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = cache_get(&value, cache, &cache->jwks, op->jwks_uri, now);
+    rv = cache_get(&value, cache, &cache->jwks, op->jwks_uri, now, deadline);
     *out = value;
     return rv;
 }
 
 apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *retry_after,
                                                ipsie_provider_cache_t *cache,
-                                               const ipsie_jwks_t *used, long long now)
+                                               const ipsie_jwks_t *used, long long now,
+                                               apr_time_t deadline)
 {
     const ipsie_provider_t *op = NULL;
     const void *value = NULL;
@@ -482,13 +490,13 @@ apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *r
 
     *out = NULL;
     *retry_after = 0;
-    rv = ipsie_provider_cache_metadata(&op, cache, now);
+    rv = ipsie_provider_cache_metadata(&op, cache, now, deadline);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     apr_thread_mutex_lock(cache->mutex);
     if (slot->fetching) {
-        rv = wait_for_fetch(cache, slot);
+        rv = wait_for_fetch(cache, slot, deadline);
     }
     since = now - slot->attempted;
     if (slot->current != NULL && slot->current->value != used) {
@@ -504,14 +512,14 @@ apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *r
         rv = IPSIE_ERR_THROTTLED;
     }
     else {
-        rv = fetch_into(&value, cache, slot, op->jwks_uri, now);
+        rv = fetch_into(&value, cache, slot, op->jwks_uri, now, deadline);
         if (rv != APR_SUCCESS) {
             value = NULL;
         }
     }
     apr_thread_mutex_unlock(cache->mutex);
     if (rv == IPSIE_ERR_BUSY) {
-        return busy_refusal(cache, op->jwks_uri);
+        return busy_refusal(cache, "JWKS");
     }
     if (rv == IPSIE_ERR_THROTTLED) {
         ipsie_log(IPSIE_LOG_WARNING,

@@ -3,6 +3,7 @@
 #define IPSIE_HTTP_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 
 #define IPSIE_HTTP_MAX_BODY (512 * 1024)
 #define IPSIE_HTTP_DEFAULT_TIMEOUT 10L
@@ -10,6 +11,7 @@
 typedef struct {
     long timeout;        /* seconds for the whole exchange */
     const char *ca_file; /* extra trust anchors (PEM), NULL: system store */
+    apr_time_t deadline; /* when the caller stops waiting, whatever the timeout; 0: none */
 } ipsie_http_opts_t;
 
 typedef struct {
@@ -23,8 +25,9 @@ typedef struct {
 /* Call once at start-up (curl_global_init). */
 apr_status_t ipsie_http_global_init(void);
 
-/* GET url. IPSIE_ERR_HTTP on transport failure, IPSIE_ERR_TOO_LARGE past IPSIE_HTTP_MAX_BODY.
- * Any HTTP status is a success here: callers judge it. */
+/* GET url. IPSIE_ERR_HTTP on transport failure or when opts->deadline is past (the exchange
+ * never runs past it), IPSIE_ERR_TOO_LARGE past IPSIE_HTTP_MAX_BODY. Any HTTP status is a
+ * success here: callers judge it. */
 apr_status_t ipsie_http_get(ipsie_http_response_t *resp, const char *url,
                             const ipsie_http_opts_t *opts, apr_pool_t *p);
 

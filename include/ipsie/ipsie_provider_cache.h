@@ -5,6 +5,7 @@
 
 #include <apr_pools.h>
 #include "ipsie_discovery.h"
+#include "ipsie_gate.h"
 #include "ipsie_http.h"
 #include "ipsie_jwk.h"
 
@@ -18,22 +19,25 @@ apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const cha
                                          long max_ttl, const ipsie_http_opts_t *opts,
                                          apr_pool_t *p);
 
-/* At most max_busy threads at once may fetch from, wait for or exchange with the provider
- * (0, the default: no bound); the others are refused at once with IPSIE_ERR_BUSY, so that a
- * provider that never answers cannot hold every worker of the server. */
-void ipsie_provider_cache_set_max_busy(ipsie_provider_cache_t *cache, int max_busy);
+/* Every fetch from, wait for or exchange with the provider holds a lease of gate (shared by
+ * every cache and every process of the server; NULL, the default: no bound); without one
+ * the caller is refused at once with IPSIE_ERR_BUSY, so that a provider that never answers
+ * cannot hold every worker of the server. */
+void ipsie_provider_cache_set_gate(ipsie_provider_cache_t *cache, ipsie_gate_t *gate);
 
 /* The metadata, fetched when missing or stale. With nothing to serve, one thread fetches and
  * the others wait for that fetch only (never longer than its timeout + 1 s) and fail with it;
  * for 2 s after a failed fetch every call fails at once. A stale value is served while a
  * refetch runs or after it failed. A returned value stays valid for at least 10 minutes after
- * a newer one replaces it (a request's life), at most the pool's. now: the current time. */
+ * a newer one replaces it (a request's life), at most the pool's. now: the current time;
+ * deadline: when the caller stops waiting for the provider, fetching or waiting (0: none). */
 apr_status_t ipsie_provider_cache_metadata(const ipsie_provider_t **out,
-                                           ipsie_provider_cache_t *cache, long long now);
+                                           ipsie_provider_cache_t *cache, long long now,
+                                           apr_time_t deadline);
 
 /* The JWKS, as the metadata (after the metadata, from its jwks_uri). */
 apr_status_t ipsie_provider_cache_jwks(const ipsie_jwks_t **out, ipsie_provider_cache_t *cache,
-                                       long long now);
+                                       long long now, apr_time_t deadline);
 
 /* A JWKS newer than used, after a token failed to verify with used (an unknown kid, or a key
  * rotated under the same kid): the one another thread fetched meanwhile, or one fetched now.
@@ -41,11 +45,12 @@ apr_status_t ipsie_provider_cache_jwks(const ipsie_jwks_t **out, ipsie_provider_
  * next may run, when the last is more recent. */
 apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *retry_after,
                                                ipsie_provider_cache_t *cache,
-                                               const ipsie_jwks_t *used, long long now);
+                                               const ipsie_jwks_t *used, long long now,
+                                               apr_time_t deadline);
 
-/* Count an exchange with the provider outside the cache (the token request) against the
- * max_busy bound: IPSIE_ERR_BUSY when it is reached; otherwise call leave when done. */
-apr_status_t ipsie_provider_cache_enter(ipsie_provider_cache_t *cache);
-void ipsie_provider_cache_leave(ipsie_provider_cache_t *cache);
+/* Take a lease of the gate for an exchange with the provider outside the cache (the token
+ * request): IPSIE_ERR_BUSY when none is free; otherwise hand it back with leave when done. */
+apr_status_t ipsie_provider_cache_enter(ipsie_provider_cache_t *cache, ipsie_gate_lease_t *lease);
+void ipsie_provider_cache_leave(ipsie_provider_cache_t *cache, const ipsie_gate_lease_t *lease);
 
 #endif

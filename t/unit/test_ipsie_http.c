@@ -124,7 +124,7 @@ END_TEST
 START_TEST(http_get_times_out_on_a_silent_peer)
 {
     ipsie_http_response_t resp;
-    ipsie_http_opts_t opts = {1, NULL};
+    ipsie_http_opts_t opts = {1, NULL, 0};
     int port;
     int fd = listen_loopback(&port); /* listens, never answers */
 
@@ -265,7 +265,7 @@ static const char *silent_url(int *fd)
 START_TEST(http_get_gives_up_on_a_silent_peer_after_the_timeout)
 {
     ipsie_http_response_t resp;
-    ipsie_http_opts_t opts = {1, NULL};
+    ipsie_http_opts_t opts = {1, NULL, 0};
     int fd;
     const char *u = silent_url(&fd);
     apr_time_t start = apr_time_now();
@@ -285,7 +285,7 @@ END_TEST
 START_TEST(http_post_form_gives_up_on_a_silent_peer_after_the_timeout)
 {
     ipsie_http_response_t resp;
-    ipsie_http_opts_t opts = {1, NULL};
+    ipsie_http_opts_t opts = {1, NULL, 0};
     int fd;
     const char *u = silent_url(&fd);
     apr_time_t start = apr_time_now();
@@ -303,7 +303,7 @@ END_TEST
 START_TEST(http_timeout_option_sets_how_long_a_silent_peer_is_waited_for)
 {
     ipsie_http_response_t resp;
-    ipsie_http_opts_t opts = {2, NULL};
+    ipsie_http_opts_t opts = {2, NULL, 0};
     int fd;
     const char *u = silent_url(&fd);
     apr_time_t start = apr_time_now();
@@ -377,7 +377,7 @@ END_TEST
 START_TEST(https_trusts_the_configured_ca_file)
 {
     ipsie_http_response_t resp;
-    ipsie_http_opts_t opts = {5, cert_file};
+    ipsie_http_opts_t opts = {5, cert_file, 0};
 
     srv_json("/doc", 200, "{\"ok\":true}");
     ck_assert_int_eq(ipsie_http_get(&resp, url("/doc"), &opts, pool), APR_SUCCESS);
@@ -390,7 +390,7 @@ END_TEST
 START_TEST(https_checks_the_host_name_against_the_certificate)
 {
     ipsie_http_response_t resp;
-    ipsie_http_opts_t opts = {5, cert_file};
+    ipsie_http_opts_t opts = {5, cert_file, 0};
 
     /* The certificate names 127.0.0.1 only, so "localhost" must not match it. */
     srv_json("/doc", 200, "{}");

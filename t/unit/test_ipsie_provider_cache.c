@@ -30,10 +30,15 @@ static void serve_metadata(const char *issuer)
                           issuer, base_url, base_url, base_url));
 }
 
+static ipsie_gate_t *new_gate(int leases)
+{
+    return ipsie_gate_attach(apr_pcalloc(pool, ipsie_gate_size(leases)), leases, pool);
+}
+
 static ipsie_provider_cache_t *new_cache(long ttl)
 {
     ipsie_provider_cache_t *cache = NULL;
-    ipsie_http_opts_t opts = {5, NULL};
+    ipsie_http_opts_t opts = {5, NULL, 0};
 
     ck_assert_int_eq(ipsie_provider_cache_create(&cache, url(WELL_KNOWN), ttl, &opts, pool),
                      APR_SUCCESS);
@@ -56,10 +61,10 @@ START_TEST(cache_serves_the_second_call_without_a_fetch)
     const ipsie_provider_t *a = NULL, *b = NULL;
 
     serve_metadata(base_url);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0, 0), APR_SUCCESS);
     ck_assert_str_eq(a->issuer, base_url);
     ck_assert_str_eq(a->token_endpoint, url("/token"));
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL - 1), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL - 1, 0), APR_SUCCESS);
     ck_assert_ptr_eq(a, b);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
 }
@@ -71,13 +76,13 @@ START_TEST(cache_refetches_after_the_ttl_and_keeps_old_values_readable)
     const ipsie_provider_t *a = NULL, *b = NULL, *c = NULL;
 
     serve_metadata(base_url);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0), APR_SUCCESS);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 59), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0, 0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 59, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 60), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 60, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
     ck_assert_ptr_ne(a, b);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&c, cache, T0 + 120), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&c, cache, T0 + 120, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 3);
     ck_assert_ptr_ne(b, c);
     /* Readers that got an earlier generation within the last minutes may still use it. */
@@ -92,19 +97,19 @@ START_TEST(cache_keeps_serving_old_metadata_when_a_refetch_fails)
     const ipsie_provider_t *a = NULL, *b = NULL;
 
     serve_metadata(base_url);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0, 0), APR_SUCCESS);
     srv_json(WELL_KNOWN, 500, "{}");
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL, 0), APR_SUCCESS);
     ck_assert_ptr_eq(a, b);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08301"));
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08306"));
     /* The failing OP is not asked again on every request... */
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL + 5), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL + 5, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
     /* ...but again a little later, and a recovered OP is picked up. */
     serve_metadata(base_url);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL + 10), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + TTL + 10, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 3);
     ck_assert_ptr_ne(a, b);
 }
@@ -117,7 +122,7 @@ START_TEST(cache_without_a_value_reports_an_unreachable_op)
 
     ck_assert_int_eq(ipsie_provider_cache_create(&cache, refused_url(WELL_KNOWN), TTL, NULL, pool),
                      APR_SUCCESS);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_HTTP);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), IPSIE_ERR_HTTP);
     ck_assert_ptr_null(op);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08300"));
     ck_assert_ptr_null(strstr(captured_log, "IPSIE08301"));
@@ -130,18 +135,19 @@ START_TEST(cache_without_a_value_reports_bad_metadata)
     const ipsie_provider_t *op = NULL;
 
     srv_json(WELL_KNOWN, 404, "{}");
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08301"));
     ck_assert_ptr_null(strstr(captured_log, "IPSIE08300"));
 
     captured_log[0] = '\0';
     srv_json(WELL_KNOWN, 200, "{\"issuer\":42}");
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 2), IPSIE_ERR_METADATA);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 2, 0), IPSIE_ERR_METADATA);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08302"));
 
     captured_log[0] = '\0';
     serve_metadata(apr_pstrcat(pool, base_url, "/", NULL));
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 4), IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 4, 0),
+                     IPSIE_ERR_ISSUER_MISMATCH);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08302"));
     ck_assert_ptr_null(op);
 }
@@ -153,14 +159,14 @@ START_TEST(cache_without_a_value_does_not_ask_again_right_after_a_failure)
     const ipsie_provider_t *op = NULL;
 
     srv_json(WELL_KNOWN, 503, "{}");
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), IPSIE_ERR_HTTP_STATUS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
     /* Within two seconds every request fails at once, as the fetch did, without a fetch. */
     serve_metadata(base_url);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 1), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 1, 0), IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_null(op);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 2), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 2, 0), APR_SUCCESS);
     ck_assert_ptr_nonnull(op);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
 }
@@ -173,15 +179,15 @@ START_TEST(cache_fetches_the_jwks_once_and_reuses_it)
 
     serve_metadata(base_url);
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "]}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0, 0), APR_SUCCESS);
     ck_assert_int_eq(ipsie_jwks_count(a), 1);
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&b, cache, T0 + 100), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&b, cache, T0 + 100, 0), APR_SUCCESS);
     ck_assert_ptr_eq(a, b);
     ck_assert_int_eq(srv_hits("/jwks"), 1);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
     /* Past the ttl both are fetched again. */
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "," JWK2 "]}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&b, cache, T0 + TTL), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&b, cache, T0 + TTL, 0), APR_SUCCESS);
     ck_assert_int_eq(ipsie_jwks_count(b), 2);
     ck_assert_int_eq(srv_hits("/jwks"), 2);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
@@ -197,32 +203,32 @@ START_TEST(cache_jwks_refresh_is_rate_limited_to_once_per_ten_seconds)
 
     serve_metadata(base_url);
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "]}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0, 0), APR_SUCCESS);
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "," JWK2 "]}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&b, &retry_after, cache, a, T0 + 7),
+    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&b, &retry_after, cache, a, T0 + 7, 0),
                      IPSIE_ERR_THROTTLED);
     ck_assert_ptr_null(b);
     ck_assert_int_eq(retry_after, 3);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08309"));
     ck_assert_int_eq(srv_hits("/jwks"), 1);
-    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&b, &retry_after, cache, a, T0 + 10),
+    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&b, &retry_after, cache, a, T0 + 10, 0),
                      APR_SUCCESS);
     ck_assert_int_eq(ipsie_jwks_count(b), 2);
     ck_assert_int_eq(retry_after, 0);
     ck_assert_int_eq(srv_hits("/jwks"), 2);
     /* Keys newer than those that failed are handed out without another fetch. */
-    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&c, &retry_after, cache, a, T0 + 11),
+    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&c, &retry_after, cache, a, T0 + 11, 0),
                      APR_SUCCESS);
     ck_assert_ptr_eq(b, c);
-    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&c, &retry_after, cache, b, T0 + 15),
+    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&c, &retry_after, cache, b, T0 + 15, 0),
                      IPSIE_ERR_THROTTLED);
     ck_assert_int_eq(srv_hits("/jwks"), 2);
-    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&c, &retry_after, cache, b, T0 + 20),
+    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&c, &retry_after, cache, b, T0 + 20, 0),
                      APR_SUCCESS);
     ck_assert_ptr_ne(b, c);
     ck_assert_int_eq(srv_hits("/jwks"), 3);
     /* The normal getter serves the newest. */
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0 + 21), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0 + 21, 0), APR_SUCCESS);
     ck_assert_ptr_eq(a, c);
 }
 END_TEST
@@ -234,7 +240,7 @@ START_TEST(cache_jwks_failure_is_told_apart_and_old_keys_are_kept)
 
     serve_metadata(base_url);
     srv_json("/jwks", 503, "{}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0, 0), IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_null(a);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08303"));
     ck_assert_ptr_null(strstr(captured_log, "IPSIE08300"));
@@ -242,19 +248,19 @@ START_TEST(cache_jwks_failure_is_told_apart_and_old_keys_are_kept)
 
     captured_log[0] = '\0';
     srv_json("/jwks", 200, "[]");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0 + 2), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0 + 2, 0), IPSIE_ERR_MALFORMED);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08305"));
 
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "]}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0 + 4), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0 + 4, 0), APR_SUCCESS);
     srv_json("/jwks", 500, "{}");
     captured_log[0] = '\0';
     /* A refetch for new keys that fails says so; the keys held are still served. */
-    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&b, &(long){0}, cache, a, T0 + 30),
+    ck_assert_int_eq(ipsie_provider_cache_jwks_refresh(&b, &(long){0}, cache, a, T0 + 30, 0),
                      IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_null(b);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08303"));
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&b, cache, T0 + 31), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&b, cache, T0 + 31, 0), APR_SUCCESS);
     ck_assert_ptr_eq(a, b);
 }
 END_TEST
@@ -269,7 +275,7 @@ START_TEST(cache_jwks_unreachable_is_a_jwks_fetch_failure)
                           "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
                           "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s\"}",
                           base_url, base_url, base_url, refused_url("/jwks")));
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0), IPSIE_ERR_HTTP);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0, 0), IPSIE_ERR_HTTP);
     ck_assert_ptr_null(a);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08304"));
     ck_assert_ptr_null(strstr(captured_log, "IPSIE08300"));
@@ -283,7 +289,7 @@ START_TEST(cache_jwks_without_metadata_reports_the_metadata_error)
 
     srv_json(WELL_KNOWN, 500, "{}");
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "]}");
-    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(ipsie_provider_cache_jwks(&a, cache, T0, 0), IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_null(a);
     ck_assert_int_eq(srv_hits("/jwks"), 0);
 }
@@ -300,24 +306,24 @@ START_TEST(cache_follows_the_max_age_of_the_response_within_bounds)
     const char *cc = "Content-Type: application/json\r\nCache-Control: public, max-age=120\r\n";
 
     srv_set(WELL_KNOWN, 200, cc, doc, 0, 0);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0), APR_SUCCESS);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 119), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&a, cache, T0, 0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 119, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
     /* A provider that asks for no caching is still asked at most once a minute. */
     srv_set(WELL_KNOWN, 200, "Content-Type: application/json\r\nCache-Control: no-store\r\n", doc,
             0, 0);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 120), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 120, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 179), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 179, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
     /* A day is more than the configured maximum: the maximum holds. */
     srv_set(WELL_KNOWN, 200, "Content-Type: application/json\r\nCache-Control: max-age=86400\r\n",
             doc, 0, 0);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 180), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 180, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 3);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 180 + TTL - 1), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 180 + TTL - 1, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 3);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 180 + TTL), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&b, cache, T0 + 180 + TTL, 0), APR_SUCCESS);
     ck_assert_int_eq(srv_hits(WELL_KNOWN), 4);
 }
 END_TEST
@@ -342,7 +348,7 @@ static void *hang_call(void *arg)
     const ipsie_provider_t *op = NULL;
     double start = wall_seconds();
 
-    c->rv = ipsie_provider_cache_metadata(&op, c->cache, c->now);
+    c->rv = ipsie_provider_cache_metadata(&op, c->cache, c->now, 0);
     c->seconds = wall_seconds() - start;
     return NULL;
 }
@@ -350,7 +356,7 @@ static void *hang_call(void *arg)
 static ipsie_provider_cache_t *hanging_cache(int *fd)
 {
     ipsie_provider_cache_t *cache = NULL;
-    ipsie_http_opts_t opts = {1, NULL};
+    ipsie_http_opts_t opts = {1, NULL, 0};
     int port;
 
     *fd = listen_loopback(&port);
@@ -401,7 +407,7 @@ START_TEST(cache_refuses_waiters_past_its_bound_at_once)
     hang_call_t calls[4];
     int i, busy = 0, failed = 0;
 
-    ipsie_provider_cache_set_max_busy(cache, 2);
+    ipsie_provider_cache_set_gate(cache, new_gate(2));
     for (i = 0; i < 4; i++) {
         calls[i] = (hang_call_t){cache, T0, APR_SUCCESS, 0};
         ck_assert_int_eq(pthread_create(&threads[i], NULL, hang_call, &calls[i]), 0);
@@ -431,15 +437,55 @@ START_TEST(cache_counts_other_exchanges_against_its_bound)
     ipsie_provider_cache_t *cache = new_cache(TTL);
     const ipsie_provider_t *op = NULL;
 
+    ipsie_gate_lease_t a, b;
+
     serve_metadata(base_url);
-    ipsie_provider_cache_set_max_busy(cache, 1);
-    ck_assert_int_eq(ipsie_provider_cache_enter(cache), APR_SUCCESS);
-    ck_assert_int_eq(ipsie_provider_cache_enter(cache), IPSIE_ERR_BUSY);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), IPSIE_ERR_BUSY);
-    ipsie_provider_cache_leave(cache);
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0), APR_SUCCESS);
-    ck_assert_int_eq(ipsie_provider_cache_enter(cache), APR_SUCCESS);
-    ipsie_provider_cache_leave(cache);
+    ipsie_provider_cache_set_gate(cache, new_gate(1));
+    ck_assert_int_eq(ipsie_provider_cache_enter(cache, &a), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_enter(cache, &b), IPSIE_ERR_BUSY);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), IPSIE_ERR_BUSY);
+    ipsie_provider_cache_leave(cache, &a);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_enter(cache, &a), APR_SUCCESS);
+    ipsie_provider_cache_leave(cache, &a);
+}
+END_TEST
+
+START_TEST(caches_sharing_a_gate_share_its_bound)
+{
+    ipsie_provider_cache_t *one = new_cache(TTL);
+    ipsie_provider_cache_t *two = new_cache(TTL);
+    ipsie_gate_t *gate = new_gate(1);
+    ipsie_gate_lease_t lease, other;
+
+    ipsie_provider_cache_set_gate(one, gate);
+    ipsie_provider_cache_set_gate(two, gate);
+    ck_assert_int_eq(ipsie_provider_cache_enter(one, &lease), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_enter(two, &other), IPSIE_ERR_BUSY);
+    ipsie_provider_cache_leave(one, &lease);
+    ck_assert_int_eq(ipsie_provider_cache_enter(two, &other), APR_SUCCESS);
+    ipsie_provider_cache_leave(two, &other);
+}
+END_TEST
+
+START_TEST(a_caller_deadline_bounds_its_wait_and_fetch)
+{
+    int fd;
+    ipsie_provider_cache_t *cache = hanging_cache(&fd);
+    const ipsie_provider_t *op = NULL;
+    double start = wall_seconds();
+
+    /* The fetch's own timeout is 1 s; the caller has 0.3 s left. */
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, apr_time_now() + 300 * 1000),
+                     IPSIE_ERR_HTTP);
+    ck_assert_double_le(wall_seconds() - start, 0.8);
+    /* A deadline already past: no request at all. */
+    start = wall_seconds();
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 5, apr_time_now() - 1),
+                     IPSIE_ERR_HTTP);
+    ck_assert_double_le(wall_seconds() - start, 0.1);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08007"));
+    close(fd);
 }
 END_TEST
 
@@ -461,11 +507,11 @@ static void *cache_worker(void *arg)
         /* One clock for all threads, as in a server, running past ttl and grace periods so
          * that generations come and go. */
         long long now = atomic_fetch_add(w->clock, 1);
-        if (ipsie_provider_cache_metadata(&op, w->cache, now) != APR_SUCCESS
+        if (ipsie_provider_cache_metadata(&op, w->cache, now, 0) != APR_SUCCESS
             || strcmp(op->jwks_uri, w->jwks_uri) != 0) {
             w->failures++;
         }
-        if (ipsie_provider_cache_jwks(&jwks, w->cache, now) != APR_SUCCESS
+        if (ipsie_provider_cache_jwks(&jwks, w->cache, now, 0) != APR_SUCCESS
             || ipsie_jwks_count(jwks) != 1) {
             w->failures++;
         }
@@ -473,7 +519,7 @@ static void *cache_worker(void *arg)
             const ipsie_jwks_t *fresh = NULL;
             long retry_after;
             apr_status_t rv =
-                ipsie_provider_cache_jwks_refresh(&fresh, &retry_after, w->cache, jwks, now);
+                ipsie_provider_cache_jwks_refresh(&fresh, &retry_after, w->cache, jwks, now, 0);
             if ((rv != APR_SUCCESS && rv != IPSIE_ERR_THROTTLED)
                 || (rv == APR_SUCCESS && ipsie_jwks_count(fresh) != 1)) {
                 w->failures++;
@@ -494,7 +540,7 @@ START_TEST(cache_is_safe_for_concurrent_threads)
     serve_metadata(base_url);
     srv_json("/jwks", 200, "{\"keys\":[" JWK1 "]}");
     /* Prime it so a busy refetch can hand out the value already held. */
-    ck_assert_int_eq(ipsie_provider_cache_metadata(&(const ipsie_provider_t *){NULL}, cache, T0),
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&(const ipsie_provider_t *){NULL}, cache, T0, 0),
                      APR_SUCCESS);
     for (i = 0; i < 6; i++) {
         workers[i].cache = cache;
@@ -536,6 +582,8 @@ static Suite *provider_cache_suite(void)
     tcase_add_test(cache, cache_waiters_fail_with_a_hanging_fetch_within_its_timeout);
     tcase_add_test(cache, cache_refuses_waiters_past_its_bound_at_once);
     tcase_add_test(cache, cache_counts_other_exchanges_against_its_bound);
+    tcase_add_test(cache, caches_sharing_a_gate_share_its_bound);
+    tcase_add_test(cache, a_caller_deadline_bounds_its_wait_and_fetch);
     suite_add_tcase(s, cache);
     return s;
 }
