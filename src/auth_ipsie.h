@@ -7,8 +7,10 @@
 #include <http_config.h>
 #include <mod_auth.h>
 
+#include "auth_ipsie_store.h"
 #include "ipsie/ipsie_crypto.h"
 #include "ipsie/ipsie_http.h"
+#include "ipsie/ipsie_login.h"
 #include "ipsie/ipsie_provider_cache.h"
 #include "ipsie/ipsie_session.h"
 #include "ipsie/ipsie_token.h"
@@ -67,7 +69,7 @@ typedef enum {
 } auth_ipsie_cmd_e;
 
 /* A server's settings with every default applied; resolved once at start-up. */
-typedef struct {
+typedef struct auth_ipsie_settings_t {
     const char *metadata_url;
     const char *issuer;
     ipsie_client_t client;
@@ -93,6 +95,8 @@ typedef struct {
     int state_max_cookies;
     const char *post_logout_redirect_uri;
     int profile_sl1;
+    ipsie_login_policy_t login;      /* what a login must meet, for the core */
+    const auth_ipsie_store_t *store; /* where sessions live */
     ipsie_provider_cache_t *provider;
 } auth_ipsie_settings_t;
 
@@ -127,79 +131,116 @@ int auth_ipsie_access_token_wanted(void);
 const auth_ipsie_settings_t *auth_ipsie_settings(const server_rec *s);
 void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *r);
 
-/* auth_ipsie_authn.c */
-int auth_ipsie_check_user_id(request_rec *r);
-int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type);
-/* The redirect URI as an absolute URL: the same in the authorization and token requests. */
-const char *auth_ipsie_redirect_uri_abs(request_rec *r, const auth_ipsie_settings_t *cfg);
-/* Where this request's origin is: the configured redirect URI's, else the request's. */
-const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg);
-/* Read the request's session; NULL when there is none or it is unusable (then
- * *had_cookie tells whether a session cookie was presented). */
-ipsie_session_t *auth_ipsie_session_load(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                         int *had_cookie);
-/* Write s as the session cookie(s), replacing what the request carried; IPSIE_ERR_TOO_LARGE
- * (logged) when they would not fit auth_ipsie_session_room. */
-apr_status_t auth_ipsie_session_save(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                     const ipsie_session_t *s);
-/* Clear the session cookie(s) the request carried. */
-void auth_ipsie_session_clear(request_rec *r, const auth_ipsie_settings_t *cfg);
-/* Set-Cookie for name=value with the configured attributes; max_age < 0: session cookie
- * (or Expires=ceiling when persistent and expires > 0), max_age 0: delete. */
-void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name,
-                           const char *value, long max_age, long long expires);
-/* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
- * not NULL, is passed on); return_path: where on this site to come back to. */
-int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
-                           const char *return_path, int prompt_login, const char *login_hint);
-/* Bytes of a request's Cookie header the session cookies may take: LimitRequestFieldSize less
- * every login state cookie and IPSIE_COOKIE_ROOM_FOR_SITE. */
-apr_size_t auth_ipsie_session_room(const request_rec *r, const auth_ipsie_settings_t *cfg);
-/* Refuse a request on the redirect URI that authentication did not handle. */
-int auth_ipsie_fixups(request_rec *r);
-/* Log why a session ended (ceiling, idle, logout, invalid) and clear its cookies. */
-void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
-                            const ipsie_session_t *s, const char *reason);
-/* 1 when s is 1..max characters of base64url, as the values the module issues are. */
-int auth_ipsie_is_token_text(const char *s, apr_size_t max);
+/* auth_ipsie_request.c: what the module knows about one request */
 /* The request's parsed cookies, parsed once. */
 apr_table_t *auth_ipsie_cookies(request_rec *r);
-/* Send a complete response from a hook: status, content type, body. Returns DONE. */
-int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
-/* {"error":"<error>"} with status. Returns DONE. */
-int auth_ipsie_send_json_error(request_rec *r, int status, const char *error);
-/* The request's session when it is valid at now; otherwise NULL, a session that was there
- * ended (logged and cleared), and *error set to login_required, session_expired or
- * session_idle. */
-ipsie_session_t *auth_ipsie_session_valid(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                          long long now, const char **error);
+/* The session the authn hook accepted for this request (for authz, subrequests and internal
+ * redirects), or NULL. */
+void auth_ipsie_set_request_session(request_rec *r, const ipsie_session_t *s);
+const ipsie_session_t *auth_ipsie_request_session(const request_rec *r);
+/* The authn hook served this request on the redirect URI (the fixups guard checks it). */
+void auth_ipsie_mark_redirect_uri_handled(request_rec *r);
+int auth_ipsie_redirect_uri_handled(const request_rec *r);
+/* 1 when s is 1..max characters of base64url, as the values the module issues are. */
+int auth_ipsie_is_token_text(const char *s, apr_size_t max);
+/* Where this request's origin is: the configured redirect URI's, else the request's. */
+const char *auth_ipsie_origin(request_rec *r, const auth_ipsie_settings_t *cfg);
+/* The redirect URI as an absolute URL: the same in the authorization and token requests. */
+const char *auth_ipsie_redirect_uri_abs(request_rec *r, const auth_ipsie_settings_t *cfg);
+/* The path and query to come back to after a login; "/" for a request line that names no
+ * path ("*", an absolute-form URL). */
+const char *auth_ipsie_current_path(const request_rec *r);
+/* 1 when the request is a browser's navigation (ipsie_is_browser on its headers). */
+int auth_ipsie_is_browser(const request_rec *r);
 /* The current time, Unix seconds: for the provider cache, whose fetches and waits take time
  * (a request's own rules use its start time). */
 long long auth_ipsie_now(void);
 /* When this request stops waiting for the provider: no request waits for it, in all, longer
  * than IPSIEProviderTimeout and 1 s. */
 apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_settings_t *cfg);
-/* 503 with Retry-After (seconds, 5 when 0): asking again shortly will do; again, when not
- * NULL, is linked as the way to do it. Returns DONE. */
-int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again);
+
+/* auth_ipsie_response.c: the responses the module sends itself */
+/* Send a complete response from a hook: status, content type, body. Returns DONE. */
+int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
 /* A small HTML error page; message is escaped. Returns DONE. */
 int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message);
 /* The same with a "Try again" link to again (a URL of this site) when it is not NULL. */
 int auth_ipsie_error_page_again(request_rec *r, int status, const char *title, const char *message,
                                 const char *again);
-/* The user name of s from claim, or NULL (logged) when the claim is missing, empty, not a
- * string or holds control characters. */
-const char *auth_ipsie_remote_user(request_rec *r, const ipsie_session_t *s, const char *claim);
-/* The session the authn hook accepted for this request, for authz. */
-const ipsie_session_t *auth_ipsie_request_session(const request_rec *r);
+/* The 400 "Sign-in failed" page. */
+int auth_ipsie_bad_request(request_rec *r, const char *message);
+/* 503 with Retry-After (seconds, 5 when 0): asking again shortly will do; again, when not
+ * NULL, is linked as the way to do it. Returns DONE. */
+int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again);
+/* {"error":"<error>"} with status. Returns DONE. */
+int auth_ipsie_send_json_error(request_rec *r, int status, const char *error);
+/* 302 to location, not to be stored. */
+int auth_ipsie_redirect(request_rec *r, const char *location);
 
-/* auth_ipsie_handler.c */
-/* Serve a request on the redirect URI: callback, logout, info, third-party login. */
+/* auth_ipsie_cookie.c: the module's cookies as the configuration shapes them */
+/* Set-Cookie for name=value with the configured attributes; max_age < 0: session cookie
+ * (or Expires=ceiling when persistent and expires > 0), max_age 0: delete. */
+void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name,
+                           const char *value, long max_age, long long expires);
+/* Delete cookie name. */
+void auth_ipsie_clear_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name);
+
+/* auth_ipsie_session.c: a session's life on every request, through cfg->store */
+/* Why a session ended, as its log line says. */
+typedef enum {
+    AUTH_IPSIE_END_CEILING = 0,
+    AUTH_IPSIE_END_IDLE,
+    AUTH_IPSIE_END_LOGOUT,
+    AUTH_IPSIE_END_INVALID
+} auth_ipsie_end_e;
+/* The error an API client gets for a state other than valid ("login_required",
+ * "session_expired", "session_idle"). */
+const char *auth_ipsie_session_error(ipsie_session_state_e state);
+/* The store's reading of the request's session (see auth_ipsie_store_t.load). */
+apr_status_t auth_ipsie_session_read(ipsie_session_t **out, int *presented, request_rec *r,
+                                     const auth_ipsie_settings_t *cfg);
+/* The request's session and where it stands at now: IPSIE_SESSION_VALID with *out set;
+ * otherwise a session that was there has ended (logged and removed). */
+ipsie_session_state_e auth_ipsie_session_current(ipsie_session_t **out, request_rec *r,
+                                                 const auth_ipsie_settings_t *cfg, long long now);
+/* The request's session when it is valid at now, else NULL; nothing ends, nothing is written. */
+ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                         long long now);
+/* Log why a session ended and remove it (s may be NULL: one that could not be read). */
+void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
+                            const ipsie_session_t *s, auth_ipsie_end_e reason);
+/* Write last_activity back when enough time has passed since it was (lazily). */
+void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
+                              long long now);
+/* Keep a new session: the store's save. */
+apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                      const ipsie_session_t *s);
+
+/* auth_ipsie_login.c */
+/* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
+ * not NULL, is passed on); return_path: where on this site to come back to. */
+int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
+                           const char *return_path, int prompt_login, const char *login_hint);
+
+/* auth_ipsie_authn.c: the hooks */
+int auth_ipsie_check_user_id(request_rec *r);
+/* Refuse a request on the redirect URI that authentication did not handle. */
+int auth_ipsie_fixups(request_rec *r);
+int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type);
+
+/* auth_ipsie_redirect.c: the redirect URI's endpoints, each in its own file */
+/* Serve a request on the redirect URI. */
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg);
+/* auth_ipsie_callback.c: ?code=&state= (and error=) */
+int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_logout.c: ?logout= */
+int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_info.c: ?info=json */
+int auth_ipsie_info(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_third_party.c: ?iss=&target_link_uri= */
+int auth_ipsie_third_party(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 
-/* auth_ipsie_pass.c */
-/* 1 when name starts with prefix, without regard to case and with '-' and '_' alike. */
-int auth_ipsie_has_prefix_loose(const char *name, const char *prefix);
+/* auth_ipsie_pass.c: what the application receives */
 /* Remove incoming headers that could pose as our identity headers. */
 int auth_ipsie_strip_spoofed(request_rec *r);
 /* Remove the module's own cookies from the request before the application sees it. */
@@ -208,6 +249,13 @@ void auth_ipsie_strip_own_cookies(request_rec *r, const auth_ipsie_settings_t *c
  * cleaned of ours (a main request), so they are added without searching. */
 void auth_ipsie_pass_identity(request_rec *r, const auth_ipsie_dir_settings_t *dir,
                               const ipsie_session_t *s, long long now, int fresh);
+/* The user name of s from claim, or NULL (logged) when the claim is missing, empty, not a
+ * string or holds control characters. */
+const char *auth_ipsie_remote_user(request_rec *r, const ipsie_session_t *s, const char *claim);
+/* Give r the identity of s (REMOTE_USER, the session for authz, what passes to the
+ * application): OK, or denied when s is NULL or names no usable user. */
+int auth_ipsie_adopt(request_rec *r, const auth_ipsie_dir_settings_t *dir, const ipsie_session_t *s,
+                     long long now, int fresh, int denied);
 
 /* auth_ipsie_authz.c */
 extern const authz_provider auth_ipsie_authz_claim_provider;

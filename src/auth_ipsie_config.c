@@ -275,7 +275,7 @@ static const char *prefix_covers_known_header(const char *prefix)
 
     /* The very test the stripping applies to incoming header names. */
     for (i = 0; known[i] != NULL; i++) {
-        if (auth_ipsie_has_prefix_loose(known[i], prefix)) {
+        if (ipsie_name_has_prefix_loose(known[i], prefix)) {
             return known[i];
         }
     }
@@ -710,6 +710,15 @@ static const char *resolve(auth_ipsie_settings_t **out, const srv_cfg *c, apr_po
     if (c->str[CMD_CLIENT_SIGNING_KEY] != NULL) {
         return "IPSIEClientSigningKey is not supported by this version of mod_auth_ipsie";
     }
+    st->login.client_id = st->client.client_id;
+    st->login.signing_algs = st->signing_algs;
+    st->login.aud_single_string = st->profile_sl1;
+    st->login.clock_skew = st->clock_skew;
+    st->login.max_age = st->max_age;
+    st->login.session = st->policy;
+    /* Only what some location uses is kept: the session travels with every request. */
+    st->login.keep_access_token = access_token_wanted;
+    st->store = &auth_ipsie_cookie_store;
     *out = st;
     return NULL;
 }

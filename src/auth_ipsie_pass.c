@@ -1,5 +1,5 @@
-/* What the application receives: identity headers and environment variables, and the
- * removal of incoming headers that pretend to be ours. */
+/* What the application receives: the user, identity headers and environment variables, and
+ * none of the incoming headers that pretend to be ours nor the module's own cookies. */
 #include <httpd.h>
 #include <ctype.h>
 #include <string.h>
@@ -8,23 +8,13 @@
 #include <http_log.h>
 
 #include "auth_ipsie.h"
+#include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_state.h"
+#include "ipsie/ipsie_util.h"
 
 APLOG_USE_MODULE(auth_ipsie);
 
 #define SESSION_HEADER_PREFIX "IPSIE-"
-
-int auth_ipsie_has_prefix_loose(const char *name, const char *prefix)
-{
-    for (; *prefix != '\0'; name++, prefix++) {
-        char a = *name == '_' ? '-' : (char)tolower((unsigned char)*name);
-        char b = *prefix == '_' ? '-' : (char)tolower((unsigned char)*prefix);
-        if (a != b) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 /* A header name the application could take for one of ours: the default claim prefix is
  * inside SESSION_HEADER_PREFIX, and every configured one is in the global list. */
@@ -33,11 +23,11 @@ static int is_ours(const char *name)
     const apr_array_header_t *prefixes = auth_ipsie_claim_prefixes();
     int i;
 
-    if (auth_ipsie_has_prefix_loose(name, SESSION_HEADER_PREFIX)) {
+    if (ipsie_name_has_prefix_loose(name, SESSION_HEADER_PREFIX)) {
         return 1;
     }
     for (i = 0; prefixes != NULL && i < prefixes->nelts; i++) {
-        if (auth_ipsie_has_prefix_loose(name, APR_ARRAY_IDX(prefixes, i, const char *))) {
+        if (ipsie_name_has_prefix_loose(name, APR_ARRAY_IDX(prefixes, i, const char *))) {
             return 1;
         }
     }
@@ -267,4 +257,38 @@ void auth_ipsie_strip_own_cookies(request_rec *r, const auth_ipsie_settings_t *c
     else {
         apr_table_setn(r->headers_in, "Cookie", kept);
     }
+}
+
+const char *auth_ipsie_remote_user(request_rec *r, const ipsie_session_t *s, const char *claim)
+{
+    static const char *const why[] = {
+        [IPSIE_REMOTE_USER_MISSING] = "has no",
+        [IPSIE_REMOTE_USER_NOT_STRING] = "has a non-string",
+        [IPSIE_REMOTE_USER_CONTROL] = "has control characters in its",
+    };
+    const char *user;
+    ipsie_remote_user_e state = ipsie_session_remote_user(&user, s, claim);
+
+    if (state != IPSIE_REMOTE_USER_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE11005: the session of sub=%s %s '%s' claim for REMOTE_USER",
+                      ipsie_log_safe(s->sub, r->pool), why[state], ipsie_log_safe(claim, r->pool));
+        return NULL;
+    }
+    return user;
+}
+
+int auth_ipsie_adopt(request_rec *r, const auth_ipsie_dir_settings_t *dir, const ipsie_session_t *s,
+                     long long now, int fresh, int denied)
+{
+    const char *user = s ? auth_ipsie_remote_user(r, s, dir->remote_user_claim) : NULL;
+
+    if (user == NULL) {
+        return denied;
+    }
+    auth_ipsie_set_request_session(r, s);
+    r->user = apr_pstrdup(r->pool, user);
+    r->ap_auth_type = AUTH_IPSIE_AUTH_TYPE;
+    auth_ipsie_pass_identity(r, dir, s, now, fresh);
+    return OK;
 }

@@ -446,3 +446,42 @@ apr_status_t ipsie_url_same_origin_path(const char **path, const char *target, c
     *path = abs_url + (o.rest - origin);
     return APR_SUCCESS;
 }
+
+int ipsie_name_has_prefix_loose(const char *name, const char *prefix)
+{
+    for (; *prefix != '\0'; name++, prefix++) {
+        char a = *name == '_' ? '-' : (char)apr_tolower(*name);
+        char b = *prefix == '_' ? '-' : (char)apr_tolower(*prefix);
+        if (a != b) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Case-insensitive: does s contain word? */
+static int contains_nocase(const char *s, const char *word)
+{
+    apr_size_t n = strlen(word);
+
+    for (; *s != '\0'; s++) {
+        if (strncasecmp(s, word, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int ipsie_is_browser(const char *x_requested_with, const char *sec_fetch_mode, const char *accept)
+{
+    if (x_requested_with != NULL && strcasecmp(x_requested_with, "XMLHttpRequest") == 0) {
+        return 0;
+    }
+    if (sec_fetch_mode != NULL && strcasecmp(sec_fetch_mode, "navigate") != 0) {
+        return 0;
+    }
+    if (accept != NULL && !contains_nocase(accept, "text/html") && strstr(accept, "*/*") == NULL) {
+        return 0;
+    }
+    return 1;
+}

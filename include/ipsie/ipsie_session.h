@@ -39,7 +39,8 @@ typedef struct {
 typedef enum {
     IPSIE_SESSION_VALID = 0,
     IPSIE_SESSION_CEILING, /* now >= ceiling */
-    IPSIE_SESSION_IDLE     /* now >= last_activity + inactivity_timeout */
+    IPSIE_SESSION_IDLE,    /* now >= last_activity + inactivity_timeout */
+    IPSIE_SESSION_NONE     /* no session, or one that cannot be read */
 } ipsie_session_state_e;
 
 /* Read session_expiry from validated ID token claims and compute the ceiling:

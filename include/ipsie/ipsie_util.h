@@ -44,4 +44,13 @@ apr_status_t ipsie_url_same_origin(const char **abs_url, const char *target, con
 apr_status_t ipsie_url_same_origin_path(const char **path, const char *target, const char *origin,
                                         apr_pool_t *p);
 
+/* 1 when name starts with prefix, without regard to case and with '-' and '_' alike: how
+ * incoming header names are matched against the module's own. */
+int ipsie_name_has_prefix_loose(const char *name, const char *prefix);
+
+/* 1 when a request comes from a browser navigating, which a login page can serve; 0 for a
+ * script or an API client: X-Requested-With XMLHttpRequest, a Sec-Fetch-Mode other than
+ * navigate, or an Accept that admits neither text/html nor any type. Each value may be NULL. */
+int ipsie_is_browser(const char *x_requested_with, const char *sec_fetch_mode, const char *accept);
+
 #endif

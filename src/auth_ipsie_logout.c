@@ -1,0 +1,51 @@
+/* Logout on the redirect URI (?logout=<URL on this site>): the session ends whatever the
+ * return address, then the provider's end-session endpoint (RP-Initiated Logout 1.0) or the
+ * address itself. */
+#include <httpd.h>
+
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "auth_ipsie.h"
+#include "ipsie/ipsie_login.h"
+#include "ipsie/ipsie_util.h"
+
+APLOG_USE_MODULE(auth_ipsie);
+
+int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)
+{
+    const char *target = apr_table_get(args, "logout");
+    const char *return_to;
+    const char *end_session;
+    const ipsie_provider_t *op;
+    ipsie_session_t *s = NULL;
+    int presented = 0;
+
+    /* The session ends whatever the return address: a refused one must not keep it. */
+    auth_ipsie_session_read(&s, &presented, r, cfg);
+    if (s != NULL || presented) {
+        auth_ipsie_session_end(r, cfg, s, s ? AUTH_IPSIE_END_LOGOUT : AUTH_IPSIE_END_INVALID);
+    }
+    if (*target == '\0') {
+        target = cfg->post_logout_redirect_uri ? cfg->post_logout_redirect_uri : "/";
+    }
+    if (ipsie_url_same_origin(&return_to, target, auth_ipsie_origin(r, cfg), r->pool)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE12011: logout refused an off-site return URL");
+        return auth_ipsie_error_page(r, HTTP_BAD_REQUEST, "Logged out",
+                                     "You are logged out of this site. The return address "
+                                     "given was refused: it must be on this site.");
+    }
+    if (s != NULL
+        && ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(),
+                                         auth_ipsie_provider_deadline(r, cfg))
+               == APR_SUCCESS) {
+        end_session = ipsie_logout_url(op, ipsie_session_id_token(s, r->pool), return_to,
+                                       cfg->client.client_id, r->pool);
+        if (end_session != NULL) {
+            return_to = end_session;
+        }
+    }
+    return auth_ipsie_redirect(r, return_to);
+}

@@ -1,0 +1,44 @@
+/* Requests on the redirect URI, served from the authentication hook (so a proxied location
+ * never forwards them): the first parameter of the table that the query holds names the
+ * endpoint. */
+#include <httpd.h>
+
+#include <http_protocol.h>
+
+#include "auth_ipsie.h"
+#include "ipsie/ipsie_util.h"
+
+typedef int endpoint_fn(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+
+static const struct {
+    const char *param;
+    endpoint_fn *serve;
+} endpoints[] = {
+    {"logout", auth_ipsie_logout},   /* auth_ipsie_logout.c */
+    {"info", auth_ipsie_info},       /* auth_ipsie_info.c */
+    {"state", auth_ipsie_callback},  /* auth_ipsie_callback.c */
+    {"code", auth_ipsie_callback},   /* ... */
+    {"error", auth_ipsie_callback},  /* ... */
+    {"iss", auth_ipsie_third_party}, /* auth_ipsie_third_party.c */
+};
+
+int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg)
+{
+    apr_table_t *args;
+    size_t i;
+
+    if (r->method_number != M_GET) {
+        return auth_ipsie_error_page(r, HTTP_METHOD_NOT_ALLOWED, "Not allowed",
+                                     "This address only answers GET requests.");
+    }
+    if (ipsie_form_parse(&args, r->args ? r->args : "", r->pool) != APR_SUCCESS) {
+        return auth_ipsie_bad_request(r, "The request's parameters are malformed.");
+    }
+    for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+        if (apr_table_get(args, endpoints[i].param) != NULL) {
+            return endpoints[i].serve(r, cfg, args);
+        }
+    }
+    return auth_ipsie_bad_request(r, "This address is where the identity provider returns to; "
+                                     "it was called without a sign-in response.");
+}

@@ -1,0 +1,80 @@
+/* The responses the module sends itself: pages, JSON errors, and the 503 of a busy provider. */
+#include <httpd.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <util_filter.h>
+
+#include "auth_ipsie.h"
+
+APLOG_USE_MODULE(auth_ipsie);
+
+int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_size_t len = strlen(body);
+
+    r->status = status;
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    ap_set_content_type(r, content_type);
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(body, len, bb->bucket_alloc));
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    if (ap_pass_brigade(r->output_filters, bb) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "IPSIE11006: client went away");
+    }
+    return DONE;
+}
+
+int auth_ipsie_error_page_again(request_rec *r, int status, const char *title, const char *message,
+                                const char *again)
+{
+    const char *t = ap_escape_html(r->pool, title);
+    const char *link = again != NULL
+                           ? apr_pstrcat(r->pool, "\n<p><a href=\"", ap_escape_html(r->pool, again),
+                                         "\">Try again</a></p>", NULL)
+                           : "";
+
+    return auth_ipsie_send(
+        r, status, "text/html; charset=utf-8",
+        apr_pstrcat(r->pool, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", t,
+                    "</title></head>\n<body><h1>", t, "</h1>\n<p>",
+                    ap_escape_html(r->pool, message), "</p>", link, "</body></html>\n", NULL));
+}
+
+int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message)
+{
+    return auth_ipsie_error_page_again(r, status, title, message, NULL);
+}
+
+int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_ltoa(r->pool, retry_after > 0 ? retry_after : 5));
+    return auth_ipsie_error_page_again(r, HTTP_SERVICE_UNAVAILABLE, "Sign-in busy",
+                                       "Signing in cannot be completed right now. Please try "
+                                       "again in a few seconds.",
+                                       again);
+}
+
+int auth_ipsie_send_json_error(request_rec *r, int status, const char *error)
+{
+    return auth_ipsie_send(r, status, "application/json",
+                           apr_psprintf(r->pool, "{\"error\":\"%s\"}\n", error));
+}
+
+int auth_ipsie_redirect(request_rec *r, const char *location)
+{
+    apr_table_setn(r->headers_out, "Location", location);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+int auth_ipsie_bad_request(request_rec *r, const char *message)
+{
+    return auth_ipsie_error_page(r, HTTP_BAD_REQUEST, "Sign-in failed", message);
+}

@@ -1,0 +1,31 @@
+/* Where sessions live. A store loads, saves and removes the request's session; the ceiling
+ * and idle rules (auth_ipsie_session.c) call it and never know which one is behind it. */
+#ifndef AUTH_IPSIE_STORE_H
+#define AUTH_IPSIE_STORE_H
+
+#include <httpd.h>
+
+#include "ipsie/ipsie_session.h"
+
+struct auth_ipsie_settings_t;
+
+typedef struct auth_ipsie_store_t {
+    const char *name;
+    /* The request's session into *out: NULL when the request carries none or one that cannot
+     * be read (then *presented says whether it carried one). APR_SUCCESS unless the store
+     * itself failed, which the caller answers with a 503. */
+    apr_status_t (*load)(ipsie_session_t **out, int *presented, request_rec *r,
+                         const struct auth_ipsie_settings_t *cfg);
+    /* Keep s as the request's session, replacing what it carried; IPSIE_ERR_TOO_LARGE (logged)
+     * when it cannot be kept. */
+    apr_status_t (*save)(request_rec *r, const struct auth_ipsie_settings_t *cfg,
+                         const ipsie_session_t *s);
+    /* Remove the request's session (s, when it could be read, or NULL). */
+    void (*remove)(request_rec *r, const struct auth_ipsie_settings_t *cfg,
+                   const ipsie_session_t *s);
+} auth_ipsie_store_t;
+
+/* Sessions in encrypted cookies, chunked when large (auth_ipsie_store_cookie.c). */
+extern const auth_ipsie_store_t auth_ipsie_cookie_store;
+
+#endif

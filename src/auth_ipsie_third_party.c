@@ -1,0 +1,30 @@
+/* ?iss=<issuer>&target_link_uri=<URL on this site> on the redirect URI: a login the provider
+ * (or a portal) starts (OpenID Connect Core 4, required by IPSIE SL1). */
+#include <httpd.h>
+#include <string.h>
+
+#include "auth_ipsie.h"
+#include "ipsie/ipsie_util.h"
+
+#define LOGIN_HINT_MAX_LEN 256
+
+int auth_ipsie_third_party(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)
+{
+    const char *iss = apr_table_get(args, "iss");
+    const char *target = apr_table_get(args, "target_link_uri");
+    const char *hint = apr_table_get(args, "login_hint");
+    const char *return_path;
+
+    if (strcmp(iss, cfg->issuer) != 0) {
+        return auth_ipsie_bad_request(r, "The login was initiated for another identity provider.");
+    }
+    if (ipsie_url_same_origin_path(&return_path, target ? target : "/", auth_ipsie_origin(r, cfg),
+                                   r->pool)
+        != APR_SUCCESS) {
+        return auth_ipsie_bad_request(r, "The login target must be on this site.");
+    }
+    if (hint != NULL && (strlen(hint) > LOGIN_HINT_MAX_LEN || strpbrk(hint, "\r\n") != NULL)) {
+        hint = NULL;
+    }
+    return auth_ipsie_start_login(r, cfg, return_path, 0, hint);
+}
