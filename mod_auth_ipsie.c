@@ -10,76 +10,25 @@
 #include "ipsie/ipsie_log.h"
 #include "src/auth_ipsie.h"
 
-#define SRV(name, id, how, help)                                                                   \
-    AP_INIT_##how(name, auth_ipsie_cmd_##how##_fn, (void *)(apr_uintptr_t)(id), RSRC_CONF, help)
-#define DIR(name, id, how, help)                                                                   \
-    AP_INIT_##how(name, auth_ipsie_cmd_##how##_fn, (void *)(apr_uintptr_t)(id), ACCESS_CONF, help)
-#define auth_ipsie_cmd_TAKE1_fn auth_ipsie_cmd_take1
-#define auth_ipsie_cmd_FLAG_fn auth_ipsie_cmd_flag
-#define auth_ipsie_cmd_ITERATE_fn auth_ipsie_cmd_list
+/* httpd's directive table, one entry per AUTH_IPSIE_DIRECTIVES entry: the type decides the
+ * callback, the scope where the directive may appear; the help ends with the default. */
+#define COMMAND_ID(id) ((void *)(apr_uintptr_t)(CMD_##id))
+#define COMMAND_STRING(name, id, where, help)                                                      \
+    AP_INIT_TAKE1(name, auth_ipsie_cmd_take1, COMMAND_ID(id), where, help)
+#define COMMAND_NUMBER COMMAND_STRING
+#define COMMAND_KEYWORD COMMAND_STRING
+#define COMMAND_FLAG(name, id, where, help)                                                        \
+    AP_INIT_FLAG(name, auth_ipsie_cmd_flag, COMMAND_ID(id), where, help)
+#define COMMAND_LIST(name, id, where, help)                                                        \
+    AP_INIT_ITERATE(name, auth_ipsie_cmd_iterate, COMMAND_ID(id), where, help)
+#define COMMAND_WHERE_SERVER RSRC_CONF
+#define COMMAND_WHERE_DIRECTORY ACCESS_CONF
+#define COMMAND_HELP_VALUE(text) " (default " text ")"
+#define COMMAND_HELP_NONE(text) ""
+#define COMMAND(name, id, scope, type, dflt, range, keywords, check, help)                         \
+    COMMAND_##type(name, id, COMMAND_WHERE_##scope, help COMMAND_HELP_##dflt),
 
-static const command_rec auth_ipsie_cmds[] = {
-    SRV("IPSIEProviderMetadataURL", CMD_METADATA_URL, TAKE1,
-        "URL of the OpenID Provider's discovery document"),
-    SRV("IPSIEClientID", CMD_CLIENT_ID, TAKE1, "client_id registered at the OpenID Provider"),
-    SRV("IPSIEClientSecret", CMD_CLIENT_SECRET, TAKE1, "client secret"),
-    SRV("IPSIEClientAuthMethod", CMD_CLIENT_AUTH_METHOD, TAKE1,
-        "client_secret_basic (default) or client_secret_post"),
-    SRV("IPSIEClientSigningKey", CMD_CLIENT_SIGNING_KEY, TAKE1, "private key for private_key_jwt"),
-    SRV("IPSIERedirectURI", CMD_REDIRECT_URI, TAKE1,
-        "redirect URI, inside a location protected with AuthType ipsie"),
-    SRV("IPSIEScope", CMD_SCOPE, TAKE1, "scope of the authorization request (default openid)"),
-    SRV("IPSIEAuthRequestParams", CMD_AUTH_REQUEST_PARAMS, TAKE1,
-        "extra authorization request parameters, as a query string"),
-    SRV("IPSIEMaxAge", CMD_MAX_AGE, TAKE1, "max_age of the authorization request, seconds"),
-    SRV("IPSIEIDTokenSigningAlgs", CMD_SIGNING_ALGS, ITERATE,
-        "accepted ID token signing algorithms (default RS256 PS256 ES256 EdDSA)"),
-    SRV("IPSIEClockSkew", CMD_CLOCK_SKEW, TAKE1, "tolerated clock skew, seconds (default 60)"),
-    SRV("IPSIEProviderTimeout", CMD_PROVIDER_TIMEOUT, TAKE1,
-        "timeout of requests to the OpenID Provider, seconds (default 10)"),
-    SRV("IPSIEProviderCacheMaxAge", CMD_PROVIDER_CACHE_MAX_AGE, TAKE1,
-        "longest time provider metadata and keys are kept, seconds (default 3600)"),
-    SRV("IPSIEProviderCACertificate", CMD_CA_CERTIFICATE, TAKE1,
-        "PEM file of CA certificates trusted for the OpenID Provider"),
-    SRV("IPSIECryptoPassphrase", CMD_CRYPTO_PASSPHRASE, ITERATE,
-        "passphrases (32+ characters): the first encrypts, all decrypt"),
-    SRV("IPSIESessionStore", CMD_SESSION_STORE, TAKE1, "cookie (default)"),
-    SRV("IPSIESessionCache", CMD_SESSION_CACHE, TAKE1, "socache for the cache store"),
-    SRV("IPSIESessionInactivityTimeout", CMD_INACTIVITY_TIMEOUT, TAKE1,
-        "idle timeout, seconds (default 3600)"),
-    SRV("IPSIESessionMaxDuration", CMD_MAX_DURATION, TAKE1,
-        "local absolute session lifetime, seconds (default 28800)"),
-    SRV("IPSIESessionExpiryLeeway", CMD_EXPIRY_LEEWAY, TAKE1,
-        "seconds subtracted from session_expiry (default 30)"),
-    SRV("IPSIERequireSessionExpiry", CMD_REQUIRE_SESSION_EXPIRY, FLAG,
-        "refuse logins whose ID token has no session_expiry (default Off)"),
-    SRV("IPSIESessionExpiryAction", CMD_EXPIRY_ACTION, TAKE1,
-        "what happens at the ceiling: reauth (default)"),
-    SRV("IPSIECookieName", CMD_COOKIE_NAME, TAKE1, "session cookie name (default ipsie_session)"),
-    SRV("IPSIECookieDomain", CMD_COOKIE_DOMAIN, TAKE1, "Domain attribute of the cookies"),
-    SRV("IPSIECookiePath", CMD_COOKIE_PATH, TAKE1, "Path attribute of the cookies (default /)"),
-    SRV("IPSIECookieSameSite", CMD_COOKIE_SAMESITE, TAKE1, "Lax (default), Strict or None"),
-    SRV("IPSIECookiePersistent", CMD_COOKIE_PERSISTENT, FLAG,
-        "On: the session cookie expires at the ceiling (default Off)"),
-    SRV("IPSIECookieChunkSize", CMD_COOKIE_CHUNK_SIZE, TAKE1,
-        "largest cookie before splitting into chunks (default 4000)"),
-    SRV("IPSIEStateTimeout", CMD_STATE_TIMEOUT, TAKE1,
-        "lifetime of a login's state cookie, seconds (default 300)"),
-    SRV("IPSIEStateMaxCookies", CMD_STATE_MAX_COOKIES, TAKE1,
-        "state cookies alive at once (default 7)"),
-    SRV("IPSIEPostLogoutRedirectURI", CMD_POST_LOGOUT_REDIRECT_URI, TAKE1,
-        "default return URL after logout"),
-    SRV("IPSIEProfile", CMD_PROFILE, TAKE1, "default, or sl1 for the strict IPSIE SL1 rules"),
-    DIR("IPSIEUnauthAction", CMD_UNAUTH_ACTION, TAKE1, "auth (default), 401, 403 or pass"),
-    DIR("IPSIEPassClaimsAs", CMD_PASS_CLAIMS_AS, TAKE1,
-        "headers, environment, both (default) or none"),
-    DIR("IPSIEClaimPrefix", CMD_CLAIM_PREFIX, TAKE1,
-        "prefix of claim headers (default IPSIE-Claim-)"),
-    DIR("IPSIERemoteUserClaim", CMD_REMOTE_USER_CLAIM, TAKE1,
-        "claim that becomes REMOTE_USER (default sub)"),
-    DIR("IPSIEPassAccessToken", CMD_PASS_ACCESS_TOKEN, FLAG,
-        "pass the access token as IPSIE-Access-Token (default Off)"),
-    {NULL}};
+static const command_rec auth_ipsie_cmds[] = {AUTH_IPSIE_DIRECTIVES(COMMAND){NULL}};
 
 /* Each hook that serves a request names it to the core's log seam while it runs, so that core
  * lines logged meanwhile carry the request; the outer call, if any, is restored after. */

@@ -21,52 +21,8 @@ extern module AP_MODULE_DECLARE_DATA auth_ipsie_module;
 /* Longest state value accepted back: the module issues 43 characters. */
 #define AUTH_IPSIE_STATE_MAX_LEN 128
 
-/* Directive identities: the directive table passes one as cmd_data. */
-typedef enum {
-    /* server strings */
-    CMD_METADATA_URL,
-    CMD_CLIENT_ID,
-    CMD_CLIENT_SECRET,
-    CMD_REDIRECT_URI,
-    CMD_SCOPE,
-    CMD_AUTH_REQUEST_PARAMS,
-    CMD_CA_CERTIFICATE,
-    CMD_COOKIE_NAME,
-    CMD_COOKIE_DOMAIN,
-    CMD_COOKIE_PATH,
-    CMD_POST_LOGOUT_REDIRECT_URI,
-    CMD_SESSION_CACHE,
-    CMD_CLIENT_SIGNING_KEY,
-    /* server numbers */
-    CMD_MAX_AGE,
-    CMD_CLOCK_SKEW,
-    CMD_PROVIDER_TIMEOUT,
-    CMD_PROVIDER_CACHE_MAX_AGE,
-    CMD_INACTIVITY_TIMEOUT,
-    CMD_MAX_DURATION,
-    CMD_EXPIRY_LEEWAY,
-    CMD_COOKIE_CHUNK_SIZE,
-    CMD_STATE_TIMEOUT,
-    CMD_STATE_MAX_COOKIES,
-    /* server flags */
-    CMD_REQUIRE_SESSION_EXPIRY,
-    CMD_COOKIE_PERSISTENT,
-    /* server keywords */
-    CMD_CLIENT_AUTH_METHOD,
-    CMD_SESSION_STORE,
-    CMD_EXPIRY_ACTION,
-    CMD_COOKIE_SAMESITE,
-    CMD_PROFILE,
-    /* server lists */
-    CMD_SIGNING_ALGS,
-    CMD_CRYPTO_PASSPHRASE,
-    /* per directory */
-    CMD_UNAUTH_ACTION,
-    CMD_PASS_CLAIMS_AS,
-    CMD_CLAIM_PREFIX,
-    CMD_REMOTE_USER_CLAIM,
-    CMD_PASS_ACCESS_TOKEN
-} auth_ipsie_cmd_e;
+/* Every directive, its identity (auth_ipsie_cmd_e) and the getters of a server's record. */
+#include "auth_ipsie_directives.h"
 
 /* A server's settings with every default applied; resolved once at start-up. */
 typedef struct auth_ipsie_settings_t {
@@ -79,7 +35,7 @@ typedef struct auth_ipsie_settings_t {
     const char *scope;
     const char *auth_request_params; /* extra query, already encoded, or NULL */
     long long max_age;               /* -1: not sent */
-    apr_array_header_t *signing_algs;
+    const apr_array_header_t *signing_algs;
     long clock_skew;
     ipsie_http_opts_t http;
     long provider_cache_max_age;
@@ -112,16 +68,15 @@ typedef struct {
     int pass_access_token;
 } auth_ipsie_dir_settings_t;
 
-/* auth_ipsie_config.c */
+/* auth_ipsie_directives.c: the directive table, its records and their merging */
 void *auth_ipsie_create_server_config(apr_pool_t *p, server_rec *s);
 void *auth_ipsie_merge_server_config(apr_pool_t *p, void *base, void *add);
 void *auth_ipsie_create_dir_config(apr_pool_t *p, char *dir);
 void *auth_ipsie_merge_dir_config(apr_pool_t *p, void *base, void *add);
+/* Directive callbacks, one per kind httpd calls: cmd->info is the directive's identity. */
 const char *auth_ipsie_cmd_take1(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *auth_ipsie_cmd_flag(cmd_parms *cmd, void *dcfg, int on);
-const char *auth_ipsie_cmd_list(cmd_parms *cmd, void *dcfg, const char *arg);
-int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+const char *auth_ipsie_cmd_iterate(cmd_parms *cmd, void *dcfg, const char *arg);
 int auth_ipsie_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 /* Every IPSIEClaimPrefix of the configuration (NULL when none is set). */
 const apr_array_header_t *auth_ipsie_claim_prefixes(void);
@@ -129,7 +84,13 @@ const apr_array_header_t *auth_ipsie_claim_prefixes(void);
 int auth_ipsie_access_token_wanted(void);
 /* The server's settings, or NULL when the module is not configured for it. */
 const auth_ipsie_settings_t *auth_ipsie_settings(const server_rec *s);
+/* Keep the settings resolved for s, for auth_ipsie_settings. */
+void auth_ipsie_keep_settings(server_rec *s, const auth_ipsie_settings_t *settings);
 void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *r);
+
+/* auth_ipsie_config.c: each server's directives resolved into settings, and configtest */
+int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 
 /* auth_ipsie_request.c: what the module knows about one request */
 /* The request's parsed cookies, parsed once. */
