@@ -487,6 +487,85 @@ START_TEST(same_origin_path_refuses_what_same_origin_refuses)
 }
 END_TEST
 
+/* ---- header names and browsers ---- */
+
+START_TEST(name_prefix_ignores_case)
+{
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("OIDC-Claim-Email", "oidc-claim-"), 1);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("oidc-claim-email", "OIDC-CLAIM-"), 1);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("OIDC-Claim-Email", "oidc-claim-email"), 1);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("OIDC-Clain-Email", "oidc-claim-"), 0);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("X-OIDC-Claim", "oidc-"), 0);
+}
+END_TEST
+
+START_TEST(name_prefix_takes_dash_and_underscore_alike)
+{
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("OIDC_Claim_email", "oidc-claim-"), 1);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("oidc-claim-email", "OIDC_CLAIM_"), 1);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("oidc_claim-email", "oidc-claim_"), 1);
+    /* Only those two are alike: no other punctuation stands in for them. */
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("oidc.claim.email", "oidc-claim-"), 0);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("oidcXclaim", "oidc-claim"), 0);
+}
+END_TEST
+
+START_TEST(name_shorter_than_the_prefix_does_not_have_it)
+{
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("OIDC-Claim", "oidc-claim-"), 0);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("oidc", "oidc-claim-"), 0);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("", "oidc-"), 0);
+}
+END_TEST
+
+START_TEST(every_name_has_the_empty_prefix)
+{
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("Anything", ""), 1);
+    ck_assert_int_eq(ipsie_name_has_prefix_loose("", ""), 1);
+}
+END_TEST
+
+START_TEST(request_without_any_of_the_headers_is_a_browser)
+{
+    ck_assert_int_eq(ipsie_is_browser(NULL, NULL, NULL), 1);
+}
+END_TEST
+
+START_TEST(xmlhttprequest_in_any_case_is_not_a_browser)
+{
+    ck_assert_int_eq(ipsie_is_browser("XMLHttpRequest", NULL, NULL), 0);
+    ck_assert_int_eq(ipsie_is_browser("xmlhttprequest", NULL, NULL), 0);
+    ck_assert_int_eq(ipsie_is_browser("XMLHTTPREQUEST", "navigate", "text/html"), 0);
+    /* Another X-Requested-With (an app's name) says nothing. */
+    ck_assert_int_eq(ipsie_is_browser("com.example.app", NULL, NULL), 1);
+}
+END_TEST
+
+START_TEST(sec_fetch_mode_navigate_in_any_case_is_a_browser_others_not)
+{
+    ck_assert_int_eq(ipsie_is_browser(NULL, "navigate", NULL), 1);
+    ck_assert_int_eq(ipsie_is_browser(NULL, "NAVIGATE", NULL), 1);
+    ck_assert_int_eq(ipsie_is_browser(NULL, "cors", NULL), 0);
+    ck_assert_int_eq(ipsie_is_browser(NULL, "no-cors", NULL), 0);
+    ck_assert_int_eq(ipsie_is_browser(NULL, "same-origin", "text/html"), 0);
+}
+END_TEST
+
+START_TEST(accept_admitting_html_or_any_type_is_a_browser_json_not)
+{
+    ck_assert_int_eq(ipsie_is_browser(NULL, NULL, "application/json"), 0);
+    ck_assert_int_eq(ipsie_is_browser(NULL, "navigate", "application/json"), 0);
+    ck_assert_int_eq(
+        ipsie_is_browser(NULL, NULL,
+                         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        1);
+    ck_assert_int_eq(ipsie_is_browser(NULL, NULL, "*/*"), 1);
+    ck_assert_int_eq(ipsie_is_browser(NULL, NULL, "application/json, */*;q=0.1"), 1);
+    ck_assert_int_eq(ipsie_is_browser(NULL, NULL, "TEXT/HTML"), 1);
+    ck_assert_int_eq(ipsie_is_browser(NULL, NULL, "application/json, Text/Html;q=0.5"), 1);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("ipsie_util");
@@ -494,6 +573,7 @@ static Suite *util_suite(void)
     TCase *rnd = tcase_create("random and compare");
     TCase *url = tcase_create("url and form");
     TCase *org = tcase_create("same origin");
+    TCase *req = tcase_create("header names and browsers");
 
     tcase_add_checked_fixture(b64, pool_setup, pool_teardown);
     tcase_add_test(b64, b64url_encodes_rfc4648_vectors_without_padding);
@@ -538,6 +618,17 @@ static Suite *util_suite(void)
     tcase_add_test(org, same_origin_path_of_a_same_origin_url_is_its_path_query_and_fragment);
     tcase_add_test(org, same_origin_path_refuses_what_same_origin_refuses);
     suite_add_tcase(s, org);
+
+    tcase_add_checked_fixture(req, pool_setup, pool_teardown);
+    tcase_add_test(req, name_prefix_ignores_case);
+    tcase_add_test(req, name_prefix_takes_dash_and_underscore_alike);
+    tcase_add_test(req, name_shorter_than_the_prefix_does_not_have_it);
+    tcase_add_test(req, every_name_has_the_empty_prefix);
+    tcase_add_test(req, request_without_any_of_the_headers_is_a_browser);
+    tcase_add_test(req, xmlhttprequest_in_any_case_is_not_a_browser);
+    tcase_add_test(req, sec_fetch_mode_navigate_in_any_case_is_a_browser_others_not);
+    tcase_add_test(req, accept_admitting_html_or_any_type_is_a_browser_json_not);
+    suite_add_tcase(s, req);
     return s;
 }
 
