@@ -41,7 +41,8 @@ const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,
                              const char *post_logout_redirect_uri, const char *client_id,
                              apr_pool_t *p)
 {
-    if (op == NULL || op->end_session_endpoint == NULL || id_token == NULL) {
+    if (op == NULL || op->end_session_endpoint == NULL || id_token == NULL
+        || post_logout_redirect_uri == NULL || client_id == NULL) {
         return NULL;
     }
     return apr_pstrcat(p, op->end_session_endpoint, query_start(op->end_session_endpoint),
@@ -87,6 +88,11 @@ static ipsie_login_outcome_e check_auth_time(const char **detail, const json_t *
         return IPSIE_LOGIN_AUTH_TIME_MISSING;
     }
     t = (long long)json_integer_value(auth_time);
+    /* A time that no sign-in can have (before 1970, after now) proves nothing; and keeps the
+     * arithmetic below from overflowing. */
+    if (t <= 0 || t > now + policy->clock_skew) {
+        return IPSIE_LOGIN_AUTH_TIME_MISSING;
+    }
     if (policy->max_age >= 0 && now - t > policy->max_age + policy->clock_skew) {
         return IPSIE_LOGIN_AUTH_TIME_OLD;
     }

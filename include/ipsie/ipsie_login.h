@@ -22,7 +22,8 @@ typedef enum {
     IPSIE_LOGIN_NO_CODE,           /* no usable authorization code */
     IPSIE_LOGIN_KEYS_NEEDED,       /* no key verifies the ID token: fetch the keys again */
     IPSIE_LOGIN_ID_TOKEN_REFUSED,  /* the ID token breaks a rule (logged by the core) */
-    IPSIE_LOGIN_AUTH_TIME_MISSING, /* max_age or prompt=login needs an integer auth_time */
+    IPSIE_LOGIN_AUTH_TIME_MISSING, /* max_age or prompt=login needs an integer auth_time, in
+                                    * the past and after 1970 */
     IPSIE_LOGIN_AUTH_TIME_OLD,     /* auth_time older than max_age */
     IPSIE_LOGIN_AUTH_TIME_BEFORE,  /* prompt=login asked, auth_time from before the request */
     IPSIE_LOGIN_SESSION_EXPIRY_INVALID,
@@ -61,7 +62,7 @@ const char *ipsie_login_authorization_url(const ipsie_provider_t *op,
                                           const ipsie_login_state_t *st, apr_pool_t *p);
 
 /* The provider's end_session_endpoint with id_token_hint, post_logout_redirect_uri and
- * client_id; NULL when the provider has none or there is no ID token to hint with. */
+ * client_id; NULL when the provider has none, or one of the values is missing. */
 const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,
                              const char *post_logout_redirect_uri, const char *client_id,
                              apr_pool_t *p);

@@ -1,6 +1,8 @@
 /* Unit tests of src/ipsie_login.c: the authorization and end-session URLs, the RFC 9207 check
  * of the authorization response, and the completion of a login (ID token, auth_time after
  * max_age and prompt=login, session_expiry, the keys-refetch decision). */
+#include <limits.h>
+
 #include "test_support.h"
 #include "test_jose_support.h"
 #include "ipsie/ipsie_error.h"
@@ -504,6 +506,29 @@ START_TEST(without_max_age_or_prompt_login_auth_time_is_not_needed)
 }
 END_TEST
 
+START_TEST(an_auth_time_no_sign_in_can_have_is_auth_time_missing)
+{
+    ipsie_login_state_t *st = state(1);
+    ipsie_login_policy_t pol = policy_default();
+    static const json_int_t impossible[] = {0, -1, LLONG_MIN, LLONG_MIN + 1000, LLONG_MAX};
+    size_t i;
+
+    pol.max_age = MAX_AGE;
+    for (i = 0; i < sizeof(impossible) / sizeof(impossible[0]); i++) {
+        ck_assert_int_eq(
+            complete(st, with_auth_time(claims_for(st), json_integer(impossible[i])), &pol),
+            IPSIE_LOGIN_AUTH_TIME_MISSING);
+    }
+    /* In the future: no more than the clock skew. */
+    ck_assert_int_eq(
+        complete(st, with_auth_time(claims_for(st), json_integer(NOW + pol.clock_skew)), &pol),
+        IPSIE_LOGIN_OK);
+    ck_assert_int_eq(
+        complete(st, with_auth_time(claims_for(st), json_integer(NOW + pol.clock_skew + 1)), &pol),
+        IPSIE_LOGIN_AUTH_TIME_MISSING);
+}
+END_TEST
+
 START_TEST(prompt_login_without_auth_time_is_taken_at_its_word)
 {
     ipsie_login_state_t *st = state(1);
@@ -806,6 +831,7 @@ static Suite *login_suite(void)
     tcase_add_test(done, alg_off_the_allow_list_is_refused_without_asking_for_keys);
     tcase_add_test(done, without_max_age_or_prompt_login_auth_time_is_not_needed);
     tcase_add_test(done, prompt_login_without_auth_time_is_taken_at_its_word);
+    tcase_add_test(done, an_auth_time_no_sign_in_can_have_is_auth_time_missing);
     tcase_add_test(done, max_age_without_an_integer_auth_time_is_auth_time_missing);
     tcase_add_test(done, prompt_login_with_a_non_integer_auth_time_is_auth_time_missing);
     tcase_add_test(done, max_age_accepts_auth_time_up_to_max_age_plus_skew_ago);
