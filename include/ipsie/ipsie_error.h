@@ -25,7 +25,9 @@ enum {
     IPSIE_ERR_ISSUER_MISMATCH,            /* metadata or response iss is not ours */
     IPSIE_ERR_BUSY,       /* too many requests already wait for the OP: refused at once */
     IPSIE_ERR_THROTTLED,  /* a refetch was wanted but the last one is too recent */
-    IPSIE_ERR_STATE_OTHER /* a login state cookie holds another login's state */
+    IPSIE_ERR_STATE_OTHER, /* a login state cookie holds another login's state */
+    IPSIE_ERR_KV,          /* the shared store cannot answer: down, slow or garbled */
+    IPSIE_ERR_REPLAY       /* a single-use value (login state, jti) was used already */
 };
 
 #endif

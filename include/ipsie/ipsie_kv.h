@@ -1,0 +1,81 @@
+/* A key-value store that the servers of a site share (Redis, memcached) or that one host
+ * keeps (httpd's shmcb socache): where server-side sessions, revocation entries and
+ * single-use marks live. Every operation is bounded in time, and a miss is told apart from
+ * an outage: a store that is down, slow or answers garbage gives IPSIE_ERR_KV, never a miss.
+ * Values are opaque bytes (callers encrypt what must stay secret); keys are printable ASCII
+ * without spaces, at most IPSIE_KV_KEY_MAX bytes. One ipsie_kv_t serves every thread and
+ * every child process of httpd (connections are made in the process that uses them). */
+#ifndef IPSIE_KV_H
+#define IPSIE_KV_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#define IPSIE_KV_KEY_MAX 200
+
+typedef struct ipsie_kv_t ipsie_kv_t;
+
+/* What a store does; each implementation fills one. */
+typedef struct {
+    const char *name; /* "redis", "memcache", "shmcb", ... for logs */
+    /* key's value into *value (*len bytes, allocated from p, NUL-terminated for
+     * convenience): APR_SUCCESS, APR_NOTFOUND for a miss, IPSIE_ERR_KV. */
+    apr_status_t (*get)(ipsie_kv_t *kv, const char *key, unsigned char **value, apr_size_t *len,
+                        apr_pool_t *p);
+    /* Several keys in one round trip: values[i] NULL (lens[i] 0) for a miss. APR_SUCCESS or
+     * IPSIE_ERR_KV. */
+    apr_status_t (*get_many)(ipsie_kv_t *kv, const char *const *keys, int n,
+                             unsigned char **values, apr_size_t *lens, apr_pool_t *p);
+    /* Keep value under key until expiry (absolute). APR_SUCCESS or IPSIE_ERR_KV. */
+    apr_status_t (*set)(ipsie_kv_t *kv, const char *key, const unsigned char *value,
+                        apr_size_t len, apr_time_t expiry, apr_pool_t *p);
+    /* The same, only when key is absent, atomically for every server sharing the store:
+     * APR_SUCCESS, APR_EEXIST when it is there, IPSIE_ERR_KV. */
+    apr_status_t (*add)(ipsie_kv_t *kv, const char *key, const unsigned char *value,
+                        apr_size_t len, apr_time_t expiry, apr_pool_t *p);
+    /* Remove key; an absent key is a success. APR_SUCCESS or IPSIE_ERR_KV. */
+    apr_status_t (*remove)(ipsie_kv_t *kv, const char *key, apr_pool_t *p);
+    /* Add member (printable ASCII, no spaces) to the set kept at key, made when absent; the
+     * set lives at least until expiry. Atomic for every server sharing the store. */
+    apr_status_t (*set_add)(ipsie_kv_t *kv, const char *key, const char *member,
+                            apr_time_t expiry, apr_pool_t *p);
+    /* The members of the set at key (const char *), empty when there is none. */
+    apr_status_t (*set_members)(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
+                                apr_pool_t *p);
+} ipsie_kv_ops_t;
+
+struct ipsie_kv_t {
+    const ipsie_kv_ops_t *ops;
+    void *impl; /* the implementation's own */
+};
+
+/* Redis at "host:port" (TCP), every command bounded by timeout (connect and each reply).
+ * Nothing connects before the first use. */
+apr_status_t ipsie_kv_redis_create(ipsie_kv_t **out, const char *address,
+                                   apr_interval_time_t timeout, apr_pool_t *p);
+
+/* memcached at "host:port[,host:port...]" (keys spread over the servers), every operation
+ * bounded by timeout. Nothing connects before the first use. */
+apr_status_t ipsie_kv_memcache_create(ipsie_kv_t **out, const char *servers,
+                                      apr_interval_time_t timeout, apr_pool_t *p);
+
+/* Calls through kv->ops, with the keys checked (IPSIE_ERR_MALFORMED for a bad key). */
+apr_status_t ipsie_kv_get(ipsie_kv_t *kv, const char *key, unsigned char **value, apr_size_t *len,
+                          apr_pool_t *p);
+apr_status_t ipsie_kv_get_many(ipsie_kv_t *kv, const char *const *keys, int n,
+                               unsigned char **values, apr_size_t *lens, apr_pool_t *p);
+apr_status_t ipsie_kv_set(ipsie_kv_t *kv, const char *key, const unsigned char *value,
+                          apr_size_t len, apr_time_t expiry, apr_pool_t *p);
+apr_status_t ipsie_kv_add(ipsie_kv_t *kv, const char *key, const unsigned char *value,
+                          apr_size_t len, apr_time_t expiry, apr_pool_t *p);
+apr_status_t ipsie_kv_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p);
+apr_status_t ipsie_kv_set_add(ipsie_kv_t *kv, const char *key, const char *member,
+                              apr_time_t expiry, apr_pool_t *p);
+apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
+                                  apr_pool_t *p);
+
+/* 1 when key is usable: 1..IPSIE_KV_KEY_MAX printable ASCII characters, no space. */
+int ipsie_kv_key_ok(const char *key);
+
+#endif
