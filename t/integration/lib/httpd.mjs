@@ -71,8 +71,9 @@ export function httpdConf({ dir, port, directives = '', locations = '', module =
         module ? `LoadModule auth_ipsie_module ${MODULE_SO}` : '',
         ...chosen.directives,
         'TypesConfig /etc/mime.types',
-        `LogFormat "%h %l %u %t \\"%r\\" %>s %b" common`,
-        `CustomLog "${dir}/access.log" common`,
+        // The common format and %D, the microseconds from the request's start to its end.
+        `LogFormat "%h %l %u %t \\"%r\\" %>s %b %D" timed`,
+        `CustomLog "${dir}/access.log" timed`,
     ];
     if (userInfo().uid === 0) {
         // As root, children drop privileges; Debian's unprivileged user.
