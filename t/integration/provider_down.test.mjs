@@ -12,6 +12,7 @@ import { startHttpd } from './lib/httpd.mjs';
 import { startOP } from './lib/op.mjs';
 import { freePort } from './lib/ports.mjs';
 import { CLIENT_ID, ipsieDirectives } from './lib/stack.mjs';
+import { logLines } from './lib/util.mjs';
 
 const TIMEOUT = 2;
 
@@ -42,6 +43,121 @@ async function timed(url, headers = BROWSER) {
     const res = await request(url, { headers });
     return { status: res.status, seconds: (Date.now() - start) / 1000, res };
 }
+
+// The error lines of a metadata fetch the provider never answers.
+const NO_ANSWER = [
+    /IPSIE08005: request to http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: Operation timed out/,
+    /IPSIE08300: OpenID Provider unreachable/,
+];
+
+const later = (ms, fn) => new Promise((resolve) => { setTimeout(() => resolve(fn()), ms); });
+
+// An httpd of 8 workers (mpm) in front of a provider that never answers, with /app protected
+// and /public.html not. hosts: name-based virtual hosts, each with IPSIE settings (and so a
+// provider cache) of its own; none: the settings are the server's.
+async function startBehindHangingProvider({ mpm, hosts }) {
+    const opPort = await freePort();
+    const port = await freePort();
+    const hanging = await startHangingServer(opPort);
+    const ipsie = (host) => [
+        ...ipsieDirectives({
+            metadataUrl: `http://127.0.0.1:${opPort}/.well-known/openid-configuration`,
+            httpdPort: port,
+            clientSecret: randomBytes(24).toString('hex'),
+            passphrase: randomBytes(32).toString('hex'),
+            host,
+        }),
+        `IPSIEProviderTimeout ${TIMEOUT}`,
+    ];
+    const directives = hosts.length === 0 ? ipsie('127.0.0.1') : hosts.flatMap((host) => [
+        `<VirtualHost 127.0.0.1:${port}>`, `    ServerName ${host}`, ...ipsie(host), '</VirtualHost>',
+    ]);
+    let httpd;
+    try {
+        httpd = await startHttpd({
+            port,
+            mpm,
+            directives,
+            locations: [
+                '<Location /app>', '    AuthType ipsie', '    Require valid-user', '</Location>',
+                '<Location /public.html>', '    Require all granted', '</Location>',
+            ],
+        });
+    } catch (err) {
+        await hanging.close();
+        throw err;
+    }
+    writeFileSync(join(httpd.dir, 'htdocs', 'public.html'), '<p>public</p>\n');
+    // Once the workers serve.
+    await Promise.all(Array.from({ length: 8 }, () => request(httpd.url('/public.html'))));
+    return { hanging, httpd };
+}
+
+// 16 protected requests within 0.4 s, alternating between hosts, and an unprotected page
+// meanwhile, against a server of 8 workers whose provider never answers: the whole server
+// lets at most 4 requests (half its workers) wait for the provider, each at most the timeout
+// and 1 s, and refuses the others at once, so the unprotected page keeps answering.
+async function checkBoundedWaits({ mpm, hosts }) {
+    const { hanging, httpd } = await startBehindHangingProvider({ mpm, hosts });
+    try {
+        const names = hosts.length ? hosts : ['127.0.0.1'];
+        const protCalls = Array.from({ length: 16 }, (_, i) => later(i * 25, () => timed(
+            httpd.url(`/app/?n=${i}`), { ...BROWSER, Host: `${names[i % names.length]}:${httpd.port}` })));
+        const pubCalls = Array.from({ length: 8 }, (_, i) => later(50 + i * 200,
+            () => timed(httpd.url('/public.html'))));
+        const prot = await Promise.all(protCalls);
+        const pub = await Promise.all(pubCalls);
+        const seen = prot.map((p) => `${p.status} in ${p.seconds} s`).join(', ');
+        for (const p of pub) {
+            assert.equal(p.status, 200);
+            assert.ok(p.seconds < 1, `the unprotected page took ${p.seconds} s (protected: ${seen})`);
+        }
+        for (const p of prot) {
+            assert.ok(p.seconds <= TIMEOUT + 1.5, `a protected request waited ${p.seconds} s`);
+            assert.match(p.res.headers['content-type'], /text\/html/);
+        }
+        // Those that waited for the provider failed with it (they all came in the first 0.4 s
+        // of 2 s of waiting, so they waited at the same time); the others were refused at once.
+        const waited = prot.filter((p) => p.status === 502);
+        const refused = prot.filter((p) => p.status === 503);
+        assert.equal(waited.length + refused.length, prot.length, seen);
+        assert.ok(waited.length <= 4, `${waited.length} requests waited for the provider at once: ${seen}`);
+        assert.ok(waited.length >= names.length, `${waited.length} requests waited: ${seen}`);
+        for (const p of waited) {
+            assert.ok(p.seconds >= TIMEOUT / 2, `a request failed after ${p.seconds} s: ${seen}`);
+            assert.match(p.res.body, /Sign-in unavailable/);
+        }
+        for (const p of refused) {
+            assert.ok(p.seconds < TIMEOUT / 2, `a refusal took ${p.seconds} s: ${seen}`);
+            assert.match(p.res.body, /Sign-in busy/);
+        }
+        // Leases for half of the server's 8 workers, whatever the MPM.
+        assert.match(httpd.errorLog(), /IPSIE08308: metadata of \S+ refused: 4 requests already wait/);
+        if (mpm === 'prefork') {
+            // The requests that waited were in several children: the leases are shared.
+            const pids = new Set(logLines(httpd, /IPSIE08300/).map((l) => /\[pid (\d+)/.exec(l)[1]));
+            assert.ok(pids.size >= 2, `waits in ${pids.size} children`);
+        }
+        // Every provider cache fetched; no more fetches than leases.
+        assert.ok(hanging.accepted() >= names.length && hanging.accepted() <= 4,
+            `${hanging.accepted()} fetches`);
+        assert.deepEqual(httpd.errorLogProblems(NO_ANSWER), []);
+        assert.doesNotMatch(readFileSync(join(httpd.dir, 'access.log'), 'utf8'), /" 500 /);
+    } finally {
+        await hanging.close();
+        await httpd.stop();
+    }
+}
+
+describe('waits for a provider that never answers are bounded for the whole server', () => {
+    test('event MPM, two virtual hosts with a provider cache each', () => checkBoundedWaits({
+        mpm: 'event', hosts: ['a.test', 'b.test'],
+    }));
+
+    test('prefork MPM: 8 children, each with a provider cache of its own', () => checkBoundedWaits({
+        mpm: 'prefork', hosts: [],
+    }));
+});
 
 describe('a provider that never answers', () => {
     let hanging;
@@ -118,7 +234,7 @@ describe('a provider that never answers', () => {
     test('the operator sees tagged lines, the user no 500', () => {
         const log = httpd.errorLog();
         assert.match(log, /IPSIE08300: OpenID Provider unreachable/);
-        assert.doesNotMatch(log, /\[[\w.]*:(crit|alert|emerg)\]/);
+        assert.deepEqual(httpd.errorLogProblems(NO_ANSWER), []);
         assert.doesNotMatch(readFileSync(join(httpd.dir, 'access.log'), 'utf8'), /" 500 /);
     });
 
@@ -139,5 +255,6 @@ describe('a provider that never answers', () => {
         const { res } = await login(client, httpd.url('/app/index.html'), 'alice');
         assert.equal(res.status, 200, res.body);
         assert.match(res.body, /app/);
+        assert.deepEqual(httpd.errorLogProblems(), []);
     });
 });

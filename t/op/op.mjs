@@ -9,10 +9,12 @@
 // Config file: { "defaultTtl": 3600, "clients": [ { "client_id": ..., "client_secret": ...,
 //   "redirect_uris": [...], "post_logout_redirect_uris": [...],
 //   "token_endpoint_auth_method": "client_secret_basic" } ],
-//   "kids": { "rsa": "k1", "ec": "k2" } }
+//   "kids": { "rsa": "k1", "ec": "k2" }, "issuerPort": 9091 }
 // kids (optional) names the signing keys; without it each start picks random kids. The key
 // material is new on every start either way, so a restart with the same kids is a key
-// rotation under unchanged kids.
+// rotation under unchanged kids. issuerPort (optional): the OP names itself
+// http://127.0.0.1:<issuerPort> while it listens on --port, for a proxy on that port in front
+// of it (its endpoints follow the Host a request names).
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -112,8 +114,8 @@ async function loadExistingGrant(ctx) {
     return grant;
 }
 
-export function createProvider({ port, clients, defaultTtl = 3600, kids }) {
-    const issuer = `http://127.0.0.1:${port}`;
+export function createProvider({ port, issuerPort, clients, defaultTtl = 3600, kids }) {
+    const issuer = `http://127.0.0.1:${issuerPort ?? port}`;
     const configuration = {
         clients: clients.map(clientFrom),
         jwks: signingKeys(kids),
@@ -175,10 +177,11 @@ function main() {
     const config = JSON.parse(readFileSync(values.config, 'utf8'));
     const port = Number(values.port);
     const { issuer, provider } = createProvider({
-        port, clients: config.clients, defaultTtl: config.defaultTtl, kids: config.kids,
+        port, issuerPort: config.issuerPort, clients: config.clients, defaultTtl: config.defaultTtl,
+        kids: config.kids,
     });
     const server = provider.listen(port, '127.0.0.1', () => {
-        console.log(`OP listening on ${issuer}`);
+        console.log(`OP listening on 127.0.0.1:${port} as ${issuer}`);
     });
     const stop = () => {
         server.close(() => process.exit(0));

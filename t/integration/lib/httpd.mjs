@@ -11,8 +11,33 @@ export const MODULES_DIR = process.env.APACHE_MODULES ?? '/usr/lib/apache2/modul
 export const MODULE_SO = process.env.IPSIE_MODULE
     ?? fileURLToPath(new URL('../../../_build/mod_auth_ipsie.so', import.meta.url));
 
+// The MPMs a test may choose, each with its module and directives: 8 workers either way.
+const MPMS = {
+    event: {
+        module: ['mpm_event_module', 'mod_mpm_event.so'],
+        directives: [
+            'StartServers 1',
+            'ServerLimit 1',
+            'ThreadsPerChild 8',
+            'ThreadLimit 8',
+            'MaxRequestWorkers 8',
+            'MinSpareThreads 1',
+            'MaxSpareThreads 8',
+        ],
+    },
+    prefork: {
+        module: ['mpm_prefork_module', 'mod_mpm_prefork.so'],
+        directives: [
+            'StartServers 8',
+            'MinSpareServers 1',
+            'MaxSpareServers 8',
+            'ServerLimit 8',
+            'MaxRequestWorkers 8',
+        ],
+    },
+};
+
 const MODULES = [
-    ['mpm_event_module', 'mod_mpm_event.so'],
     ['authn_core_module', 'mod_authn_core.so'],
     ['authz_core_module', 'mod_authz_core.so'],
     ['authz_user_module', 'mod_authz_user.so'],
@@ -27,7 +52,12 @@ const PROBLEM = /\[[\w.]*:(error|crit|alert|emerg)\]/;
 
 // The full text of an httpd.conf; directives and locations are config text placed after the
 // common part. module: false leaves mod_auth_ipsie out (to check the rest of the setup).
-export function httpdConf({ dir, port, directives = '', locations = '', module = true }) {
+// mpm: 'event' (one child of 8 threads) or 'prefork' (8 children).
+export function httpdConf({ dir, port, directives = '', locations = '', module = true, mpm = 'event' }) {
+    const chosen = MPMS[mpm];
+    if (!chosen) {
+        throw new Error(`unknown MPM ${mpm}`);
+    }
     const lines = [
         `ServerRoot "${dir}"`,
         `DefaultRuntimeDir "${dir}"`,
@@ -37,18 +67,13 @@ export function httpdConf({ dir, port, directives = '', locations = '', module =
         `Listen 127.0.0.1:${port}`,
         `ServerName 127.0.0.1:${port}`,
         `DocumentRoot "${dir}/htdocs"`,
-        ...MODULES.map(([name, file]) => `LoadModule ${name} ${MODULES_DIR}/${file}`),
+        ...[chosen.module, ...MODULES].map(([name, file]) => `LoadModule ${name} ${MODULES_DIR}/${file}`),
         module ? `LoadModule auth_ipsie_module ${MODULE_SO}` : '',
-        'StartServers 1',
-        'ServerLimit 1',
-        'ThreadsPerChild 8',
-        'ThreadLimit 8',
-        'MaxRequestWorkers 8',
-        'MinSpareThreads 1',
-        'MaxSpareThreads 8',
+        ...chosen.directives,
         'TypesConfig /etc/mime.types',
-        `LogFormat "%h %l %u %t \\"%r\\" %>s %b" common`,
-        `CustomLog "${dir}/access.log" common`,
+        // The common format and %D, the microseconds from the request's start to its end.
+        `LogFormat "%h %l %u %t \\"%r\\" %>s %b %D" timed`,
+        `CustomLog "${dir}/access.log" timed`,
     ];
     if (userInfo().uid === 0) {
         // As root, children drop privileges; Debian's unprivileged user.
@@ -71,19 +96,24 @@ function newDir() {
     return dir;
 }
 
-// Starts apache2 in the foreground; returns { port, url(path), dir, conf, errorLog(),
-// errorLogProblems(allow), stop() }.
-export async function startHttpd({ port, directives, locations, module = true, keepDir = false } = {}) {
+// Starts apache2 in the foreground; mpm as for httpdConf. Returns { port, url(path), dir, conf,
+// errorLog(), errorLogProblems(allow), stop() }.
+export async function startHttpd({
+    port, directives, locations, module = true, keepDir = false, mpm = 'event',
+} = {}) {
     if (module && !existsSync(MODULE_SO)) {
         throw new Error(`${MODULE_SO} not found: build the module first (make)`);
     }
     port = port ?? await freePort();
     const dir = newDir();
-    const conf = httpdConf({ dir, port, directives, locations, module });
+    const conf = httpdConf({ dir, port, directives, locations, module, mpm });
     const confFile = join(dir, 'httpd.conf');
     writeFileSync(confFile, conf);
 
-    const child = spawn(APACHE, ['-f', confFile, '-DFOREGROUND'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // prefork stops its children by signalling its whole process group: a group of its own,
+    // or the signal would reach the test runner too.
+    const child = spawn(APACHE, ['-f', confFile, '-DFOREGROUND'],
+        { stdio: ['ignore', 'pipe', 'pipe'], detached: mpm === 'prefork' });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });

@@ -9,13 +9,14 @@ import { freePort } from './ports.mjs';
 const OP_SCRIPT = fileURLToPath(new URL('../../op/op.mjs', import.meta.url));
 
 // clients: the OP's client registrations; port: a given port (to start again where a stopped
-// OP was); kids: { rsa, ec } names for its new signing keys (random when absent).
-// Returns { issuer, port, metadataUrl, log(), stop() }.
-export async function startOP({ clients, port, defaultTtl = 3600, kids }) {
+// OP was); kids: { rsa, ec } names for its new signing keys (random when absent); issuerPort:
+// the port the OP names itself by (a proxy's in front of it), port when absent.
+// Returns { issuer, port, metadataUrl, log(), stop() }: issuer and metadataUrl name issuerPort.
+export async function startOP({ clients, port, defaultTtl = 3600, kids, issuerPort }) {
     port = port ?? await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'ipsie-op-'));
     const configFile = join(dir, 'op.json');
-    writeFileSync(configFile, JSON.stringify({ defaultTtl, clients, kids }, null, 2));
+    writeFileSync(configFile, JSON.stringify({ defaultTtl, clients, kids, issuerPort }, null, 2));
 
     const child = spawn(process.execPath, [OP_SCRIPT, '--port', String(port), '--config', configFile],
         { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -37,7 +38,7 @@ export async function startOP({ clients, port, defaultTtl = 3600, kids }) {
         });
     });
 
-    const issuer = `http://127.0.0.1:${port}`;
+    const issuer = `http://127.0.0.1:${issuerPort ?? port}`;
     return {
         issuer,
         port,

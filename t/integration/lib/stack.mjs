@@ -4,6 +4,7 @@ import { startBackend } from './backend.mjs';
 import { startHttpd } from './httpd.mjs';
 import { startOP } from './op.mjs';
 import { freePort } from './ports.mjs';
+import { startSlowProxy } from './slowproxy.mjs';
 
 export const CLIENT_ID = 'rp1';
 
@@ -35,13 +36,17 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // Starts everything. directives: extra server-level lines; locations: replaces the default
 // /app location (a function of the backend URL); opTtl: the OP's default session TTL;
 // host: the name the site is reached by (httpd still listens on 127.0.0.1); authMethod: the
-// client's token_endpoint_auth_method at the OP; opKids: { rsa, ec } kids of the OP's keys.
-// Returns { op, backend, httpd, redirectUri, url(path), restartOP(opts), stop() };
-// restartOP stops the OP and starts it again on its port with the same clients and new keys
-// (opts.kids, else opKids), and sets op to the new one.
+// client's token_endpoint_auth_method at the OP; opKids: { rsa, ec } kids of the OP's keys;
+// slowProxy: put a proxy (lib/slowproxy.mjs) in front of the OP, which names itself by the
+// proxy's URL, so that httpd and the browser reach it only through the proxy.
+// Returns { op, backend, httpd, proxy, redirectUri, url(path), restartOP(opts),
+// restartHttpd(), stop() }; restartOP stops the OP and starts it again on its port with the
+// same clients and new keys (opts.kids, else opKids), and sets op to the new one;
+// restartHttpd stops httpd and starts a new one, on the same port with the same config and
+// secrets and nothing cached, and sets httpd to it (the old one's error log is gone).
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
-    opKids,
+    opKids, slowProxy = false,
 } = {}) {
     const httpdPort = await freePort();
     const origin = `http://${host}:${httpdPort}`;
@@ -60,29 +65,40 @@ export async function startStack({
             token_endpoint_auth_method: authMethod,
         }],
     };
-    const op = await startOP(opConfig);
+    let proxy;
+    if (slowProxy) {
+        opConfig.port = await freePort();
+        proxy = await startSlowProxy({ targetPort: opConfig.port });
+        opConfig.issuerPort = proxy.port;
+    }
+    let op;
     let backend;
     let httpd;
+    let httpdOpts;
     try {
+        op = await startOP(opConfig);
         backend = await startBackend();
         const locs = locations ? locations(backend.url) : protectedLocation('/app', backend.url);
-        httpd = await startHttpd({
+        httpdOpts = {
             port: httpdPort,
             directives: [
                 ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort, clientSecret, passphrase, host }),
                 ...directives,
             ],
             locations: locs,
-        });
+        };
+        httpd = await startHttpd(httpdOpts);
     } catch (err) {
         await backend?.stop();
-        await op.stop();
+        await op?.stop();
+        await proxy?.stop();
         throw err;
     }
     const stack = {
         op,
         backend,
         httpd,
+        proxy,
         redirectUri,
         origin,
         url: (path) => `${origin}${path}`,
@@ -92,10 +108,16 @@ export async function startStack({
             stack.op = await startOP({ ...opConfig, ...opts, port });
             return stack.op;
         },
+        async restartHttpd() {
+            await stack.httpd.stop();
+            stack.httpd = await startHttpd(httpdOpts);
+            return stack.httpd;
+        },
         async stop() {
-            await httpd.stop();
+            await stack.httpd.stop();
             await backend.stop();
             await stack.op.stop();
+            await proxy?.stop();
         },
     };
     return stack;
