@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
 import { startStack } from './lib/stack.mjs';
-import { clearsCookie, logLines, query, sleep } from './lib/util.mjs';
+import { clearsCookie, logLines, query, sleep, sleepUntil } from './lib/util.mjs';
 
 describe('idle timeout of 3 s', () => {
     let stack;
@@ -66,11 +66,13 @@ describe('idle timeout of 3 s', () => {
     test('?info=json does not extend the idle time', async () => {
         const client = new Client();
         await login(client, stack.url('/app/'), 'dave');
-        await sleep(2000);
+        // Times are whole seconds: wait from the second the session began, not from now.
+        const began = (await client.get(`${stack.redirectUri}?info=json`, { xhr: true })).json().login_time;
+        await sleepUntil(began + 2);
         const res = await client.get(`${stack.redirectUri}?info=json`, { xhr: true });
         assert.equal(res.status, 200, res.body);
         assert.ok(res.json().idle_remaining <= 1, String(res.json().idle_remaining));
-        await sleep(2000);
+        await sleepUntil(began + 3);
         const idle = await client.get(stack.url('/app/api'), { xhr: true });
         assert.equal(idle.status, 401);
         assert.equal(idle.json().error, 'session_idle');
