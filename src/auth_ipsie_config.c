@@ -443,13 +443,18 @@ static int log_is_level(void *baton, void *call_baton, ipsie_log_level_e level)
 
 /* The gate every provider cache of the server shares: leases for half of all the server's
  * workers, in memory every child sees, so that a provider that never answers leaves the other
- * half to serve everything else, however many virtual hosts or processes there are. */
-static apr_status_t provider_gate(ipsie_gate_t **out, apr_pool_t *pconf)
+ * half to serve everything else, however many virtual hosts or processes there are. Made once
+ * in the process pool and found again after a graceful restart, so that the children of the
+ * old and the new generation count against the same bound. */
+static apr_status_t provider_gate(ipsie_gate_t **out, server_rec *s, apr_pool_t *pconf)
 {
+    struct retained_gate {
+        apr_shm_t *shm;
+        int leases;
+    } *kept;
     int daemons = 1;
     int threads = 1;
     int leases;
-    apr_shm_t *shm;
     apr_status_t rv;
 
     if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS || daemons < 1) {
@@ -459,13 +464,23 @@ static apr_status_t provider_gate(ipsie_gate_t **out, apr_pool_t *pconf)
         threads = 1;
     }
     leases = daemons * threads / 2 > 0 ? daemons * threads / 2 : 1;
-    /* Anonymous: made by the parent before the children are forked, inherited by them. */
-    rv = apr_shm_create(&shm, ipsie_gate_size(leases), NULL, pconf);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    kept = ap_retained_data_get("auth_ipsie_gate");
+    if (kept == NULL) {
+        kept = ap_retained_data_create("auth_ipsie_gate", sizeof(*kept));
+        kept->shm = NULL;
     }
-    memset(apr_shm_baseaddr_get(shm), 0, ipsie_gate_size(leases));
-    *out = ipsie_gate_attach(apr_shm_baseaddr_get(shm), leases, pconf);
+    /* A new size (MaxRequestWorkers changed) needs a new segment; else the same one. */
+    if (kept->shm == NULL || kept->leases != leases) {
+        /* Anonymous: made by the parent before the children are forked, inherited by them. */
+        rv = apr_shm_create(&kept->shm, ipsie_gate_size(leases), NULL, s->process->pool);
+        if (rv != APR_SUCCESS) {
+            kept->shm = NULL;
+            return rv;
+        }
+        memset(apr_shm_baseaddr_get(kept->shm), 0, ipsie_gate_size(leases));
+        kept->leases = leases;
+    }
+    *out = ipsie_gate_attach(apr_shm_baseaddr_get(kept->shm), leases, pconf);
     return APR_SUCCESS;
 }
 
@@ -481,7 +496,7 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "IPSIE10002: libcurl initialisation failed");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rv = provider_gate(&gate, pconf);
+    rv = provider_gate(&gate, s, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                      "IPSIE10007: cannot create the shared memory that bounds waits for the "
