@@ -1,5 +1,7 @@
-// CPU profile of the protected request path: callgrind on a single-process httpd, counting
-// only inside request reading and processing (ap_read_request, ap_process_async_request).
+// CPU profile of the request path: callgrind on a single-process httpd, counting only inside
+// request reading and processing (ap_read_request, ap_process_async_request). The unprotected
+// configuration is profiled the same way, without a cookie: what httpd itself spends on the
+// page, so that a module's added cost is the difference.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,8 +42,8 @@ function parseAnnotate(text, limit) {
 const OURS = /^(auth_ipsie_|ipsie_)/;
 
 // Profiles config with a session cookie made by a normal instance on the same port with the
-// same secrets (so logins are not in the profile). Returns { requests, irPerRequest,
-// inclusive, exclusive, ours, annotateFile }.
+// same secrets (so logins are not in the profile), or with no cookie ('') for the unprotected
+// configuration. Returns { requests, irPerRequest, inclusive, exclusive, ours, annotateFile }.
 export async function profileConfig(config, { op, port, secrets, cookie, requests, resultsDir, stamp }) {
     const out = mkdtempSync(join(tmpdir(), 'ipsie-bench-cg-'));
     chmodSync(out, 0o777);
@@ -64,7 +66,8 @@ export async function profileConfig(config, { op, port, secrets, cookie, request
     const excl = annotate('no');
     const total = Number((/([\d,]+)\s+(?:\(100\.0%\)\s+)?PROGRAM TOTALS/.exec(incl) ?? ['', '0'])[1].replace(/,/g, ''));
     const annotateFile = join(resultsDir, `profile-${config.id}-${stamp}.txt`);
-    writeFileSync(annotateFile, `# callgrind, ${requests} protected requests, inclusive\n${incl}\n# exclusive\n${excl}`);
+    const what = cookie ? 'requests with a session cookie' : 'requests without a cookie';
+    writeFileSync(annotateFile, `# callgrind, ${config.id}, ${requests} ${what}, inclusive\n${incl}\n# exclusive\n${excl}`);
     rmSync(out, { recursive: true, force: true });
     const inclusiveAll = parseAnnotate(incl, 400);
     return {
