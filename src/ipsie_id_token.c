@@ -4,46 +4,10 @@
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_id_token.h"
 #include "ipsie/ipsie_jws.h"
+#include "ipsie/ipsie_jwt.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_util.h"
 #include "ipsie_jwk_internal.h"
-
-/* OIDC Core 2: sub is at most 255 ASCII characters. */
-#define IPSIE_SUB_MAX_LEN 255
-
-static int has_control(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* 1 when aud names the client and nothing else (string, or array of only client_id). */
-static int aud_ok(json_t *aud, const ipsie_id_token_expect_t *expect, size_t *count)
-{
-    size_t i;
-    json_t *v;
-
-    *count = 0;
-    if (json_is_string(aud)) {
-        *count = 1;
-        return strcmp(json_string_value(aud), expect->client_id) == 0;
-    }
-    if (!json_is_array(aud) || expect->aud_single_string || json_array_size(aud) == 0) {
-        return 0;
-    }
-    json_array_foreach(aud, i, v)
-    {
-        if (!json_is_string(v) || strcmp(json_string_value(v), expect->client_id) != 0) {
-            return 0;
-        }
-    }
-    *count = json_array_size(aud);
-    return 1;
-}
 
 apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ipsie_jwks_t *jwks,
                                      const ipsie_id_token_expect_t *expect, apr_pool_t *p)
@@ -74,7 +38,8 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
                   expect->issuer);
         goto leave;
     }
-    if (!aud_ok(json_object_get(c, "aud"), expect, &aud_count)) {
+    if (!ipsie_jwt_aud_ok(&aud_count, json_object_get(c, "aud"), expect->client_id,
+                          expect->aud_single_string, 0)) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05041: ID token refused: aud is not %s%s",
                   expect->aud_single_string ? "the single string " : "only ", expect->client_id);
         goto leave;
@@ -117,12 +82,11 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
         goto leave;
     }
     /* sub names the user in logs and REMOTE_USER: a control character could forge either. */
-    if (!ipsie_jose_opt_string(&s, c, "sub") || s == NULL || s[0] == '\0'
-        || strlen(s) > IPSIE_SUB_MAX_LEN || has_control(s)) {
+    if (!ipsie_jose_opt_string(&s, c, "sub") || !ipsie_jwt_name_ok(s)) {
         ipsie_log(IPSIE_LOG_WARNING,
                   "IPSIE05047: ID token refused: sub is missing, empty, not "
                   "a string, over %d characters or holds a control character",
-                  IPSIE_SUB_MAX_LEN);
+                  IPSIE_JWT_NAME_MAX_LEN);
         goto leave;
     }
     v = json_object_get(c, "nonce");

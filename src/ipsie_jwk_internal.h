@@ -1,7 +1,7 @@
 /* INTERNAL to the core's JOSE code: not an API, not installed. What src/ipsie_jwk.c shares
  * with src/ipsie_jws.c (a key's type, its cjose or OpenSSL handle and signature length, and the
- * choice of keys a JWS may verify with) and the member helpers src/ipsie_id_token.c uses too.
- * Nothing outside those three files includes it. */
+ * choice of keys a JWS may verify with) and the member helpers src/ipsie_id_token.c and
+ * src/ipsie_logout_token.c use too. Nothing outside those four files includes it. */
 #ifndef IPSIE_JWK_INTERNAL_H
 #define IPSIE_JWK_INTERNAL_H
 

@@ -86,8 +86,25 @@ leave:
     return rv;
 }
 
+/* 1 when the header's typ value names the media type want (RFC 7515 4.1.9: case-insensitive,
+ * "application/" may be left out). */
+static int typ_is(const char *value, const char *want)
+{
+    if (strncasecmp(value, "application/", 12) == 0) {
+        value += 12;
+    }
+    return strcasecmp(value, want) == 0;
+}
+
 apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks_t *jwks,
                               const apr_array_header_t *allowed_algs, apr_pool_t *p)
+{
+    return ipsie_jws_verify_typed(claims, jwt, jwks, allowed_algs, NULL, p);
+}
+
+apr_status_t ipsie_jws_verify_typed(json_t **claims, const char *jwt, const ipsie_jwks_t *jwks,
+                                    const apr_array_header_t *allowed_algs, const char *typ,
+                                    apr_pool_t *p)
 {
     apr_status_t rv = APR_SUCCESS;
     json_t *header = NULL;
@@ -99,6 +116,7 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
     apr_size_t bytes_len[3];
     const char *alg = NULL;
     const char *kid = NULL;
+    const char *header_typ = NULL;
     const alg_info_t *info = NULL;
     apr_array_header_t *keys = NULL;
     apr_size_t len;
@@ -194,6 +212,15 @@ apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05019: JWS refused: crit header extensions are not "
                                      "understood");
         rv = IPSIE_ERR_MALFORMED;
+        goto leave;
+    }
+    /* A token of another type (an ID token offered as a logout token) costs no key lookup. */
+    if (typ != NULL
+        && (!ipsie_jose_opt_string(&header_typ, header, "typ")
+            || (header_typ != NULL && !typ_is(header_typ, typ)))) {
+        ipsie_log(IPSIE_LOG_WARNING, "IPSIE05026: JWS refused: typ %s is not %s",
+                  header_typ != NULL ? ipsie_log_safe(header_typ, p) : "(not a string)", typ);
+        rv = IPSIE_ERR_JWT_CLAIMS;
         goto leave;
     }
     if (!ipsie_jose_opt_string(&kid, header, "kid")) {

@@ -228,7 +228,6 @@ ipsie_remote_user_e ipsie_session_remote_user(const char **user, const ipsie_ses
                                               const char *name)
 {
     const ipsie_claim_t *c = (const ipsie_claim_t *)s->claims->elts;
-    const char *v;
     int i;
 
     *user = NULL;
@@ -240,10 +239,8 @@ ipsie_remote_user_e ipsie_session_remote_user(const char **user, const ipsie_ses
     if (c[i].kind != IPSIE_CLAIM_STRING) {
         return IPSIE_REMOTE_USER_NOT_STRING;
     }
-    for (v = c[i].value; *v != '\0'; v++) {
-        if ((unsigned char)*v < 0x20 || *v == 0x7f) {
-            return IPSIE_REMOTE_USER_CONTROL;
-        }
+    if (ipsie_has_control(c[i].value)) {
+        return IPSIE_REMOTE_USER_CONTROL;
     }
     *user = c[i].value;
     return IPSIE_REMOTE_USER_OK;

@@ -153,6 +153,16 @@ int ipsie_ct_streq(const char *a, const char *b)
     return (CRYPTO_memcmp(a, la == lb ? b : a, la) == 0) & (la == lb);
 }
 
+int ipsie_has_control(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int is_unreserved(unsigned char ch)
 {
     return apr_isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~';

@@ -13,7 +13,7 @@ enum {
     IPSIE_ERR_JWT_ALG,                    /* alg not on the allow-list, none, HMAC */
     IPSIE_ERR_JWT_KID,                    /* no key in the JWKS for the token's kid */
     IPSIE_ERR_JWT_SIGNATURE,              /* signature does not verify */
-    IPSIE_ERR_JWT_CLAIMS,                 /* iss, aud, azp, exp, iat, nonce ... wrong */
+    IPSIE_ERR_JWT_CLAIMS,                 /* typ, iss, aud, azp, exp, iat, nonce ... wrong */
     IPSIE_ERR_SESSION_EXPIRY_INVALID,     /* session_expiry present but not a sane integer */
     IPSIE_ERR_SESSION_EXPIRY_MISSING,     /* absent while required */
     IPSIE_ERR_SESSION_EXPIRY_PAST,        /* at or before now + leeway at login */
@@ -23,8 +23,8 @@ enum {
     IPSIE_ERR_HTTP_STATUS,                /* OP answered with an unexpected status */
     IPSIE_ERR_METADATA,                   /* discovery document unusable */
     IPSIE_ERR_ISSUER_MISMATCH,            /* metadata or response iss is not ours */
-    IPSIE_ERR_BUSY,       /* too many requests already wait for the OP: refused at once */
-    IPSIE_ERR_THROTTLED,  /* a refetch was wanted but the last one is too recent */
+    IPSIE_ERR_BUSY,        /* too many requests already wait for the OP: refused at once */
+    IPSIE_ERR_THROTTLED,   /* a refetch was wanted but the last one is too recent */
     IPSIE_ERR_STATE_OTHER, /* a login state cookie holds another login's state */
     IPSIE_ERR_KV,          /* the shared store cannot answer: down, slow or garbled */
     IPSIE_ERR_REPLAY       /* a single-use value (login state, jti) was used already */

@@ -19,4 +19,11 @@
 apr_status_t ipsie_jws_verify(json_t **claims, const char *jwt, const ipsie_jwks_t *jwks,
                               const apr_array_header_t *allowed_algs, apr_pool_t *p);
 
+/* ipsie_jws_verify for a token explicitly typed (RFC 8725 3.11): its header's typ, when
+ * present, must be typ (e.g. "logout+jwt"), without regard to case and with or without the
+ * "application/" prefix; otherwise IPSIE_ERR_JWT_CLAIMS, before any key is sought. */
+apr_status_t ipsie_jws_verify_typed(json_t **claims, const char *jwt, const ipsie_jwks_t *jwks,
+                                    const apr_array_header_t *allowed_algs, const char *typ,
+                                    apr_pool_t *p);
+
 #endif

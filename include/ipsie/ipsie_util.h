@@ -22,6 +22,10 @@ char *ipsie_random_token(apr_size_t nbytes, apr_pool_t *p);
 /* 1 when a and b are equal strings; time depends only on the lengths. NULL equals nothing. */
 int ipsie_ct_streq(const char *a, const char *b);
 
+/* 1 when s holds a control character (below 0x20, or DEL): such a value could forge a log line
+ * or a header. Bytes past ASCII are no control characters. */
+int ipsie_has_control(const char *s);
+
 /* Percent-encode everything but unreserved characters (RFC 3986). */
 char *ipsie_url_encode(const char *s, apr_pool_t *p);
 

@@ -46,17 +46,6 @@ static apr_status_t validate(json_t *claims)
     return validate_with(claims, &e);
 }
 
-static int log_lines(void)
-{
-    int n = 0;
-    const char *c;
-
-    for (c = captured_log; *c; c++) {
-        n += *c == '\n';
-    }
-    return n;
-}
-
 /* ---- ID token claims ---- */
 
 START_TEST(valid_id_token_is_accepted)

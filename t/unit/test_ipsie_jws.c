@@ -506,6 +506,102 @@ START_TEST(hostile_kid_is_not_logged_verbatim)
 }
 END_TEST
 
+/* ---- explicit typing (RFC 8725 3.11) ---- */
+
+static apr_status_t verify_typed(const char *jwt)
+{
+    json_t *claims = (json_t *)1;
+    apr_status_t rv =
+        ipsie_jws_verify_typed(&claims, jwt, std_jwks(), all_algs(), "logout+jwt", pool);
+
+    if (rv != APR_SUCCESS) {
+        ck_assert_ptr_null(claims);
+    }
+    return rv;
+}
+
+static const char *typed_token(const char *kid, const char *header_typ)
+{
+    return sign_raw(rsa_key, "RS256", header_typed("RS256", kid, header_typ),
+                    json_text(good_claims()));
+}
+
+START_TEST(typed_token_verifies_in_any_case_with_or_without_the_application_prefix)
+{
+    static const char *const typs[] = {"logout+jwt", "application/logout+jwt", "LOGOUT+JWT",
+                                       "Application/Logout+JWT"};
+    size_t i;
+
+    for (i = 0; i < sizeof(typs) / sizeof(typs[0]); i++) {
+        ck_assert_msg(verify_typed(typed_token("rsa1", typs[i])) == APR_SUCCESS,
+                      "typ %s was refused", typs[i]);
+    }
+    ck_assert_int_eq(verify_typed(typed_token("rsa1", NULL)), APR_SUCCESS);
+    ck_assert_str_eq(captured_log, "");
+}
+END_TEST
+
+START_TEST(token_of_another_type_is_refused_before_its_key_is_sought)
+{
+    static const char *const typs[] = {"JWT",
+                                       "at+jwt",
+                                       "",
+                                       "logout+jwt ",
+                                       "logout+jwt; x=y",
+                                       "application/application/logout+jwt",
+                                       "text/logout+jwt",
+                                       "secevent+jwt",
+                                       "xlogout+jwt",
+                                       "application/"};
+    size_t i;
+
+    for (i = 0; i < sizeof(typs) / sizeof(typs[0]); i++) {
+        captured_log[0] = '\0';
+        ck_assert_msg(verify_typed(typed_token("rsa1", typs[i])) == IPSIE_ERR_JWT_CLAIMS,
+                      "typ \"%s\" was not refused", typs[i]);
+        ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05026"));
+    }
+    /* No refetch of the keys for a token that would be refused under any key. */
+    ck_assert_int_eq(verify_typed(typed_token("rotated-2", "JWT")), IPSIE_ERR_JWT_CLAIMS);
+}
+END_TEST
+
+START_TEST(typ_that_is_not_a_string_is_refused)
+{
+    json_t *number = json_pack("{s:s, s:s, s:i}", "alg", "RS256", "kid", "rsa1", "typ", 1);
+    json_t *array =
+        json_pack("{s:s, s:s, s:[s]}", "alg", "RS256", "kid", "rsa1", "typ", "logout+jwt");
+    json_t *null = json_pack("{s:s, s:s, s:n}", "alg", "RS256", "kid", "rsa1", "typ");
+
+    ck_assert_int_eq(
+        verify_typed(sign_raw(rsa_key, "RS256", json_text(number), json_text(good_claims()))),
+        IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_int_eq(
+        verify_typed(sign_raw(rsa_key, "RS256", json_text(array), json_text(good_claims()))),
+        IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_int_eq(
+        verify_typed(sign_raw(rsa_key, "RS256", json_text(null), json_text(good_claims()))),
+        IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05026"));
+}
+END_TEST
+
+START_TEST(untyped_verification_ignores_typ)
+{
+    ck_assert_int_eq(verify(typed_token("rsa1", "logout+jwt")), APR_SUCCESS);
+    ck_assert_int_eq(verify(typed_token("rsa1", "at+jwt")), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(hostile_typ_cannot_forge_a_log_line)
+{
+    ck_assert_int_eq(verify_typed(typed_token("rsa1", "x\nIPSIE00000: forged")),
+                     IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_ptr_null(strstr(captured_log, "\nIPSIE00000"));
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05026"));
+}
+END_TEST
+
 static Suite *jws_suite(void)
 {
     Suite *s = suite_create("ipsie_jws");
@@ -545,6 +641,11 @@ static Suite *jws_suite(void)
     tcase_add_test(jws, null_token_or_empty_jwks_fail_cleanly);
     tcase_add_test(jws, refusals_never_log_the_token);
     tcase_add_test(jws, hostile_kid_is_not_logged_verbatim);
+    tcase_add_test(jws, typed_token_verifies_in_any_case_with_or_without_the_application_prefix);
+    tcase_add_test(jws, token_of_another_type_is_refused_before_its_key_is_sought);
+    tcase_add_test(jws, typ_that_is_not_a_string_is_refused);
+    tcase_add_test(jws, untyped_verification_ignores_typ);
+    tcase_add_test(jws, hostile_typ_cannot_forge_a_log_line);
     suite_add_tcase(s, jws);
     return s;
 }

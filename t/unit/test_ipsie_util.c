@@ -156,6 +156,19 @@ START_TEST(ct_streq_null_equals_nothing)
 }
 END_TEST
 
+START_TEST(has_control_finds_c0_controls_and_del_only)
+{
+    ck_assert_int_eq(ipsie_has_control(""), 0);
+    ck_assert_int_eq(ipsie_has_control("al ice ~!"), 0);
+    ck_assert_int_eq(ipsie_has_control("\xc3\xa9\xc2\x80\xff"), 0);
+    ck_assert_int_eq(ipsie_has_control("a\nb"), 1);
+    ck_assert_int_eq(ipsie_has_control("\x01"), 1);
+    ck_assert_int_eq(ipsie_has_control("ab\x1f"), 1);
+    ck_assert_int_eq(ipsie_has_control("\tab"), 1);
+    ck_assert_int_eq(ipsie_has_control("ab\x7f"), 1);
+}
+END_TEST
+
 START_TEST(url_encode_keeps_only_unreserved_characters)
 {
     ck_assert_str_eq(ipsie_url_encode("aZ09-._~", pool), "aZ09-._~");
@@ -591,6 +604,7 @@ static Suite *util_suite(void)
     tcase_add_test(rnd, random_bytes_fills_the_buffer);
     tcase_add_test(rnd, ct_streq_matches_only_identical_strings);
     tcase_add_test(rnd, ct_streq_null_equals_nothing);
+    tcase_add_test(rnd, has_control_finds_c0_controls_and_del_only);
     suite_add_tcase(s, rnd);
 
     tcase_add_checked_fixture(url, pool_setup, pool_teardown);

@@ -215,14 +215,23 @@ static inline const char *json_text(json_t *j)
     return copy;
 }
 
-static inline const char *header_text(const char *alg, const char *kid)
+/* A JWS header of alg, kid and typ (either NULL: absent). */
+static inline const char *header_typed(const char *alg, const char *kid, const char *typ)
 {
-    json_t *h = json_pack("{s:s, s:s}", "alg", alg, "typ", "JWT");
+    json_t *h = json_pack("{s:s}", "alg", alg);
 
     if (kid != NULL) {
         json_object_set_new(h, "kid", json_string(kid));
     }
+    if (typ != NULL) {
+        json_object_set_new(h, "typ", json_string(typ));
+    }
     return json_text(h);
+}
+
+static inline const char *header_text(const char *alg, const char *kid)
+{
+    return header_typed(alg, kid, "JWT");
 }
 
 /* Claims of a valid ID token at NOW; tests change what they are about. */

@@ -31,6 +31,18 @@ static void capture_sink(void *baton, void *call_baton, ipsie_log_level_e level,
     pthread_mutex_unlock(&captured_log_lock);
 }
 
+/* Lines logged since the test began. */
+static inline int log_lines(void)
+{
+    int n = 0;
+    const char *c;
+
+    for (c = captured_log; *c; c++) {
+        n += *c == '\n';
+    }
+    return n;
+}
+
 static void pool_setup(void)
 {
     apr_initialize();
