@@ -4,7 +4,10 @@
  * an outage: a store that is down, slow or answers garbage gives IPSIE_ERR_KV, never a miss.
  * Values are opaque bytes (callers encrypt what must stay secret); keys are printable ASCII
  * without spaces, at most IPSIE_KV_KEY_MAX bytes. One ipsie_kv_t serves every thread and
- * every child process of httpd (connections are made in the process that uses them). */
+ * every child process of httpd (connections are made in the process that uses them, never
+ * shared across a fork); its pool must outlive every operation in flight.
+ * IPSIE_ERR_KV after a write means "outcome unknown": a write sent to a server that froze
+ * may still be carried out when it wakes up. */
 #ifndef IPSIE_KV_H
 #define IPSIE_KV_H
 
@@ -13,6 +16,7 @@
 #include <apr_time.h>
 
 #define IPSIE_KV_KEY_MAX 200
+#define IPSIE_KV_SERVERS_MAX 16
 
 typedef struct ipsie_kv_t ipsie_kv_t;
 
@@ -25,22 +29,24 @@ typedef struct {
                         apr_pool_t *p);
     /* Several keys in one round trip: values[i] NULL (lens[i] 0) for a miss. APR_SUCCESS or
      * IPSIE_ERR_KV. */
-    apr_status_t (*get_many)(ipsie_kv_t *kv, const char *const *keys, int n,
-                             unsigned char **values, apr_size_t *lens, apr_pool_t *p);
+    apr_status_t (*get_many)(ipsie_kv_t *kv, const char *const *keys, int n, unsigned char **values,
+                             apr_size_t *lens, apr_pool_t *p);
     /* Keep value under key until expiry (absolute). APR_SUCCESS or IPSIE_ERR_KV. */
-    apr_status_t (*set)(ipsie_kv_t *kv, const char *key, const unsigned char *value,
-                        apr_size_t len, apr_time_t expiry, apr_pool_t *p);
+    apr_status_t (*set)(ipsie_kv_t *kv, const char *key, const unsigned char *value, apr_size_t len,
+                        apr_time_t expiry, apr_pool_t *p);
     /* The same, only when key is absent, atomically for every server sharing the store:
      * APR_SUCCESS, APR_EEXIST when it is there, IPSIE_ERR_KV. */
-    apr_status_t (*add)(ipsie_kv_t *kv, const char *key, const unsigned char *value,
-                        apr_size_t len, apr_time_t expiry, apr_pool_t *p);
+    apr_status_t (*add)(ipsie_kv_t *kv, const char *key, const unsigned char *value, apr_size_t len,
+                        apr_time_t expiry, apr_pool_t *p);
     /* Remove key; an absent key is a success. APR_SUCCESS or IPSIE_ERR_KV. */
     apr_status_t (*remove)(ipsie_kv_t *kv, const char *key, apr_pool_t *p);
-    /* Add member (printable ASCII, no spaces) to the set kept at key, made when absent; the
-     * set lives at least until expiry. Atomic for every server sharing the store. */
-    apr_status_t (*set_add)(ipsie_kv_t *kv, const char *key, const char *member,
-                            apr_time_t expiry, apr_pool_t *p);
-    /* The members of the set at key (const char *), empty when there is none. */
+    /* Add member (the same rule as a key) to the set kept at key, made when absent; the set
+     * lives at least until expiry (a later expiry extends it, an earlier one never shortens
+     * it). Atomic for every server sharing the store. APR_SUCCESS or IPSIE_ERR_KV. */
+    apr_status_t (*set_add)(ipsie_kv_t *kv, const char *key, const char *member, apr_time_t expiry,
+                            apr_pool_t *p);
+    /* The members of the set at key (const char *), empty when there is none. APR_SUCCESS or
+     * IPSIE_ERR_KV. */
     apr_status_t (*set_members)(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
                                 apr_pool_t *p);
 } ipsie_kv_ops_t;
@@ -50,17 +56,25 @@ struct ipsie_kv_t {
     void *impl; /* the implementation's own */
 };
 
-/* Redis at "host:port" (TCP), every command bounded by timeout (connect and each reply).
- * Nothing connects before the first use. */
+/* Redis (7.0 or later) at "host:port" (TCP; host a name, an IPv4 address or [IPv6]): each
+ * operation, connecting included, ends within timeout (ms granularity; name resolution is
+ * bounded by the resolver's own timeouts, so prefer addresses). Nothing connects before the
+ * first use. IPSIE_ERR_MALFORMED for a bad address or a timeout <= 0. */
 apr_status_t ipsie_kv_redis_create(ipsie_kv_t **out, const char *address,
                                    apr_interval_time_t timeout, apr_pool_t *p);
 
-/* memcached at "host:port[,host:port...]" (keys spread over the servers), every operation
- * bounded by timeout. Nothing connects before the first use. */
+/* memcached at "host:port[,host:port...]" (at most IPSIE_KV_SERVERS_MAX, keys spread over
+ * them by consistent hashing: every host of a site must list the same servers in the same
+ * spelling). Each of libmemcached's waits (connecting, room to send, a reply) is bounded by
+ * what is left of timeout, so an operation ends within timeout when a server is down or
+ * frozen, within about twice that when it accepts slowly and then answers slowly. Expiry
+ * has whole seconds, rounded up, with one second more for memcached's clock. Nothing
+ * connects before the first use. IPSIE_ERR_MALFORMED for a bad list or a timeout <= 0. */
 apr_status_t ipsie_kv_memcache_create(ipsie_kv_t **out, const char *servers,
                                       apr_interval_time_t timeout, apr_pool_t *p);
 
-/* Calls through kv->ops, with the keys checked (IPSIE_ERR_MALFORMED for a bad key). */
+/* Calls through kv->ops, with the keys (and a set's member) checked: IPSIE_ERR_MALFORMED for
+ * a bad key or argument, nothing sent. */
 apr_status_t ipsie_kv_get(ipsie_kv_t *kv, const char *key, unsigned char **value, apr_size_t *len,
                           apr_pool_t *p);
 apr_status_t ipsie_kv_get_many(ipsie_kv_t *kv, const char *const *keys, int n,

@@ -5,8 +5,10 @@
 IPSIE_DEB_PACKAGES=(
     apache2 apache2-dev
     libcjose-dev libjansson-dev libcurl4-openssl-dev libssl-dev libapr1-dev libaprutil1-dev
+    libhiredis-dev libmemcached-dev
     check pkg-config autoconf automake libtool make gcc
     chromium
+    redis-server memcached
 )
 
 deb_installed() {
@@ -64,6 +66,7 @@ build_module() {
 IPSIE_FUZZ_DEB_PACKAGES=(
     clang-14 libclang-rt-14-dev
     libcjose-dev libjansson-dev libcurl4-openssl-dev libssl-dev libapr1-dev libaprutil1-dev
+    libhiredis-dev libmemcached-dev
     pkg-config
 )
 

@@ -1,0 +1,255 @@
+/* The store seam: checked calls through an implementation's operations, and what the
+ * implementations share (server lists, milliseconds). */
+#include <apr_strings.h>
+
+#include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_kv.h"
+#include "ipsie_kv_internal.h"
+
+#define HOST_MAX 253
+#define KV_MS_FOREVER (100LL * 366 * 24 * 3600 * 1000)
+
+int ipsie_kv_key_ok(const char *key)
+{
+    apr_size_t i;
+
+    if (key == NULL || key[0] == '\0') {
+        return 0;
+    }
+    for (i = 0; key[i] != '\0'; i++) {
+        if (i >= IPSIE_KV_KEY_MAX || key[i] <= ' ' || key[i] > '~') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int kv_ok(const ipsie_kv_t *kv)
+{
+    return kv != NULL && kv->ops != NULL;
+}
+
+apr_status_t ipsie_kv_get(ipsie_kv_t *kv, const char *key, unsigned char **value, apr_size_t *len,
+                          apr_pool_t *p)
+{
+    if (value == NULL || len == NULL) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    *value = NULL;
+    *len = 0;
+    if (!kv_ok(kv) || !ipsie_kv_key_ok(key)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return kv->ops->get(kv, key, value, len, p);
+}
+
+apr_status_t ipsie_kv_get_many(ipsie_kv_t *kv, const char *const *keys, int n,
+                               unsigned char **values, apr_size_t *lens, apr_pool_t *p)
+{
+    int i;
+
+    if (n < 0 || (n > 0 && (keys == NULL || values == NULL || lens == NULL))) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    for (i = 0; i < n; i++) {
+        values[i] = NULL;
+        lens[i] = 0;
+    }
+    if (!kv_ok(kv)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    for (i = 0; i < n; i++) {
+        if (!ipsie_kv_key_ok(keys[i])) {
+            return IPSIE_ERR_MALFORMED;
+        }
+    }
+    if (n == 0) {
+        return APR_SUCCESS;
+    }
+    return kv->ops->get_many(kv, keys, n, values, lens, p);
+}
+
+apr_status_t ipsie_kv_set(ipsie_kv_t *kv, const char *key, const unsigned char *value,
+                          apr_size_t len, apr_time_t expiry, apr_pool_t *p)
+{
+    if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || (value == NULL && len > 0)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return kv->ops->set(kv, key, value != NULL ? value : (const unsigned char *)"", len, expiry, p);
+}
+
+apr_status_t ipsie_kv_add(ipsie_kv_t *kv, const char *key, const unsigned char *value,
+                          apr_size_t len, apr_time_t expiry, apr_pool_t *p)
+{
+    if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || (value == NULL && len > 0)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return kv->ops->add(kv, key, value != NULL ? value : (const unsigned char *)"", len, expiry, p);
+}
+
+apr_status_t ipsie_kv_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
+{
+    if (!kv_ok(kv) || !ipsie_kv_key_ok(key)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return kv->ops->remove(kv, key, p);
+}
+
+apr_status_t ipsie_kv_set_add(ipsie_kv_t *kv, const char *key, const char *member,
+                              apr_time_t expiry, apr_pool_t *p)
+{
+    if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || !ipsie_kv_key_ok(member)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return kv->ops->set_add(kv, key, member, expiry, p);
+}
+
+apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
+                                  apr_pool_t *p)
+{
+    if (members == NULL) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    *members = NULL;
+    if (!kv_ok(kv) || !ipsie_kv_key_ok(key)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return kv->ops->set_members(kv, key, members, p);
+}
+
+/* ---- what the implementations share ----------------------------------------------------- */
+
+static int host_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+           || c == '-' || c == '_';
+}
+
+static int ipv6_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':'
+           || c == '.';
+}
+
+/* One "host:port" (not empty, no comma) into *server. */
+static apr_status_t parse_server(ipsie_kv_server_t *server, const char *entry, apr_pool_t *p)
+{
+    const char *host_start = entry, *host_end, *port;
+    apr_size_t i;
+    long value = 0;
+
+    if (entry[0] == '[') {
+        host_start = entry + 1;
+        host_end = strchr(host_start, ']');
+        if (host_end == NULL || host_end == host_start || host_end[1] != ':') {
+            return IPSIE_ERR_MALFORMED;
+        }
+        for (i = 0; host_start + i < host_end; i++) {
+            if (!ipv6_char_ok(host_start[i])) {
+                return IPSIE_ERR_MALFORMED;
+            }
+        }
+        port = host_end + 2;
+    }
+    else {
+        host_end = strrchr(entry, ':');
+        if (host_end == NULL || host_end == entry || host_end - entry > HOST_MAX) {
+            return IPSIE_ERR_MALFORMED;
+        }
+        for (i = 0; entry + i < host_end; i++) {
+            if (!host_char_ok(entry[i])) {
+                return IPSIE_ERR_MALFORMED;
+            }
+        }
+        port = host_end + 1;
+    }
+    if (port[0] == '\0' || strlen(port) > 5) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    for (i = 0; port[i] != '\0'; i++) {
+        if (port[i] < '0' || port[i] > '9') {
+            return IPSIE_ERR_MALFORMED;
+        }
+        value = value * 10 + (port[i] - '0');
+    }
+    if (value < 1 || value > 65535) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    server->host = apr_pstrmemdup(p, host_start, (apr_size_t)(host_end - host_start));
+    server->port = (int)value;
+    server->spelled = entry;
+    return APR_SUCCESS;
+}
+
+apr_status_t ipsie_kv_parse_servers(ipsie_kv_server_t **servers, int *n, const char *spec, int max,
+                                    apr_pool_t *p)
+{
+    ipsie_kv_server_t *list;
+    const char *at, *comma;
+    int count = 0, i;
+    apr_status_t rv = APR_SUCCESS;
+
+    *servers = NULL;
+    *n = 0;
+    if (spec == NULL || spec[0] == '\0' || max < 1) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    list = apr_pcalloc(p, sizeof(*list) * (apr_size_t)max);
+    at = spec;
+    for (;;) {
+        comma = strchr(at, ',');
+        if (count == max) {
+            rv = IPSIE_ERR_MALFORMED;
+            goto leave;
+        }
+        rv = parse_server(&list[count],
+                          comma != NULL ? apr_pstrmemdup(p, at, (apr_size_t)(comma - at))
+                                        : apr_pstrdup(p, at),
+                          p);
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+        for (i = 0; i < count; i++) {
+            if (list[i].port == list[count].port
+                && strcasecmp(list[i].host, list[count].host) == 0) {
+                rv = IPSIE_ERR_MALFORMED;
+                goto leave;
+            }
+        }
+        count++;
+        if (comma == NULL) {
+            break;
+        }
+        at = comma + 1;
+    }
+    *servers = list;
+    *n = count;
+leave:
+    return rv;
+}
+
+long ipsie_kv_ms(apr_interval_time_t t)
+{
+    if (t <= 1000) {
+        return 1;
+    }
+    if (t / 1000 >= APR_INT32_MAX) {
+        return APR_INT32_MAX;
+    }
+    return (long)(t / 1000 + (t % 1000 != 0));
+}
+
+long long ipsie_kv_ms_left(apr_time_t expiry, apr_time_t now)
+{
+    apr_time_t left;
+
+    if (expiry <= now || expiry - now <= 1000) {
+        return 1;
+    }
+    left = expiry - now;
+    /* A store refuses an expiry it cannot add to its clock; a century is forever here. */
+    if (left / 1000 >= KV_MS_FOREVER) {
+        return KV_MS_FOREVER;
+    }
+    return (long long)(left / 1000 + (left % 1000 != 0));
+}

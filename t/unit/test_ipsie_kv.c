@@ -1,0 +1,267 @@
+/* Unit tests of src/ipsie_kv.c: which keys a store takes, the checks made before a call reaches
+ * a store, server lists, and milliseconds. */
+#include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_kv.h"
+#include "../../src/ipsie_kv_internal.h"
+#include "test_support.h"
+
+#define LATER ((apr_time_t)1700000000 * APR_USEC_PER_SEC)
+
+/* A store that records what reaches it. */
+static struct {
+    int calls;
+    const char *last_key;
+    int last_n;
+    apr_size_t last_len;
+} seen;
+
+static apr_status_t fake_get(ipsie_kv_t *kv, const char *key, unsigned char **value,
+                             apr_size_t *len, apr_pool_t *p)
+{
+    seen.calls++;
+    seen.last_key = key;
+    return APR_NOTFOUND;
+}
+
+static apr_status_t fake_get_many(ipsie_kv_t *kv, const char *const *keys, int n,
+                                  unsigned char **values, apr_size_t *lens, apr_pool_t *p)
+{
+    seen.calls++;
+    seen.last_n = n;
+    return APR_SUCCESS;
+}
+
+static apr_status_t fake_set(ipsie_kv_t *kv, const char *key, const unsigned char *value,
+                             apr_size_t len, apr_time_t expiry, apr_pool_t *p)
+{
+    seen.calls++;
+    seen.last_key = key;
+    seen.last_len = len;
+    return value != NULL ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static apr_status_t fake_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
+{
+    seen.calls++;
+    seen.last_key = key;
+    return APR_SUCCESS;
+}
+
+static apr_status_t fake_set_add(ipsie_kv_t *kv, const char *key, const char *member,
+                                 apr_time_t expiry, apr_pool_t *p)
+{
+    seen.calls++;
+    seen.last_key = key;
+    return APR_SUCCESS;
+}
+
+static apr_status_t fake_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
+                                     apr_pool_t *p)
+{
+    seen.calls++;
+    seen.last_key = key;
+    *members = apr_array_make(p, 1, sizeof(const char *));
+    return APR_SUCCESS;
+}
+
+static const ipsie_kv_ops_t fake_ops = {"fake",   fake_get,    fake_get_many, fake_set,
+                                        fake_set, fake_remove, fake_set_add,  fake_set_members};
+
+static ipsie_kv_t fake_kv = {&fake_ops, NULL};
+
+static void fake_setup(void)
+{
+    pool_setup();
+    memset(&seen, 0, sizeof(seen));
+}
+
+START_TEST(a_key_is_printable_ascii_without_space_up_to_200_bytes)
+{
+    char key[IPSIE_KV_KEY_MAX + 2];
+
+    ck_assert_int_eq(ipsie_kv_key_ok("session:0123abcdef"), 1);
+    ck_assert_int_eq(ipsie_kv_key_ok("!~"), 1);
+    ck_assert_int_eq(ipsie_kv_key_ok("x"), 1);
+    memset(key, 'k', IPSIE_KV_KEY_MAX);
+    key[IPSIE_KV_KEY_MAX] = '\0';
+    ck_assert_int_eq(ipsie_kv_key_ok(key), 1);
+    key[IPSIE_KV_KEY_MAX] = 'k';
+    key[IPSIE_KV_KEY_MAX + 1] = '\0';
+    ck_assert_int_eq(ipsie_kv_key_ok(key), 0);
+    ck_assert_int_eq(ipsie_kv_key_ok(NULL), 0);
+    ck_assert_int_eq(ipsie_kv_key_ok(""), 0);
+    ck_assert_int_eq(ipsie_kv_key_ok("a b"), 0);
+    ck_assert_int_eq(ipsie_kv_key_ok("a\tb"), 0);
+    ck_assert_int_eq(ipsie_kv_key_ok("a\r\nb"), 0);
+    ck_assert_int_eq(ipsie_kv_key_ok("\x7f"), 0);
+    ck_assert_int_eq(ipsie_kv_key_ok("caf\xc3\xa9"), 0);
+}
+END_TEST
+
+START_TEST(calls_with_good_keys_reach_the_store)
+{
+    const char *keys[2] = {"a", "b"};
+    unsigned char *value = (unsigned char *)"x", *values[2] = {(unsigned char *)"x", NULL};
+    apr_size_t len = 9, lens[2] = {9, 9};
+    apr_array_header_t *members = NULL;
+
+    ck_assert_int_eq(ipsie_kv_get(&fake_kv, "k", &value, &len, pool), APR_NOTFOUND);
+    /* What the caller gets back starts empty, whatever the store does. */
+    ck_assert_ptr_null(value);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(ipsie_kv_get_many(&fake_kv, keys, 2, values, lens, pool), APR_SUCCESS);
+    ck_assert_int_eq(seen.last_n, 2);
+    ck_assert_ptr_null(values[0]);
+    ck_assert_uint_eq(lens[0], 0);
+    ck_assert_int_eq(ipsie_kv_set(&fake_kv, "k", (const unsigned char *)"v", 1, LATER, pool),
+                     APR_SUCCESS);
+    /* No bytes: an empty value, never a NULL one, reaches the store. */
+    ck_assert_int_eq(ipsie_kv_add(&fake_kv, "k", NULL, 0, LATER, pool), APR_SUCCESS);
+    ck_assert_uint_eq(seen.last_len, 0);
+    ck_assert_int_eq(ipsie_kv_remove(&fake_kv, "k", pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_add(&fake_kv, "k", "m", LATER, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_members(&fake_kv, "k", &members, pool), APR_SUCCESS);
+    ck_assert_ptr_nonnull(members);
+    ck_assert_int_eq(seen.calls, 7);
+}
+END_TEST
+
+START_TEST(calls_with_bad_arguments_never_reach_the_store)
+{
+    const char *keys[2] = {"a", "b c"};
+    unsigned char *value = (unsigned char *)"x", *values[2];
+    apr_size_t len = 9, lens[2];
+    apr_array_header_t *members = (apr_array_header_t *)1;
+    ipsie_kv_t no_ops = {NULL, NULL};
+
+    ck_assert_int_eq(ipsie_kv_get(&fake_kv, "a b", &value, &len, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_ptr_null(value);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(ipsie_kv_get(&fake_kv, "k", NULL, &len, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_get(NULL, "k", &value, &len, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_get(&no_ops, "k", &value, &len, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_get_many(&fake_kv, keys, 2, values, lens, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_get_many(&fake_kv, keys, -1, values, lens, pool),
+                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_get_many(&fake_kv, NULL, 1, values, lens, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set(&fake_kv, "k", NULL, 1, LATER, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set(&fake_kv, "", (const unsigned char *)"v", 1, LATER, pool),
+                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_add(&fake_kv, "k\n", (const unsigned char *)"v", 1, LATER, pool),
+                     IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_remove(&fake_kv, NULL, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set_add(&fake_kv, "k", "m m", LATER, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set_add(&fake_kv, "k", NULL, LATER, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set_add(&fake_kv, "k k", "m", LATER, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set_members(&fake_kv, "k k", &members, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_ptr_null(members);
+    ck_assert_int_eq(ipsie_kv_set_members(&fake_kv, "k", NULL, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(seen.calls, 0);
+    /* None asked: nothing to ask the store. */
+    ck_assert_int_eq(ipsie_kv_get_many(&fake_kv, keys, 0, values, lens, pool), APR_SUCCESS);
+    ck_assert_int_eq(seen.calls, 0);
+}
+END_TEST
+
+START_TEST(a_server_list_names_hosts_and_ports)
+{
+    ipsie_kv_server_t *servers;
+    int n;
+
+    ck_assert_int_eq(ipsie_kv_parse_servers(&servers, &n, "10.0.0.1:6379", 1, pool), APR_SUCCESS);
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(servers[0].host, "10.0.0.1");
+    ck_assert_int_eq(servers[0].port, 6379);
+    ck_assert_str_eq(servers[0].spelled, "10.0.0.1:6379");
+    ck_assert_int_eq(ipsie_kv_parse_servers(&servers, &n,
+                                            "cache-1.example.net:11211,[::1]:11212,"
+                                            "under_score:1,[fe80::1:2]:65535",
+                                            16, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(n, 4);
+    ck_assert_str_eq(servers[0].host, "cache-1.example.net");
+    ck_assert_int_eq(servers[0].port, 11211);
+    ck_assert_str_eq(servers[1].host, "::1");
+    ck_assert_int_eq(servers[1].port, 11212);
+    ck_assert_str_eq(servers[1].spelled, "[::1]:11212");
+    ck_assert_str_eq(servers[3].host, "fe80::1:2");
+    ck_assert_int_eq(servers[3].port, 65535);
+}
+END_TEST
+
+START_TEST(a_bad_server_list_is_refused)
+{
+    static const char *const bad[] = {
+        "",        "host",    "host:",       ":1",          "host:0",  "host:65536", "host:99999",
+        "host:+1", "host:-1", "host:1x",     "host:000001", "ho st:1", " host:1",    "host:1 ",
+        "host:1,", ",host:1", "host:1,,h:2", "h\tost:1",    "h/ost:1", "[::1:1",     "[::1]1",
+        "[]:1",    "[::g]:1", "::1:6379",    "a:1,a:1",     "A:1,a:1", "host:1;h:2", "h\xc3\xa9:1",
+    };
+    ipsie_kv_server_t *servers = (ipsie_kv_server_t *)1;
+    char *too_long = apr_palloc(pool, 300);
+    const char *seventeen = "h:1";
+    int n = 7, i;
+    size_t j;
+
+    for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+        ck_assert_msg(ipsie_kv_parse_servers(&servers, &n, bad[j], 16, pool) == IPSIE_ERR_MALFORMED,
+                      "%s", bad[j]);
+        ck_assert_ptr_null(servers);
+        ck_assert_int_eq(n, 0);
+    }
+    ck_assert_int_eq(ipsie_kv_parse_servers(&servers, &n, NULL, 16, pool), IPSIE_ERR_MALFORMED);
+    /* More servers than allowed. */
+    ck_assert_int_eq(ipsie_kv_parse_servers(&servers, &n, "a:1,b:2", 1, pool), IPSIE_ERR_MALFORMED);
+    for (i = 2; i <= 17; i++) {
+        seventeen = apr_psprintf(pool, "%s,h:%d", seventeen, i);
+    }
+    ck_assert_int_eq(ipsie_kv_parse_servers(&servers, &n, seventeen, 16, pool),
+                     IPSIE_ERR_MALFORMED);
+    /* A host name longer than DNS allows. */
+    memset(too_long, 'h', 254);
+    strcpy(too_long + 254, ":1");
+    ck_assert_int_eq(ipsie_kv_parse_servers(&servers, &n, too_long, 16, pool), IPSIE_ERR_MALFORMED);
+}
+END_TEST
+
+START_TEST(milliseconds_are_rounded_up_and_at_least_one)
+{
+    apr_time_t now = LATER;
+
+    ck_assert_int_eq(ipsie_kv_ms(300000), 300);
+    ck_assert_int_eq(ipsie_kv_ms(300001), 301);
+    ck_assert_int_eq(ipsie_kv_ms(1), 1);
+    ck_assert_int_eq(ipsie_kv_ms(0), 1);
+    ck_assert_int_eq(ipsie_kv_ms((apr_interval_time_t)1 << 60), APR_INT32_MAX);
+    ck_assert_int_eq(ipsie_kv_ms_left(now + 2500, now), 3);
+    ck_assert_int_eq(ipsie_kv_ms_left(now + apr_time_from_sec(60), now), 60000);
+    /* Already past: the least there is, so the entry still lands and is gone at once. */
+    ck_assert_int_eq(ipsie_kv_ms_left(now, now), 1);
+    ck_assert_int_eq(ipsie_kv_ms_left(now - apr_time_from_sec(60), now), 1);
+    ck_assert_int_eq(ipsie_kv_ms_left(APR_INT64_MIN, now), 1);
+    /* Beyond a century: a century. */
+    ck_assert(ipsie_kv_ms_left(APR_INT64_MAX, now) < (long long)1 << 42);
+    ck_assert(ipsie_kv_ms_left(APR_INT64_MAX, now) > (long long)3000000000000LL);
+}
+END_TEST
+
+static Suite *kv_suite(void)
+{
+    Suite *s = suite_create("ipsie_kv");
+    TCase *tc = tcase_create("kv");
+
+    tcase_add_checked_fixture(tc, fake_setup, pool_teardown);
+    tcase_add_test(tc, a_key_is_printable_ascii_without_space_up_to_200_bytes);
+    tcase_add_test(tc, calls_with_good_keys_reach_the_store);
+    tcase_add_test(tc, calls_with_bad_arguments_never_reach_the_store);
+    tcase_add_test(tc, a_server_list_names_hosts_and_ports);
+    tcase_add_test(tc, a_bad_server_list_is_refused);
+    tcase_add_test(tc, milliseconds_are_rounded_up_and_at_least_one);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(kv_suite());
+}
