@@ -89,6 +89,7 @@ static void auth_ipsie_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(auth_ipsie_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(auth_ipsie_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(auth_ipsie_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(auth_ipsie_kv_socache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Spoofed identity headers go before any module or application can read them. */
     ap_hook_header_parser(strip_spoofed, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_authn(check_user_id, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);

@@ -10,6 +10,7 @@
 #include "auth_ipsie_store.h"
 #include "ipsie/ipsie_crypto.h"
 #include "ipsie/ipsie_http.h"
+#include "ipsie/ipsie_kv.h"
 #include "ipsie/ipsie_login.h"
 #include "ipsie/ipsie_provider_cache.h"
 #include "ipsie/ipsie_session.h"
@@ -53,6 +54,11 @@ typedef struct auth_ipsie_settings_t {
     int profile_sl1;
     ipsie_login_policy_t login;      /* what a login must meet, for the core */
     const auth_ipsie_store_t *store; /* where sessions live */
+    ipsie_kv_t *kv;                  /* the shared store (IPSIESessionCache), NULL when none */
+    const char *cache_spec;          /* IPSIESessionCache, or the shmcb default */
+    int cache_given;                 /* IPSIESessionCache or IPSIESessionStore cache was set */
+    long cache_timeout_ms;           /* IPSIESessionCacheTimeout */
+    int revocation_per_request;      /* cookie sessions check revocation entries on every request */
     ipsie_provider_cache_t *provider;
 } auth_ipsie_settings_t;
 
@@ -91,6 +97,23 @@ void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *
 /* auth_ipsie_config.c: each server's directives resolved into settings, and configtest */
 int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
+/* auth_ipsie_kv_socache.c: the shared store on one host, through an httpd socache provider */
+/* Register the mutex type (pre_config). */
+void auth_ipsie_kv_socache_register(apr_pool_t *pconf);
+/* NULL when spec names a loaded socache provider, else what to load. */
+const char *auth_ipsie_kv_socache_check(const char *spec, apr_pool_t *p);
+/* The store of spec ("name[:args]"), made once for the life of the parent and found again after
+ * a graceful restart. */
+apr_status_t auth_ipsie_kv_socache_create(ipsie_kv_t **out, const char *spec, server_rec *s,
+                                          apr_pool_t *pconf);
+/* 1 when kv is a store of this file: on one host, whose processes share a mark of whether a
+ * revocation was ever written to it, so that without one no request looks for any. */
+int auth_ipsie_kv_socache_is(const ipsie_kv_t *kv);
+void auth_ipsie_kv_socache_note_revocation(ipsie_kv_t *kv);
+int auth_ipsie_kv_socache_any_revocation(const ipsie_kv_t *kv);
+/* Attach this child to the stores' mutexes (child_init). */
+void auth_ipsie_kv_socache_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* auth_ipsie_request.c: what the module knows about one request */
 /* The request's parsed cookies, parsed once. */
@@ -135,6 +158,9 @@ int auth_ipsie_bad_request(request_rec *r, const char *message);
 int auth_ipsie_unavailable_page(request_rec *r, long retry_after, const char *again);
 /* {"error":"<error>"} with status. Returns DONE. */
 int auth_ipsie_send_json_error(request_rec *r, int status, const char *error);
+/* 503 (Retry-After 5) when the session store cannot answer: a page for a browser, else
+ * {"error":"temporarily_unavailable"}. Returns DONE. */
+int auth_ipsie_store_unavailable(request_rec *r);
 /* 302 to location, not to be stored. */
 int auth_ipsie_redirect(request_rec *r, const char *location);
 
@@ -152,6 +178,8 @@ typedef enum {
     AUTH_IPSIE_END_CEILING = 0,
     AUTH_IPSIE_END_IDLE,
     AUTH_IPSIE_END_LOGOUT,
+    AUTH_IPSIE_END_BACKCHANNEL,
+    AUTH_IPSIE_END_REVOKED,
     AUTH_IPSIE_END_INVALID
 } auth_ipsie_end_e;
 /* The error an API client gets for a state other than valid ("login_required",
@@ -160,10 +188,12 @@ const char *auth_ipsie_session_error(ipsie_session_state_e state);
 /* The store's reading of the request's session (see auth_ipsie_store_t.load). */
 apr_status_t auth_ipsie_session_read(ipsie_session_t **out, int *presented, request_rec *r,
                                      const auth_ipsie_settings_t *cfg);
-/* The request's session and where it stands at now: IPSIE_SESSION_VALID with *out set;
- * otherwise a session that was there has ended (logged and removed). */
-ipsie_session_state_e auth_ipsie_session_current(ipsie_session_t **out, request_rec *r,
-                                                 const auth_ipsie_settings_t *cfg, long long now);
+/* The request's session and where it stands at now (*state): IPSIE_SESSION_VALID with *out
+ * set; otherwise a session that was there has ended (logged and removed; a revoked one is
+ * IPSIE_SESSION_NONE). IPSIE_ERR_KV (logged) when the store cannot answer: a 503. */
+apr_status_t auth_ipsie_session_current(ipsie_session_t **out, ipsie_session_state_e *state,
+                                        request_rec *r, const auth_ipsie_settings_t *cfg,
+                                        long long now);
 /* The request's session when it is valid at now, else NULL; nothing ends, nothing is written. */
 ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settings_t *cfg,
                                          long long now);
@@ -176,6 +206,10 @@ void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, 
 /* Keep a new session: the store's save. */
 apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
                                       const ipsie_session_t *s);
+/* Write revocation entries under names (ipsie_revocation_*_names) at now; nothing without a
+ * shared store. IPSIE_ERR_KV (logged) when it cannot be written. */
+apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
+                               const apr_array_header_t *names, long long now);
 
 /* auth_ipsie_login.c */
 /* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
@@ -194,6 +228,8 @@ int auth_ipsie_note_auth_failure(request_rec *r, const char *auth_type);
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg);
 /* auth_ipsie_callback.c: ?code=&state= (and error=) */
 int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_backchannel.c: POST ?logout=backchannel */
+int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 /* auth_ipsie_logout.c: ?logout= */
 int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 /* auth_ipsie_info.c: ?info=json */

@@ -90,7 +90,9 @@ int auth_ipsie_check_user_id(request_rec *r)
         auth_ipsie_mark_redirect_uri_handled(r);
         return auth_ipsie_redirect_uri_request(r, cfg);
     }
-    state = auth_ipsie_session_current(&s, r, cfg, now);
+    if (auth_ipsie_session_current(&s, &state, r, cfg, now) != APR_SUCCESS) {
+        return auth_ipsie_store_unavailable(r);
+    }
     if (state != IPSIE_SESSION_VALID) {
         return unauthenticated(r, cfg, &dir, state);
     }

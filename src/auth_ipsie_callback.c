@@ -159,6 +159,43 @@ static int without_state(request_rec *r, const auth_ipsie_settings_t *cfg, int s
                                      "started here, or it has expired. Please start again.");
 }
 
+/* Mark st spent in the shared store (when there is one): a state cookie replayed, on this
+ * server or another, is refused without asking the provider. The first replay of a state is
+ * logged at warning, the others at debug. IPSIE_ERR_REPLAY, or IPSIE_ERR_KV (logged). */
+static apr_status_t spend_state(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                const ipsie_login_state_t *st)
+{
+    const char *spent;
+    apr_time_t until = apr_time_from_sec(st->created + cfg->state_timeout + 60);
+    apr_status_t rv;
+
+    if (cfg->kv == NULL) {
+        return APR_SUCCESS;
+    }
+    spent = ipsie_crypto_name(cfg->crypto, 0, "st", &st->state, 1, r->pool);
+    rv = spent ? ipsie_kv_add(cfg->kv, spent, (const unsigned char *)"1", 1, until, r->pool)
+               : IPSIE_ERR_CRYPTO;
+    if (rv == APR_EEXIST) {
+        const char *replayed = ipsie_crypto_name(cfg->crypto, 0, "sr", &st->state, 1, r->pool);
+        int first =
+            replayed != NULL
+            && ipsie_kv_add(cfg->kv, replayed, (const unsigned char *)"1", 1, until, r->pool)
+                   == APR_SUCCESS;
+        ap_log_rerror(APLOG_MARK, first ? APLOG_WARNING : APLOG_DEBUG, 0, r,
+                      "IPSIE12019: a login state was used again: refused without asking the "
+                      "provider%s",
+                      first ? "" : " (again)");
+        return IPSIE_ERR_REPLAY;
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "IPSIE12020: the login state cannot be marked spent in the %s store",
+                      cfg->kv->ops->name);
+        return IPSIE_ERR_KV;
+    }
+    return APR_SUCCESS;
+}
+
 /* The token request, holding a lease of the provider's gate and within the request's time. */
 static apr_status_t request_tokens(ipsie_token_response_t **tokens, request_rec *r,
                                    const auth_ipsie_settings_t *cfg, const ipsie_provider_t *op,
@@ -291,6 +328,16 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
                       rv == IPSIE_ERR_EXPIRED ? "expired" : "unreadable");
         return auth_ipsie_bad_request(r, "This sign-in took too long or its state is unreadable. "
                                          "Please start again.");
+    }
+
+    /* Spent for every server sharing the store, before anything is sent to the provider. */
+    rv = spend_state(r, cfg, st);
+    if (rv == IPSIE_ERR_REPLAY) {
+        return auth_ipsie_bad_request(r, "This sign-in response was used already. Please start "
+                                         "again.");
+    }
+    if (rv != APR_SUCCESS) {
+        return auth_ipsie_store_unavailable(r);
     }
 
     /* The response, then the tokens it is exchanged for. */

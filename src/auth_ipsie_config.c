@@ -194,6 +194,34 @@ static const char *check_post_logout_redirect_uri(const auth_ipsie_settings_t *s
                         uri, st->redirect_origin);
 }
 
+/* Where sessions live and what keeps revocations: IPSIESessionStore and IPSIESessionCache.
+ * The cookie store uses the shared store for revocation when there is one (shmcb by default,
+ * when mod_socache_shmcb is loaded); the cache store needs one. */
+static const char *resolve_store(auth_ipsie_settings_t *st, const auth_ipsie_server_conf_t *c,
+                                 apr_pool_t *p)
+{
+    int cache_store = auth_ipsie_conf_keyword(c, CMD_SESSION_STORE) == 1;
+    const char *spec = auth_ipsie_conf_str(c, CMD_SESSION_CACHE);
+    const char *missing;
+
+    st->store = cache_store ? &auth_ipsie_cache_store : &auth_ipsie_cookie_store;
+    st->cache_given = cache_store || auth_ipsie_conf_given(c, CMD_SESSION_CACHE);
+    st->cache_spec = spec != NULL ? spec : "shmcb";
+    st->cache_timeout_ms = (long)auth_ipsie_conf_num(c, CMD_SESSION_CACHE_TIMEOUT);
+    if (strncmp(st->cache_spec, "redis:", 6) == 0 || strncmp(st->cache_spec, "memcache:", 9) == 0) {
+        return NULL;
+    }
+    missing = auth_ipsie_kv_socache_check(st->cache_spec, p);
+    if (missing != NULL && st->cache_given) {
+        return missing;
+    }
+    /* Without a shared store, cookie sessions end only by their rules (no revocation). */
+    if (missing != NULL) {
+        st->cache_spec = NULL;
+    }
+    return NULL;
+}
+
 /* Resolve one server's raw record into settings, or say what to fix. */
 static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_conf_t *c,
                            apr_pool_t *p)
@@ -303,9 +331,9 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
         return err;
     }
     st->profile_sl1 = auth_ipsie_conf_keyword(c, CMD_PROFILE);
-    if (auth_ipsie_conf_str(c, CMD_SESSION_CACHE) != NULL) {
-        return "IPSIESessionCache is not supported by this version of mod_auth_ipsie "
-               "(sessions are kept in encrypted cookies)";
+    err = resolve_store(st, c, p);
+    if (err != NULL) {
+        return err;
     }
     if (auth_ipsie_conf_str(c, CMD_CLIENT_SIGNING_KEY) != NULL) {
         return "IPSIEClientSigningKey is not supported by this version of mod_auth_ipsie";
@@ -318,7 +346,6 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
     st->login.session = st->policy;
     /* Only what some location uses is kept: the session travels with every request. */
     st->login.keep_access_token = auth_ipsie_access_token_wanted();
-    st->store = &auth_ipsie_cookie_store;
     *out = st;
     return NULL;
 }
@@ -451,7 +478,7 @@ static apr_status_t provider_gate(ipsie_gate_t **out, server_rec *s, apr_pool_t 
     struct retained_gate {
         apr_shm_t *shm;
         int leases;
-    } *kept;
+    } * kept;
     int daemons = 1;
     int threads = 1;
     int leases;
@@ -481,6 +508,41 @@ static apr_status_t provider_gate(ipsie_gate_t **out, server_rec *s, apr_pool_t 
         kept->leases = leases;
     }
     *out = ipsie_gate_attach(apr_shm_baseaddr_get(kept->shm), leases, pconf);
+    return APR_SUCCESS;
+}
+
+/* The shared store of st->cache_spec: Redis and memcached through the core's clients (with
+ * bounded waits), anything else through the httpd socache provider of that name. Sessions of
+ * the cookie store then check revocation entries on every request. */
+static apr_status_t make_shared_store(auth_ipsie_settings_t *st, server_rec *s, apr_pool_t *pconf)
+{
+    apr_interval_time_t timeout = (apr_interval_time_t)st->cache_timeout_ms * 1000;
+    apr_status_t rv;
+
+    st->kv = NULL;
+    st->revocation_per_request = 0;
+    if (st->cache_spec == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "IPSIE10011: no shared store for revocations (mod_socache_shmcb is not "
+                     "loaded and IPSIESessionCache is not set): a session copied before a "
+                     "logout stays usable until its ceiling");
+        return APR_SUCCESS;
+    }
+    if (strncmp(st->cache_spec, "redis:", 6) == 0) {
+        rv = ipsie_kv_redis_create(&st->kv, st->cache_spec + 6, timeout, pconf);
+    }
+    else if (strncmp(st->cache_spec, "memcache:", 9) == 0) {
+        rv = ipsie_kv_memcache_create(&st->kv, st->cache_spec + 9, timeout, pconf);
+    }
+    else {
+        rv = auth_ipsie_kv_socache_create(&st->kv, st->cache_spec, s, pconf);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     "IPSIE10012: IPSIESessionCache %s cannot be used", st->cache_spec);
+        return rv;
+    }
+    st->revocation_per_request = st->store == &auth_ipsie_cookie_store;
     return APR_SUCCESS;
 }
 
@@ -524,6 +586,7 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         }
         if (rv == APR_SUCCESS) {
             ipsie_provider_cache_set_gate(st->provider, gate);
+            rv = make_shared_store(st, sp, pconf);
         }
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, sp,

@@ -65,7 +65,7 @@ static const keyword_t auth_methods[] = {
     {"private_key_jwt", IPSIE_AUTH_PRIVATE_KEY_JWT, NOT_OFFERED},
     {NULL, 0, 0}};
 static const keyword_t session_stores[] = {
-    {"cookie", 0, OFFERED}, {"cache", 1, NOT_OFFERED}, {NULL, 0, 0}};
+    {"cookie", 0, OFFERED}, {"cache", 1, OFFERED}, {NULL, 0, 0}};
 static const keyword_t expiry_actions[] = {
     {"reauth", 0, OFFERED}, {"refresh", 1, NOT_OFFERED}, {NULL, 0, 0}};
 static const keyword_t samesite_values[] = {
@@ -168,6 +168,25 @@ static const char *prefix_covers_known_header(const char *prefix)
         if (ipsie_name_has_prefix_loose(known[i], prefix)) {
             return known[i];
         }
+    }
+    return NULL;
+}
+
+/* "name[:args]": a socache provider's name, or redis/memcache with their servers. */
+static const char *check_session_cache(const char *name, const char *arg, apr_pool_t *p)
+{
+    apr_size_t provider = strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_");
+
+    if (provider == 0 || (arg[provider] != '\0' && arg[provider] != ':')) {
+        return apr_psprintf(p,
+                            "%s: '%s' is not of the form provider[:args], e.g. shmcb, "
+                            "redis:127.0.0.1:6379 or memcache:10.0.0.1:11211,10.0.0.2:11211",
+                            name, arg);
+    }
+    if ((strncmp(arg, "redis", provider) == 0 || strncmp(arg, "memcache", provider) == 0)
+        && (provider == 5 || provider == 8) && arg[provider] != ':') {
+        return apr_psprintf(p, "%s: %s needs its servers, e.g. %s:127.0.0.1:%s", name, arg, arg,
+                            provider == 5 ? "6379" : "11211");
     }
     return NULL;
 }
@@ -467,6 +486,7 @@ int auth_ipsie_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 {
     const char *err = parse_defaults(pconf);
 
+    auth_ipsie_kv_socache_register(pconf);
     if (err != NULL) {
         ap_log_perror(APLOG_MARK, APLOG_EMERG, 0, plog,
                       "IPSIE10006: a default of the directive table is wrong: %s", err);
@@ -569,6 +589,11 @@ const auth_ipsie_server_conf_t *auth_ipsie_conf(const server_rec *s)
 const char *auth_ipsie_conf_str(const auth_ipsie_server_conf_t *c, auth_ipsie_cmd_e id)
 {
     return srv_value(c, id).str;
+}
+
+int auth_ipsie_conf_given(const auth_ipsie_server_conf_t *c, auth_ipsie_cmd_e id)
+{
+    return !is_unset(&directives[id], c->v[id]);
 }
 
 long long auth_ipsie_conf_num(const auth_ipsie_server_conf_t *c, auth_ipsie_cmd_e id)

@@ -62,8 +62,11 @@
       NULL, check_passphrase, "passphrases (32+ characters): the first encrypts, all decrypt")     \
     X("IPSIESessionStore", SESSION_STORE, SERVER, KEYWORD, VALUE("cookie"), NO_RANGE,              \
       session_stores, NULL, "where sessions are kept")                                             \
-    X("IPSIESessionCache", SESSION_CACHE, SERVER, STRING, NONE("none"), NO_RANGE,                  \
-      NULL, NULL, "socache for the cache store")                                                   \
+    X("IPSIESessionCache", SESSION_CACHE, SERVER, STRING, NONE("shmcb, when loaded"), NO_RANGE,    \
+      NULL, check_session_cache, "where server-side sessions and revocations are kept: "           \
+      "shmcb[:args], redis:host:port or memcache:host:port[,host:port...]")                        \
+    X("IPSIESessionCacheTimeout", SESSION_CACHE_TIMEOUT, SERVER, NUMBER, VALUE("1000"),            \
+      RANGE(50, 30000), NULL, NULL, "bound on each operation of Redis or memcached, milliseconds") \
     X("IPSIESessionInactivityTimeout", INACTIVITY_TIMEOUT, SERVER, NUMBER, VALUE("3600"),          \
       RANGE(1, 31536000), NULL, NULL, "idle timeout, seconds")                                     \
     X("IPSIESessionMaxDuration", MAX_DURATION, SERVER, NUMBER, VALUE("28800"),                     \
@@ -123,6 +126,8 @@ typedef struct auth_ipsie_server_conf auth_ipsie_server_conf_t;
 const auth_ipsie_server_conf_t *auth_ipsie_conf(const server_rec *s);
 /* A string; NULL when neither given nor defaulted. */
 const char *auth_ipsie_conf_str(const auth_ipsie_server_conf_t *c, auth_ipsie_cmd_e id);
+/* 1 when the directive is given in the server's configuration (not its default). */
+int auth_ipsie_conf_given(const auth_ipsie_server_conf_t *c, auth_ipsie_cmd_e id);
 /* A number, or AUTH_IPSIE_NO_NUMBER. */
 long long auth_ipsie_conf_num(const auth_ipsie_server_conf_t *c, auth_ipsie_cmd_e id);
 /* A flag: 1 for On, 0 for Off. */

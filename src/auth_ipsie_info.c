@@ -21,7 +21,9 @@ int auth_ipsie_info(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_
     if (strcmp(apr_table_get(args, "info"), "json") != 0) {
         return auth_ipsie_bad_request(r, "Only info=json is offered.");
     }
-    state = auth_ipsie_session_current(&s, r, cfg, now);
+    if (auth_ipsie_session_current(&s, &state, r, cfg, now) != APR_SUCCESS) {
+        return auth_ipsie_store_unavailable(r);
+    }
     if (state != IPSIE_SESSION_VALID) {
         return auth_ipsie_send_json_error(r, HTTP_UNAUTHORIZED, auth_ipsie_session_error(state));
     }

@@ -8,6 +8,7 @@
 
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_login.h"
+#include "ipsie/ipsie_revocation.h"
 #include "ipsie/ipsie_util.h"
 
 APLOG_USE_MODULE(auth_ipsie);
@@ -21,8 +22,13 @@ int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_tabl
     ipsie_session_t *s = NULL;
     int presented = 0;
 
-    /* The session ends whatever the return address: a refused one must not keep it. */
+    /* The session ends whatever the return address: a refused one must not keep it. A copy
+     * of its cookie must not keep it either: the revocation entry ends it everywhere. */
     auth_ipsie_session_read(&s, &presented, r, cfg);
+    if (s != NULL) {
+        auth_ipsie_revoke(r, cfg, ipsie_revocation_session_names(cfg->crypto, s, r->pool),
+                          apr_time_sec(r->request_time));
+    }
     if (s != NULL || presented) {
         auth_ipsie_session_end(r, cfg, s, s ? AUTH_IPSIE_END_LOGOUT : AUTH_IPSIE_END_INVALID);
     }
@@ -41,8 +47,10 @@ int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_tabl
         && ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(),
                                          auth_ipsie_provider_deadline(r, cfg))
                == APR_SUCCESS) {
-        end_session = ipsie_logout_url(op, ipsie_session_id_token(s, r->pool), return_to,
-                                       cfg->client.client_id, r->pool);
+        /* RP-Initiated Logout 1.0: the provider hands state back to the return address. */
+        end_session =
+            ipsie_logout_url(op, ipsie_session_id_token(s, r->pool), return_to,
+                             cfg->client.client_id, ipsie_random_token(16, r->pool), r->pool);
         if (end_session != NULL) {
             return_to = end_session;
         }

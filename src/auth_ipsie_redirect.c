@@ -11,15 +11,17 @@
 typedef int endpoint_fn(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 
 static const struct {
+    int method;
     const char *param;
     endpoint_fn *serve;
 } endpoints[] = {
-    {"logout", auth_ipsie_logout},   /* auth_ipsie_logout.c */
-    {"info", auth_ipsie_info},       /* auth_ipsie_info.c */
-    {"state", auth_ipsie_callback},  /* auth_ipsie_callback.c */
-    {"code", auth_ipsie_callback},   /* ... */
-    {"error", auth_ipsie_callback},  /* ... */
-    {"iss", auth_ipsie_third_party}, /* auth_ipsie_third_party.c */
+    {M_POST, "logout", auth_ipsie_backchannel}, /* auth_ipsie_backchannel.c */
+    {M_GET, "logout", auth_ipsie_logout},       /* auth_ipsie_logout.c */
+    {M_GET, "info", auth_ipsie_info},           /* auth_ipsie_info.c */
+    {M_GET, "state", auth_ipsie_callback},      /* auth_ipsie_callback.c */
+    {M_GET, "code", auth_ipsie_callback},       /* ... */
+    {M_GET, "error", auth_ipsie_callback},      /* ... */
+    {M_GET, "iss", auth_ipsie_third_party},     /* auth_ipsie_third_party.c */
 };
 
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg)
@@ -27,17 +29,19 @@ int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t 
     apr_table_t *args;
     size_t i;
 
-    if (r->method_number != M_GET) {
-        return auth_ipsie_error_page(r, HTTP_METHOD_NOT_ALLOWED, "Not allowed",
-                                     "This address only answers GET requests.");
-    }
     if (ipsie_form_parse(&args, r->args ? r->args : "", r->pool) != APR_SUCCESS) {
         return auth_ipsie_bad_request(r, "The request's parameters are malformed.");
     }
     for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
-        if (apr_table_get(args, endpoints[i].param) != NULL) {
+        if (r->method_number == endpoints[i].method
+            && apr_table_get(args, endpoints[i].param) != NULL) {
             return endpoints[i].serve(r, cfg, args);
         }
+    }
+    if (r->method_number != M_GET) {
+        return auth_ipsie_error_page(r, HTTP_METHOD_NOT_ALLOWED, "Not allowed",
+                                     "This address answers GET requests, and POST for "
+                                     "logout=backchannel.");
     }
     return auth_ipsie_bad_request(r, "This address is where the identity provider returns to; "
                                      "it was called without a sign-in response.");

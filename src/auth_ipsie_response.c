@@ -78,3 +78,14 @@ int auth_ipsie_bad_request(request_rec *r, const char *message)
 {
     return auth_ipsie_error_page(r, HTTP_BAD_REQUEST, "Sign-in failed", message);
 }
+
+int auth_ipsie_store_unavailable(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    if (!auth_ipsie_is_browser(r)) {
+        return auth_ipsie_send_json_error(r, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    }
+    return auth_ipsie_error_page(r, HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable",
+                                 "This site cannot check your sign-in right now. Please try "
+                                 "again in a few seconds.");
+}

@@ -1,21 +1,23 @@
 /* A session's life on every request: read through the store, judged by the ceiling and idle
- * rules (SPEC section 1), ended with its reason logged, and its last activity written back
- * lazily. Which store keeps it is the configuration's business, not this file's. */
+ * rules (SPEC section 1) and by the revocation entries of the shared store (SPEC section 3),
+ * ended with its reason logged, and its last activity written back lazily. Which store keeps
+ * it is the configuration's business, not this file's. */
 #include <httpd.h>
 
 #include <apr_strings.h>
 #include <http_log.h>
 
 #include "auth_ipsie.h"
+#include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_revocation.h"
 
 APLOG_USE_MODULE(auth_ipsie);
 
 static const char *const end_reasons[] = {
-    [AUTH_IPSIE_END_CEILING] = "ceiling",
-    [AUTH_IPSIE_END_IDLE] = "idle",
-    [AUTH_IPSIE_END_LOGOUT] = "logout",
-    [AUTH_IPSIE_END_INVALID] = "invalid",
+    [AUTH_IPSIE_END_CEILING] = "ceiling", [AUTH_IPSIE_END_IDLE] = "idle",
+    [AUTH_IPSIE_END_LOGOUT] = "logout",   [AUTH_IPSIE_END_BACKCHANNEL] = "backchannel",
+    [AUTH_IPSIE_END_REVOKED] = "revoked", [AUTH_IPSIE_END_INVALID] = "invalid",
 };
 
 const char *auth_ipsie_session_error(ipsie_session_state_e state)
@@ -47,35 +49,87 @@ void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
     auth_ipsie_set_request_session(r, NULL);
 }
 
-ipsie_session_state_e auth_ipsie_session_current(ipsie_session_t **out, request_rec *r,
-                                                 const auth_ipsie_settings_t *cfg, long long now)
+/* Whether a revocation entry ends s: *revoked. IPSIE_ERR_KV when the store cannot say. One
+ * round trip for every name of s. */
+static apr_status_t check_revoked(int *revoked, request_rec *r, const auth_ipsie_settings_t *cfg,
+                                  const ipsie_session_t *s)
+{
+    apr_array_header_t *names;
+    unsigned char **values;
+    apr_size_t *lens;
+    apr_status_t rv;
+
+    *revoked = 0;
+    /* On one host, a store no revocation was ever written to has none to find. */
+    if (auth_ipsie_kv_socache_is(cfg->kv) && !auth_ipsie_kv_socache_any_revocation(cfg->kv)) {
+        return APR_SUCCESS;
+    }
+    names = ipsie_revocation_names(cfg->crypto, s, r->pool);
+    if (names == NULL) {
+        return IPSIE_ERR_CRYPTO;
+    }
+    values = apr_pcalloc(r->pool, sizeof(*values) * (apr_size_t)names->nelts);
+    lens = apr_pcalloc(r->pool, sizeof(*lens) * (apr_size_t)names->nelts);
+    rv = ipsie_kv_get_many(cfg->kv, (const char *const *)names->elts, names->nelts, values, lens,
+                           r->pool);
+    if (rv == APR_SUCCESS) {
+        *revoked = ipsie_revocation_applies(s, values, lens, names->nelts);
+    }
+    return rv;
+}
+
+/* The store failed: one tagged line; the caller answers 503. */
+static apr_status_t store_failed(request_rec *r, const auth_ipsie_settings_t *cfg, apr_status_t rv)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                  "IPSIE11010: the session store (%s) cannot be read: the request is answered "
+                  "503",
+                  cfg->kv ? cfg->kv->ops->name : cfg->store->name);
+    return IPSIE_ERR_KV;
+}
+
+apr_status_t auth_ipsie_session_current(ipsie_session_t **out, ipsie_session_state_e *state,
+                                        request_rec *r, const auth_ipsie_settings_t *cfg,
+                                        long long now)
 {
     ipsie_session_t *s = NULL;
-    ipsie_session_state_e state;
     int presented = 0;
+    int revoked = 0;
+    apr_status_t rv;
 
     *out = NULL;
-    auth_ipsie_session_read(&s, &presented, r, cfg);
+    *state = IPSIE_SESSION_NONE;
+    rv = auth_ipsie_session_read(&s, &presented, r, cfg);
+    if (rv != APR_SUCCESS) {
+        return store_failed(r, cfg, rv);
+    }
     if (s == NULL) {
         if (presented) {
             auth_ipsie_session_end(r, cfg, NULL, AUTH_IPSIE_END_INVALID);
         }
-        return IPSIE_SESSION_NONE;
+        return APR_SUCCESS;
     }
-    state = ipsie_session_check(s, &cfg->policy, now);
-    switch (state) {
-    case IPSIE_SESSION_VALID:
+    *state = ipsie_session_check(s, &cfg->policy, now);
+    if (*state == IPSIE_SESSION_VALID && cfg->revocation_per_request) {
+        rv = check_revoked(&revoked, r, cfg, s);
+        if (rv != APR_SUCCESS) {
+            *state = IPSIE_SESSION_NONE;
+            return store_failed(r, cfg, rv);
+        }
+    }
+    if (revoked) {
+        auth_ipsie_session_end(r, cfg, s, AUTH_IPSIE_END_REVOKED);
+        *state = IPSIE_SESSION_NONE;
+    }
+    else if (*state == IPSIE_SESSION_VALID) {
         *out = s;
-        break;
-    case IPSIE_SESSION_CEILING:
-        auth_ipsie_session_end(r, cfg, s, AUTH_IPSIE_END_CEILING);
-        break;
-    case IPSIE_SESSION_IDLE:
-    default:
-        auth_ipsie_session_end(r, cfg, s, AUTH_IPSIE_END_IDLE);
-        break;
     }
-    return state;
+    else {
+        auth_ipsie_session_end(r, cfg, s,
+                               *state == IPSIE_SESSION_CEILING ? AUTH_IPSIE_END_CEILING
+                                                               : AUTH_IPSIE_END_IDLE);
+    }
+    return APR_SUCCESS;
 }
 
 ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settings_t *cfg,
@@ -83,14 +137,25 @@ ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settin
 {
     ipsie_session_t *s = NULL;
     int presented;
+    int revoked = 0;
 
-    auth_ipsie_session_read(&s, &presented, r, cfg);
-    return s != NULL && ipsie_session_check(s, &cfg->policy, now) == IPSIE_SESSION_VALID ? s : NULL;
+    if (auth_ipsie_session_read(&s, &presented, r, cfg) != APR_SUCCESS || s == NULL
+        || ipsie_session_check(s, &cfg->policy, now) != IPSIE_SESSION_VALID) {
+        return NULL;
+    }
+    /* A store that cannot say counts as revoked here: nothing is ended, nothing granted. */
+    if (cfg->revocation_per_request
+        && (check_revoked(&revoked, r, cfg, s) != APR_SUCCESS || revoked)) {
+        return NULL;
+    }
+    return s;
 }
 
 void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
                               long long now)
 {
+    int revoked = 0;
+
     /* Lazy write-back: most requests leave the session alone. */
     if (!ipsie_session_needs_touch(s, &cfg->policy, now)) {
         return;
@@ -100,6 +165,13 @@ void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, 
     apr_table_mergen(r->err_headers_out, "Cache-Control", "private");
     if (cfg->store->save(r, cfg, s) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE11007: cannot rewrite the session");
+        return;
+    }
+    /* A server-side session removed by a revocation while this request ran would come back
+     * with the write: a revocation seen now takes it away again. */
+    if (cfg->kv != NULL && !cfg->revocation_per_request
+        && check_revoked(&revoked, r, cfg, s) == APR_SUCCESS && revoked) {
+        cfg->store->remove(r, cfg, s);
     }
 }
 
@@ -107,4 +179,32 @@ apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_
                                       const ipsie_session_t *s)
 {
     return cfg->store->save(r, cfg, s);
+}
+
+apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
+                               const apr_array_header_t *names, long long now)
+{
+    apr_size_t len;
+    const unsigned char *value = ipsie_revocation_value(now, &len, r->pool);
+    apr_time_t until = apr_time_from_sec(ipsie_revocation_expiry(now, cfg->policy.max_duration));
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    if (cfg->kv == NULL || names == NULL) {
+        return names == NULL ? IPSIE_ERR_CRYPTO : APR_SUCCESS;
+    }
+    /* Before the entries: a request that sees the mark then finds them. */
+    if (auth_ipsie_kv_socache_is(cfg->kv)) {
+        auth_ipsie_kv_socache_note_revocation(cfg->kv);
+    }
+    for (i = 0; rv == APR_SUCCESS && i < names->nelts; i++) {
+        rv = ipsie_kv_set(cfg->kv, APR_ARRAY_IDX(names, i, const char *), value, len, until,
+                          r->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "IPSIE11014: a revocation cannot be written to the %s store",
+                      cfg->kv->ops->name);
+    }
+    return rv;
 }

@@ -27,5 +27,7 @@ typedef struct auth_ipsie_store_t {
 
 /* Sessions in encrypted cookies, chunked when large (auth_ipsie_store_cookie.c). */
 extern const auth_ipsie_store_t auth_ipsie_cookie_store;
+/* Sessions in the shared key-value store, the cookie an id (auth_ipsie_store_cache.c). */
+extern const auth_ipsie_store_t auth_ipsie_cache_store;
 
 #endif

@@ -505,9 +505,9 @@ int ipsie_claims_array_holds(const char *array_json, const char *value, apr_pool
         MAP1(b + 7), MAP1(b + 8), MAP1(b + 9), MAP1(b + 10), MAP1(b + 11), MAP1(b + 12),           \
         MAP1(b + 13), MAP1(b + 14), MAP1(b + 15)
 #define MAP1(c)                                                                                    \
-    ((unsigned char)((c) >= '0' && (c) <= '9'   ? (c)                                            \
-                     : (c) >= 'a' && (c) <= 'z' ? (c)                                            \
-                     : (c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A')                              \
+    ((unsigned char)((c) >= '0' && (c) <= '9'   ? (c)                                              \
+                     : (c) >= 'a' && (c) <= 'z' ? (c)                                              \
+                     : (c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A')                                \
                                                 : '-'))
 static const unsigned char map_table[256] = {
     MAP_ROW(0),   MAP_ROW(16),  MAP_ROW(32),  MAP_ROW(48),  MAP_ROW(64),  MAP_ROW(80),

@@ -26,11 +26,14 @@
 /* Fixed labels: changing them changes every key, so they are versioned like the format. */
 static const char hkdf_salt[] = "mod_auth_ipsie";
 static const char hkdf_info[] = "mod_auth_ipsie cookie v1";
+static const char hkdf_name_info[] = "mod_auth_ipsie store names v1";
 
 struct ipsie_crypto_t {
     EVP_CIPHER *cipher; /* fetched once: implicit fetches per call are slow in OpenSSL 3 */
     int nkeys;
-    unsigned char *keys; /* nkeys * KEY_LEN, the first one seals */
+    unsigned char *keys;      /* nkeys * KEY_LEN, the first one seals */
+    unsigned char *name_keys; /* nkeys * KEY_LEN: keyed names in the shared store */
+    EVP_MAC_CTX **namers;     /* one HMAC-SHA256 context per name key, keyed: copied per use */
 };
 
 static apr_status_t crypto_cleanup(void *data)
@@ -38,11 +41,15 @@ static apr_status_t crypto_cleanup(void *data)
     ipsie_crypto_t *c = data;
 
     OPENSSL_cleanse(c->keys, (size_t)c->nkeys * KEY_LEN);
+    OPENSSL_cleanse(c->name_keys, (size_t)c->nkeys * KEY_LEN);
+    for (int i = 0; c->namers != NULL && i < c->nkeys; i++) {
+        EVP_MAC_CTX_free(c->namers[i]);
+    }
     EVP_CIPHER_free(c->cipher);
     return APR_SUCCESS;
 }
 
-static apr_status_t derive_key(unsigned char *key, const char *passphrase)
+static apr_status_t derive_key(unsigned char *key, const char *passphrase, const char *info)
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
@@ -57,8 +64,7 @@ static apr_status_t derive_key(unsigned char *key, const char *passphrase)
                                                   strlen(passphrase));
     params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)hkdf_salt,
                                                   sizeof(hkdf_salt) - 1);
-    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)hkdf_info,
-                                                  sizeof(hkdf_info) - 1);
+    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
     params[4] = OSSL_PARAM_construct_end();
     if (EVP_KDF_derive(kctx, key, KEY_LEN, params) == 1) {
         rv = APR_SUCCESS;
@@ -66,6 +72,30 @@ static apr_status_t derive_key(unsigned char *key, const char *passphrase)
 leave:
     EVP_KDF_CTX_free(kctx);
     EVP_KDF_free(kdf);
+    return rv;
+}
+
+/* One keyed HMAC-SHA256 context per name key, made once: fetching and keying per call would
+ * cost more than the rest of a request. */
+static apr_status_t prepare_namers(ipsie_crypto_t *c, apr_pool_t *p)
+{
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[2];
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    c->namers = apr_pcalloc(p, sizeof(*c->namers) * (apr_size_t)c->nkeys);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    for (i = 0; i < c->nkeys && rv == APR_SUCCESS; i++) {
+        c->namers[i] = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+        if (c->namers[i] == NULL
+            || EVP_MAC_init(c->namers[i], c->name_keys + (apr_size_t)i * KEY_LEN, KEY_LEN, params)
+                   != 1) {
+            rv = IPSIE_ERR_CRYPTO;
+        }
+    }
+    EVP_MAC_free(hmac);
     return rv;
 }
 
@@ -88,6 +118,7 @@ apr_status_t ipsie_crypto_create(ipsie_crypto_t **out, const apr_array_header_t 
     }
     c = apr_pcalloc(p, sizeof(*c));
     c->keys = apr_pcalloc(p, (apr_size_t)passphrases->nelts * KEY_LEN);
+    c->name_keys = apr_pcalloc(p, (apr_size_t)passphrases->nelts * KEY_LEN);
     c->nkeys = passphrases->nelts;
     apr_pool_cleanup_register(p, c, crypto_cleanup, apr_pool_cleanup_null);
     c->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
@@ -96,12 +127,17 @@ apr_status_t ipsie_crypto_create(ipsie_crypto_t **out, const apr_array_header_t 
         return IPSIE_ERR_CRYPTO;
     }
     for (i = 0; i < c->nkeys; i++) {
-        if (derive_key(c->keys + (apr_size_t)i * KEY_LEN,
-                       APR_ARRAY_IDX(passphrases, i, const char *))
-            != APR_SUCCESS) {
+        const char *pass = APR_ARRAY_IDX(passphrases, i, const char *);
+        if (derive_key(c->keys + (apr_size_t)i * KEY_LEN, pass, hkdf_info) != APR_SUCCESS
+            || derive_key(c->name_keys + (apr_size_t)i * KEY_LEN, pass, hkdf_name_info)
+                   != APR_SUCCESS) {
             ipsie_log(IPSIE_LOG_ERROR, "IPSIE01103: HKDF-SHA256 key derivation failed");
             return IPSIE_ERR_CRYPTO;
         }
+    }
+    if (prepare_namers(c, p) != APR_SUCCESS) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE01104: OpenSSL offers no HMAC-SHA256");
+        return IPSIE_ERR_CRYPTO;
     }
     *out = c;
     return APR_SUCCESS;
@@ -246,4 +282,41 @@ leave:
     }
     EVP_CIPHER_CTX_free(ctx);
     return rv;
+}
+
+int ipsie_crypto_key_count(const ipsie_crypto_t *c)
+{
+    return c->nkeys;
+}
+
+const char *ipsie_crypto_name(const ipsie_crypto_t *c, int key, const char *kind,
+                              const char *const *parts, int nparts, apr_pool_t *p)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    EVP_MAC_CTX *ctx = NULL;
+    const char *name = NULL;
+    size_t out_len = 0;
+    int i;
+
+    if (key < 0 || key >= c->nkeys) {
+        return NULL;
+    }
+    ctx = EVP_MAC_CTX_dup(c->namers[key]);
+    if (ctx == NULL || EVP_MAC_update(ctx, (const unsigned char *)kind, strlen(kind) + 1) != 1) {
+        goto leave;
+    }
+    /* Each part with its terminating NUL: no two lists of parts hash alike. */
+    for (i = 0; i < nparts; i++) {
+        const char *part = parts[i] ? parts[i] : "";
+        if (EVP_MAC_update(ctx, (const unsigned char *)part, strlen(part) + 1) != 1) {
+            goto leave;
+        }
+    }
+    if (EVP_MAC_final(ctx, mac, &out_len, sizeof(mac)) != 1) {
+        goto leave;
+    }
+    name = apr_pstrcat(p, "ipsie:", kind, ":", ipsie_b64url_encode(mac, out_len, p), NULL);
+leave:
+    EVP_MAC_CTX_free(ctx);
+    return name;
 }

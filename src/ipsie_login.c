@@ -39,7 +39,7 @@ const char *ipsie_login_authorization_url(const ipsie_provider_t *op,
 
 const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,
                              const char *post_logout_redirect_uri, const char *client_id,
-                             apr_pool_t *p)
+                             const char *state, apr_pool_t *p)
 {
     if (op == NULL || op->end_session_endpoint == NULL || id_token == NULL
         || post_logout_redirect_uri == NULL || client_id == NULL) {
@@ -48,7 +48,8 @@ const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,
     return apr_pstrcat(p, op->end_session_endpoint, query_start(op->end_session_endpoint),
                        "id_token_hint=", ipsie_url_encode(id_token, p),
                        "&post_logout_redirect_uri=", ipsie_url_encode(post_logout_redirect_uri, p),
-                       "&client_id=", ipsie_url_encode(client_id, p), NULL);
+                       "&client_id=", ipsie_url_encode(client_id, p), state ? "&state=" : "",
+                       state ? ipsie_url_encode(state, p) : "", NULL);
 }
 
 ipsie_login_outcome_e ipsie_login_check_response(const char *code, const char *iss,

@@ -8,7 +8,9 @@
 #include "ipsie/ipsie_session.h"
 #include "ipsie/ipsie_util.h"
 
-#define SESSION_FORMAT_VERSION 0x04
+#define SESSION_FORMAT_VERSION 0x05
+/* Bytes of randomness in a session's own id. */
+#define SESSION_ID_BYTES 16
 #define SESSION_MAX_CLAIMS 256
 #define SESSION_NULL_LEN 0xFFFFFFFFu
 #define SESSION_TIME_LIMIT 100000000000LL
@@ -145,6 +147,10 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, c
     }
     s->login_time = now;
     s->last_activity = now;
+    s->id = ipsie_random_token(SESSION_ID_BYTES, p);
+    if (s->id == NULL) {
+        return IPSIE_ERR_CRYPTO;
+    }
     s->id_token = apr_pstrdup(p, id_token);
     s->id_token_blob = pack_token(&s->id_token_blob_len, s->id_token, p);
     s->access_token = access_token ? apr_pstrdup(p, access_token) : NULL;
@@ -247,8 +253,9 @@ ipsie_remote_user_e ipsie_session_remote_user(const char **user, const ipsie_ses
 }
 
 /* Encoding: version byte, four big-endian int64 times, the packed ID token, then the access
- * and refresh tokens as length-prefixed strings, each followed by a NUL so that decoding can
- * point into its buffer without copying them. The claims are the ID token's: not repeated. */
+ * and refresh tokens and the session's own id as length-prefixed strings, each followed by a NUL so
+ * that decoding can point into its buffer without copying them. The claims are the ID token's: not
+ * repeated. */
 
 typedef struct {
     unsigned char *buf;
@@ -419,6 +426,7 @@ apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ip
     put_bytes(&w, s->id_token_blob, s->id_token_blob_len);
     put_str(&w, s->access_token);
     put_str(&w, s->refresh_token);
+    put_str(&w, s->id);
     *buf = w.buf;
     *len = w.len;
     return APR_SUCCESS;
@@ -519,7 +527,8 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
     if (!get_u64(&r, &s->session_expiry) || !get_u64(&r, &s->ceiling)
         || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity)
         || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len) || s->id_token_blob == NULL
-        || !get_str(&r, &s->access_token) || !get_str(&r, &s->refresh_token) || r.pos != r.len) {
+        || !get_str(&r, &s->access_token) || !get_str(&r, &s->refresh_token) || !get_str(&r, &s->id)
+        || s->id == NULL || *s->id == '\0' || r.pos != r.len) {
         return IPSIE_ERR_MALFORMED;
     }
     /* Times stay where arithmetic on them cannot overflow: Unix seconds below 10^11. */

@@ -27,4 +27,15 @@ apr_status_t ipsie_crypto_open(unsigned char **plain, apr_size_t *len, const ips
                                const char *aad, const char *text, apr_size_t text_len,
                                apr_pool_t *p);
 
+/* How many passphrases (keys) there are. */
+int ipsie_crypto_key_count(const ipsie_crypto_t *c);
+
+/* A name in the shared store for what parts say, under key number key (0: the first
+ * passphrase's, which writes; every key is tried when reading): "ipsie:<kind>:" and the
+ * base64url HMAC-SHA256 of kind and parts under a key derived from that passphrase, so that
+ * a dump of the store names no user, no session and no cookie. kind: a short word without
+ * ':' or spaces. NULL on a library failure. */
+const char *ipsie_crypto_name(const ipsie_crypto_t *c, int key, const char *kind,
+                              const char *const *parts, int nparts, apr_pool_t *p);
+
 #endif

@@ -61,11 +61,12 @@ const char *ipsie_login_authorization_url(const ipsie_provider_t *op,
                                           const ipsie_login_request_t *req,
                                           const ipsie_login_state_t *st, apr_pool_t *p);
 
-/* The provider's end_session_endpoint with id_token_hint, post_logout_redirect_uri and
- * client_id; NULL when the provider has none, or one of the values is missing. */
+/* The provider's end_session_endpoint with id_token_hint, post_logout_redirect_uri,
+ * client_id and, when not NULL, state; NULL when the provider has none, or one of the first
+ * three values is missing. */
 const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,
                              const char *post_logout_redirect_uri, const char *client_id,
-                             apr_pool_t *p);
+                             const char *state, apr_pool_t *p);
 
 /* Before the token request: the response's iss (RFC 9207: equal to the issuer when present,
  * present when the metadata says so) and its code (present, at most 2048 characters). */

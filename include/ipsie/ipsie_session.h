@@ -13,6 +13,9 @@
 #define IPSIE_SESSION_EXPIRY_LIMIT 10000000000LL
 
 typedef struct {
+    const char *id;     /* the session's own random id (base64url): what revokes it alone */
+    const char *handle; /* the store's reference to it, not part of the encoding (the cache
+                         * store's cookie id); NULL until a store sets it */
     const char *sub;
     const char *iss;
     const char *sid;          /* NULL when the ID token had none */

@@ -196,12 +196,23 @@ START_TEST(logout_url_carries_hint_return_address_and_client_encoded)
 {
     ipsie_provider_t op = provider();
     const char *url = ipsie_logout_url(&op, "eyJh.eyJz+/x.sig", "https://rp.example.org/bye?x=1",
-                                       "client 1", pool);
+                                       "client 1", NULL, pool);
 
     ck_assert_ptr_nonnull(url);
     ck_assert_str_eq(url, LOGOUT_ENDPOINT "?id_token_hint=eyJh.eyJz%2B%2Fx.sig"
                                           "&post_logout_redirect_uri=https%3A%2F%2Frp.example.org"
                                           "%2Fbye%3Fx%3D1&client_id=client%201");
+}
+END_TEST
+
+START_TEST(logout_url_carries_the_state_when_one_is_given)
+{
+    ipsie_provider_t op = provider();
+
+    ck_assert_str_eq(ipsie_logout_url(&op, "h.p.s", "https://rp.example.org/", CLIENT, "s t", pool),
+                     LOGOUT_ENDPOINT "?id_token_hint=h.p.s&post_logout_redirect_uri="
+                                     "https%3A%2F%2Frp.example.org%2F&client_id=" CLIENT
+                                     "&state=s%20t");
 }
 END_TEST
 
@@ -211,10 +222,13 @@ START_TEST(logout_url_is_null_without_end_session_endpoint_or_id_token)
     ipsie_provider_t none = provider();
 
     none.end_session_endpoint = NULL;
-    ck_assert_ptr_null(ipsie_logout_url(&none, "h.p.s", "https://rp.example.org/", CLIENT, pool));
-    ck_assert_ptr_null(ipsie_logout_url(&op, NULL, "https://rp.example.org/", CLIENT, pool));
-    ck_assert_ptr_null(ipsie_logout_url(NULL, "h.p.s", "https://rp.example.org/", CLIENT, pool));
-    ck_assert_ptr_nonnull(ipsie_logout_url(&op, "h.p.s", "https://rp.example.org/", CLIENT, pool));
+    ck_assert_ptr_null(
+        ipsie_logout_url(&none, "h.p.s", "https://rp.example.org/", CLIENT, NULL, pool));
+    ck_assert_ptr_null(ipsie_logout_url(&op, NULL, "https://rp.example.org/", CLIENT, NULL, pool));
+    ck_assert_ptr_null(
+        ipsie_logout_url(NULL, "h.p.s", "https://rp.example.org/", CLIENT, NULL, pool));
+    ck_assert_ptr_nonnull(
+        ipsie_logout_url(&op, "h.p.s", "https://rp.example.org/", CLIENT, NULL, pool));
 }
 END_TEST
 
@@ -223,7 +237,7 @@ START_TEST(logout_url_continues_an_endpoint_query_with_an_ampersand)
     ipsie_provider_t op = provider();
 
     op.end_session_endpoint = LOGOUT_ENDPOINT "?tenant=a";
-    ck_assert_str_eq(ipsie_logout_url(&op, "h.p.s", "https://rp.example.org/", CLIENT, pool),
+    ck_assert_str_eq(ipsie_logout_url(&op, "h.p.s", "https://rp.example.org/", CLIENT, NULL, pool),
                      LOGOUT_ENDPOINT "?tenant=a&id_token_hint=h.p.s&post_logout_redirect_uri="
                                      "https%3A%2F%2Frp.example.org%2F&client_id=" CLIENT);
 }
@@ -807,6 +821,7 @@ static Suite *login_suite(void)
     tcase_add_test(urls, authorization_url_continues_an_endpoint_query_with_an_ampersand);
     tcase_add_test(urls, logout_url_carries_hint_return_address_and_client_encoded);
     tcase_add_test(urls, logout_url_is_null_without_end_session_endpoint_or_id_token);
+    tcase_add_test(urls, logout_url_carries_the_state_when_one_is_given);
     tcase_add_test(urls, logout_url_continues_an_endpoint_query_with_an_ampersand);
     suite_add_tcase(s, urls);
 

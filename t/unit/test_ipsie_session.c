@@ -1,5 +1,5 @@
 /* Unit tests of the session model: ceiling and idle rules (SPEC section 1), the claims a
- * session reads from its ID token, and the binary session format (version 0x04), including
+ * session reads from its ID token, and the binary session format (version 0x05), including
  * hostile input to the decoder. */
 #include <stdlib.h>
 
@@ -1064,7 +1064,7 @@ START_TEST(round_trip_keeps_every_field_and_every_claim)
     int hidden = 0, arrays = 0, i;
 
     encode_ok(&buf, &len, s);
-    ck_assert_int_eq(buf[0], 0x04);
+    ck_assert_int_eq(buf[0], 0x05);
     ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
     assert_same_session(s, decoded);
     ck_assert_ptr_null(decoded->id_token);
@@ -1176,7 +1176,7 @@ END_TEST
 
 START_TEST(another_version_byte_is_malformed)
 {
-    static const unsigned char versions[] = {0x00, 0x01, 0x02, 0x03, 0x05, 0x7f, 0x80, 0xff};
+    static const unsigned char versions[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x7f, 0x80, 0xff};
     ipsie_session_t *s = full_session();
     unsigned char *buf;
     apr_size_t len, i;

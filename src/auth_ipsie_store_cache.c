@@ -1,0 +1,174 @@
+/* The cache store: the session cookie carries only a random 256-bit id; the session, sealed
+ * (AES-256-GCM) and bound to its entry's name, lives in the shared key-value store under a
+ * keyed hash of that id (a dump of the store yields no usable cookie) until its ceiling. The
+ * entries of a provider session (sid) and of a user are indexed, so that a back-channel
+ * logout removes them. */
+#include <httpd.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_log.h>
+
+#include "auth_ipsie.h"
+#include "ipsie/ipsie_cookie.h"
+#include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_util.h"
+
+APLOG_USE_MODULE(auth_ipsie);
+
+/* 256 bits of randomness: 43 characters of base64url. */
+#define ID_BYTES 32
+#define ID_LEN 43
+
+/* The name of the entry of session id under key number key of the passphrases. */
+static const char *entry_name(const auth_ipsie_settings_t *cfg, int key, const char *id,
+                              apr_pool_t *p)
+{
+    return ipsie_crypto_name(cfg->crypto, key, "s", &id, 1, p);
+}
+
+static apr_status_t cache_load(ipsie_session_t **out, int *presented, request_rec *r,
+                               const auth_ipsie_settings_t *cfg)
+{
+    const char *id =
+        ipsie_cookie_find(apr_table_get(r->headers_in, "Cookie"), cfg->cookie_name, r->pool);
+    int key;
+
+    *out = NULL;
+    *presented = id != NULL;
+    if (id == NULL || strlen(id) != ID_LEN || !auth_ipsie_is_token_text(id, ID_LEN)) {
+        return APR_SUCCESS;
+    }
+    /* Written under the first passphrase; found under any, as cookies are. */
+    for (key = 0; key < ipsie_crypto_key_count(cfg->crypto); key++) {
+        const char *name = entry_name(cfg, key, id, r->pool);
+        unsigned char *sealed;
+        unsigned char *plain;
+        apr_size_t sealed_len;
+        apr_size_t len;
+        ipsie_session_t *s;
+        apr_status_t rv;
+
+        if (name == NULL) {
+            return IPSIE_ERR_CRYPTO;
+        }
+        rv = ipsie_kv_get(cfg->kv, name, &sealed, &sealed_len, r->pool);
+        if (rv == APR_NOTFOUND) {
+            continue;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        /* Sealed with the name as associated data: an entry copied under another name, or
+         * altered, does not open. */
+        if (ipsie_crypto_open(&plain, &len, cfg->crypto, name, (const char *)sealed, sealed_len,
+                              r->pool)
+                != APR_SUCCESS
+            || ipsie_session_decode(&s, plain, len, r->pool) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "IPSIE11011: a session entry in the %s store does not open: ignored",
+                          cfg->kv->ops->name);
+            return APR_SUCCESS;
+        }
+        if (strcmp(s->iss, cfg->issuer) != 0
+            || !ipsie_session_claim_holds(s, "aud", cfg->client.client_id, r->pool)) {
+            return APR_SUCCESS;
+        }
+        s->handle = id;
+        *out = s;
+        return APR_SUCCESS;
+    }
+    return APR_SUCCESS;
+}
+
+/* Index the entry name of s by its provider session and its user. */
+static apr_status_t index_entry(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                const ipsie_session_t *s, const char *name)
+{
+    apr_time_t until = apr_time_from_sec(s->ceiling + 60);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (s->sid != NULL) {
+        const char *parts[2] = {s->iss, s->sid};
+        rv = ipsie_kv_set_add(cfg->kv, ipsie_crypto_name(cfg->crypto, 0, "xs", parts, 2, r->pool),
+                              name, until, r->pool);
+    }
+    if (rv == APR_SUCCESS) {
+        const char *parts[2] = {s->iss, s->sub};
+        /* A user's sessions end by their ceilings, never later than the longest one. */
+        rv = ipsie_kv_set_add(
+            cfg->kv, ipsie_crypto_name(cfg->crypto, 0, "xu", parts, 2, r->pool), name,
+            apr_time_from_sec(s->login_time + cfg->policy.max_duration + 60), r->pool);
+    }
+    return rv;
+}
+
+static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
+                               const ipsie_session_t *s)
+{
+    const char *id = s->handle;
+    int fresh = id == NULL;
+    const char *name;
+    unsigned char *plain;
+    apr_size_t len;
+    char *sealed;
+    apr_status_t rv;
+
+    if (fresh) {
+        id = ipsie_random_token(ID_BYTES, r->pool);
+        if (id == NULL) {
+            return IPSIE_ERR_CRYPTO;
+        }
+    }
+    name = entry_name(cfg, 0, id, r->pool);
+    if (name == NULL) {
+        return IPSIE_ERR_CRYPTO;
+    }
+    rv = ipsie_session_encode(&plain, &len, s, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = ipsie_crypto_seal(&sealed, cfg->crypto, name, plain, len, r->pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = ipsie_kv_set(cfg->kv, name, (const unsigned char *)sealed, strlen(sealed),
+                          apr_time_from_sec(s->ceiling), r->pool);
+    }
+    if (rv == APR_SUCCESS && fresh) {
+        rv = index_entry(r, cfg, s, name);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "IPSIE11012: the session cannot be written to the %s store",
+                      cfg->kv->ops->name);
+        return rv == IPSIE_ERR_CRYPTO ? rv : IPSIE_ERR_KV;
+    }
+    if (fresh) {
+        auth_ipsie_set_cookie(r, cfg, cfg->cookie_name, id, -1,
+                              cfg->cookie_persistent ? s->ceiling : 0);
+    }
+    return APR_SUCCESS;
+}
+
+static void cache_remove(request_rec *r, const auth_ipsie_settings_t *cfg, const ipsie_session_t *s)
+{
+    if (s != NULL && s->handle != NULL) {
+        int key;
+        for (key = 0; key < ipsie_crypto_key_count(cfg->crypto); key++) {
+            const char *name = entry_name(cfg, key, s->handle, r->pool);
+            if (name != NULL && ipsie_kv_remove(cfg->kv, name, r->pool) != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                              "IPSIE11013: a session entry cannot be removed from the %s store",
+                              cfg->kv->ops->name);
+            }
+        }
+    }
+    if (apr_table_get(auth_ipsie_cookies(r), cfg->cookie_name) != NULL) {
+        auth_ipsie_clear_cookie(r, cfg, cfg->cookie_name);
+    }
+}
+
+const auth_ipsie_store_t auth_ipsie_cache_store = {
+    "cache",
+    cache_load,
+    cache_save,
+    cache_remove,
+};
