@@ -14,6 +14,8 @@
 #include "ipsie/ipsie_util.h"
 
 #define KEY_LEN 32
+#define SHA256_LEN 32
+#define HMAC_BLOCK 64 /* SHA-256's block */
 #define NONCE_LEN 12
 #define TAG_LEN 16
 #define VERSION_1 0x01
@@ -33,7 +35,7 @@ struct ipsie_crypto_t {
     int nkeys;
     unsigned char *keys;      /* nkeys * KEY_LEN, the first one seals */
     unsigned char *name_keys; /* nkeys * KEY_LEN: keyed names in the shared store */
-    EVP_MAC_CTX **namers;     /* one HMAC-SHA256 context per name key, keyed: copied per use */
+    EVP_MD_CTX **namers;      /* per name key: HMAC-SHA256's inner and outer states (2 each) */
 };
 
 static apr_status_t crypto_cleanup(void *data)
@@ -42,8 +44,8 @@ static apr_status_t crypto_cleanup(void *data)
 
     OPENSSL_cleanse(c->keys, (size_t)c->nkeys * KEY_LEN);
     OPENSSL_cleanse(c->name_keys, (size_t)c->nkeys * KEY_LEN);
-    for (int i = 0; c->namers != NULL && i < c->nkeys; i++) {
-        EVP_MAC_CTX_free(c->namers[i]);
+    for (int i = 0; c->namers != NULL && i < 2 * c->nkeys; i++) {
+        EVP_MD_CTX_free(c->namers[i]);
     }
     EVP_CIPHER_free(c->cipher);
     return APR_SUCCESS;
@@ -75,27 +77,37 @@ leave:
     return rv;
 }
 
-/* One keyed HMAC-SHA256 context per name key, made once: fetching and keying per call would
- * cost more than the rest of a request. */
+/* HMAC-SHA256 (RFC 2104) with the key's two padded blocks hashed once, per name key: the
+ * inner state has absorbed key XOR ipad, the outer key XOR opad. A name then costs copying
+ * the two states and two compressions; fetching, keying or copying an EVP_MAC per call costs
+ * more than half again, on every request of the cache store. */
 static apr_status_t prepare_namers(ipsie_crypto_t *c, apr_pool_t *p)
 {
-    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    OSSL_PARAM params[2];
+    EVP_MD *sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    unsigned char pad[HMAC_BLOCK];
     apr_status_t rv = APR_SUCCESS;
-    int i;
+    int i, half;
 
-    c->namers = apr_pcalloc(p, sizeof(*c->namers) * (apr_size_t)c->nkeys);
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
+    c->namers = apr_pcalloc(p, sizeof(*c->namers) * 2 * (apr_size_t)c->nkeys);
     for (i = 0; i < c->nkeys && rv == APR_SUCCESS; i++) {
-        c->namers[i] = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-        if (c->namers[i] == NULL
-            || EVP_MAC_init(c->namers[i], c->name_keys + (apr_size_t)i * KEY_LEN, KEY_LEN, params)
-                   != 1) {
-            rv = IPSIE_ERR_CRYPTO;
+        const unsigned char *key = c->name_keys + (apr_size_t)i * KEY_LEN;
+
+        for (half = 0; half < 2 && rv == APR_SUCCESS; half++) {
+            EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+            memset(pad, half == 0 ? 0x36 : 0x5c, sizeof(pad));
+            for (int k = 0; k < KEY_LEN; k++) {
+                pad[k] ^= key[k];
+            }
+            c->namers[2 * i + half] = md;
+            if (sha256 == NULL || md == NULL || EVP_DigestInit_ex(md, sha256, NULL) != 1
+                || EVP_DigestUpdate(md, pad, sizeof(pad)) != 1) {
+                rv = IPSIE_ERR_CRYPTO;
+            }
         }
     }
-    EVP_MAC_free(hmac);
+    OPENSSL_cleanse(pad, sizeof(pad));
+    EVP_MD_free(sha256);
     return rv;
 }
 
@@ -292,31 +304,52 @@ int ipsie_crypto_key_count(const ipsie_crypto_t *c)
 const char *ipsie_crypto_name(const ipsie_crypto_t *c, int key, const char *kind,
                               const char *const *parts, int nparts, apr_pool_t *p)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    EVP_MAC_CTX *ctx = NULL;
+    unsigned char inner[SHA256_LEN], mac[SHA256_LEN];
+    unsigned int len = 0;
+    EVP_MD_CTX *md;
     const char *name = NULL;
-    size_t out_len = 0;
-    int i;
+    int i, ok;
 
-    if (key < 0 || key >= c->nkeys) {
+    if (key < 0 || key >= c->nkeys || (md = EVP_MD_CTX_new()) == NULL) {
         return NULL;
     }
-    ctx = EVP_MAC_CTX_dup(c->namers[key]);
-    if (ctx == NULL || EVP_MAC_update(ctx, (const unsigned char *)kind, strlen(kind) + 1) != 1) {
-        goto leave;
-    }
+    ok = EVP_MD_CTX_copy_ex(md, c->namers[2 * key]) == 1
+         && EVP_DigestUpdate(md, kind, strlen(kind) + 1) == 1;
     /* Each part with its terminating NUL: no two lists of parts hash alike. */
-    for (i = 0; i < nparts; i++) {
+    for (i = 0; ok && i < nparts; i++) {
         const char *part = parts[i] ? parts[i] : "";
-        if (EVP_MAC_update(ctx, (const unsigned char *)part, strlen(part) + 1) != 1) {
-            goto leave;
-        }
+        ok = EVP_DigestUpdate(md, part, strlen(part) + 1) == 1;
     }
-    if (EVP_MAC_final(ctx, mac, &out_len, sizeof(mac)) != 1) {
-        goto leave;
+    ok = ok && EVP_DigestFinal_ex(md, inner, &len) == 1 && len == SHA256_LEN
+         && EVP_MD_CTX_copy_ex(md, c->namers[2 * key + 1]) == 1
+         && EVP_DigestUpdate(md, inner, sizeof(inner)) == 1
+         && EVP_DigestFinal_ex(md, mac, &len) == 1 && len == SHA256_LEN;
+    if (ok) {
+        name = apr_pstrcat(p, "ipsie:", kind, ":", ipsie_b64url_encode(mac, sizeof(mac), p), NULL);
     }
-    name = apr_pstrcat(p, "ipsie:", kind, ":", ipsie_b64url_encode(mac, out_len, p), NULL);
-leave:
-    EVP_MAC_CTX_free(ctx);
+    EVP_MD_CTX_free(md);
+    return name;
+}
+
+const char *ipsie_crypto_mark_name(const char *kind, const char *const *parts, int nparts,
+                                   apr_pool_t *p)
+{
+    unsigned char digest[SHA256_LEN];
+    unsigned int len = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    const char *name = NULL;
+    int i, ok;
+
+    ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+         && EVP_DigestUpdate(md, kind, strlen(kind) + 1) == 1;
+    for (i = 0; ok && i < nparts; i++) {
+        const char *part = parts[i] ? parts[i] : "";
+        ok = EVP_DigestUpdate(md, part, strlen(part) + 1) == 1;
+    }
+    if (ok && EVP_DigestFinal_ex(md, digest, &len) == 1 && len == SHA256_LEN) {
+        name = apr_pstrcat(p, "ipsie:", kind, ":", ipsie_b64url_encode(digest, sizeof(digest), p),
+                           NULL);
+    }
+    EVP_MD_CTX_free(md);
     return name;
 }

@@ -41,22 +41,19 @@ function parseAnnotate(text, limit) {
 
 const OURS = /^(auth_ipsie_|ipsie_)/;
 
-// Profiles config with a session cookie made by a normal instance on the same port with the
-// same secrets (so logins are not in the profile), or with no cookie ('') for the unprotected
-// configuration. Returns { requests, irPerRequest, inclusive, exclusive, ours, annotateFile }.
-export async function profileConfig(config, { op, port, secrets, cookie, requests, resultsDir, stamp }) {
+// One callgrind run: httpd -X under valgrind, body(server) sends the requests; returns the
+// instructions counted inside the toggled functions and the inclusive and exclusive listings.
+async function callgrindRun(config, { op, port, secrets, services }, body) {
     const out = mkdtempSync(join(tmpdir(), 'ipsie-bench-cg-'));
     chmodSync(out, 0o777);
     const file = join(out, 'callgrind.out');
     const server = await startServer(config, {
-        op, port, ...secrets,
+        op, port, ...secrets, services,
         wrap: ['valgrind', '--tool=callgrind', '--vgdb=no', '--toggle-collect=ap_read_request',
             '--toggle-collect=ap_process_async_request', `--callgrind-out-file=${file}`],
     });
     try {
-        for (let i = 0; i < requests; i++) {
-            await verifyPage(server, cookie);
-        }
+        await body(server);
     } finally {
         await server.stop();
     }
@@ -64,15 +61,40 @@ export async function profileConfig(config, { op, port, secrets, cookie, request
         { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
     const incl = annotate('yes');
     const excl = annotate('no');
-    const total = Number((/([\d,]+)\s+(?:\(100\.0%\)\s+)?PROGRAM TOTALS/.exec(incl) ?? ['', '0'])[1].replace(/,/g, ''));
-    const annotateFile = join(resultsDir, `profile-${config.id}-${stamp}.txt`);
-    const what = cookie ? 'requests with a session cookie' : 'requests without a cookie';
-    writeFileSync(annotateFile, `# callgrind, ${config.id}, ${requests} ${what}, inclusive\n${incl}\n# exclusive\n${excl}`);
     rmSync(out, { recursive: true, force: true });
+    const total = Number((/([\d,]+)\s+(?:\(100\.0%\)\s+)?PROGRAM TOTALS/.exec(incl) ?? ['', '0'])[1].replace(/,/g, ''));
+    return { total, incl, excl };
+}
+
+// Profiles config with a session cookie made by a normal instance on the same port with the
+// same secrets (so logins are not in the profile), or with no cookie ('') for the unprotected
+// configuration. A configuration whose sessions live in httpd's memory (inProcess) loses
+// them when that instance stops, so it logs in on the profiled instance itself (login(server)
+// returns the cookie), and the same login alone, on a second instance, is subtracted: the
+// count per request is (login and requests - login) / requests, while the listings written
+// hold the login too. Returns { requests, irPerRequest, inclusive, exclusive, ours,
+// annotateFile, loginSubtracted }.
+export async function profileConfig(config, { op, port, secrets, services, cookie, login, requests, resultsDir, stamp }) {
+    const ctx = { op, port, secrets, services };
+    let loginOnly = 0;
+    if (login) {
+        ({ total: loginOnly } = await callgrindRun(config, ctx, async (server) => { await login(server); }));
+    }
+    const { total, incl, excl } = await callgrindRun(config, ctx, async (server) => {
+        const c = login ? await login(server) : cookie;
+        for (let i = 0; i < requests; i++) {
+            await verifyPage(server, c);
+        }
+    });
+    const annotateFile = join(resultsDir, `profile-${config.id}-${stamp}.txt`);
+    const what = login ? 'one login, then requests with its session cookie (the login is in these listings)'
+        : cookie ? 'requests with a session cookie' : 'requests without a cookie';
+    writeFileSync(annotateFile, `# callgrind, ${config.id}, ${requests} ${what}, inclusive\n${incl}\n# exclusive\n${excl}`);
     const inclusiveAll = parseAnnotate(incl, 400);
     return {
         requests,
-        irPerRequest: Math.round(total / requests),
+        irPerRequest: Math.round((total - loginOnly) / requests),
+        ...(login ? { loginSubtracted: loginOnly } : {}),
         inclusive: inclusiveAll.slice(0, 30),
         exclusive: parseAnnotate(excl, 25),
         ours: inclusiveAll.filter((r) => OURS.test(r.fn)).slice(0, 15),

@@ -55,7 +55,8 @@ export function opClient(config, port, secret) {
     };
 }
 
-function protectionLines(config, { port, op, secret, passphrase }) {
+function protectionLines(config, { port, op, secret, passphrase, services = {} }) {
+    const extra = typeof config.extra === 'function' ? config.extra(services) : (config.extra ?? []);
     const redirect = `http://127.0.0.1:${port}/app/redirect_uri`;
     const clientId = `bench-${config.id}`;
     if (config.module === 'ipsie') {
@@ -70,7 +71,7 @@ function protectionLines(config, { port, op, secret, passphrase }) {
                 `IPSIEScope "${SCOPE}"`,
                 `IPSIESessionInactivityTimeout ${IDLE_TIMEOUT}`,
                 `IPSIESessionMaxDuration ${MAX_DURATION}`,
-                ...(config.extra ?? []),
+                ...extra,
             ],
             location: ['AuthType ipsie', 'Require valid-user'],
         };
@@ -88,7 +89,7 @@ function protectionLines(config, { port, op, secret, passphrase }) {
                 'OIDCPKCEMethod S256',
                 `OIDCSessionInactivityTimeout ${IDLE_TIMEOUT}`,
                 `OIDCSessionMaxDuration ${MAX_DURATION}`,
-                ...(config.extra ?? []),
+                ...extra,
             ],
             location: ['AuthType openid-connect', 'Require valid-user'],
         };
@@ -97,8 +98,8 @@ function protectionLines(config, { port, op, secret, passphrase }) {
 }
 
 // The full httpd.conf of a configuration.
-export function benchConf(config, { dir, port, op, secret, passphrase, logLevel = 'warn' }) {
-    const p = protectionLines(config, { port, op, secret, passphrase });
+export function benchConf(config, { dir, port, op, secret, passphrase, services, logLevel = 'warn' }) {
+    const p = protectionLines(config, { port, op, secret, passphrase, services });
     const lines = [
         `ServerRoot "${dir}"`,
         `DefaultRuntimeDir "${dir}"`,
@@ -151,13 +152,13 @@ function chownTree(path, { uid, gid }) {
 // childPid(), rssKiB(), errorLog(), stop() }. wrap: a command prefix (valgrind) for a single
 // process httpd (-X); as root it is started as www-data from the start, so that a tool
 // attached to it (callgrind_control) and the process agree on who owns its files.
-export async function startServer(config, { op, port, secret, passphrase, wrap, logLevel } = {}) {
+export async function startServer(config, { op, port, secret, passphrase, services, wrap, logLevel } = {}) {
     port = port ?? await freePort();
     const dir = mkdtempSync(join(tmpdir(), `ipsie-bench-${config.id}-`));
     chmodSync(dir, 0o755);
     mkdirSync(join(dir, 'htdocs', 'app'), { recursive: true });
     writeFileSync(join(dir, 'htdocs', 'app', 'index.html'), pageHtml());
-    const conf = benchConf(config, { dir, port, op, secret, passphrase, logLevel });
+    const conf = benchConf(config, { dir, port, op, secret, passphrase, services, logLevel });
     const confFile = join(dir, 'httpd.conf');
     writeFileSync(confFile, conf);
 

@@ -38,4 +38,12 @@ int ipsie_crypto_key_count(const ipsie_crypto_t *c);
 const char *ipsie_crypto_name(const ipsie_crypto_t *c, int key, const char *kind,
                               const char *const *parts, int nparts, apr_pool_t *p);
 
+/* A name for a single-use mark (a spent login state, a spent logout token): "ipsie:<kind>:"
+ * and the base64url SHA-256 of kind and parts, keyed by no passphrase, so that every server
+ * sharing the store finds the same mark whatever passphrases it lists, in whatever order.
+ * For values that are random or public already: a mark tells nothing a dump could use. NULL
+ * on a library failure. */
+const char *ipsie_crypto_mark_name(const char *kind, const char *const *parts, int nparts,
+                                   apr_pool_t *p);
+
 #endif
