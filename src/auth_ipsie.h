@@ -98,6 +98,13 @@ void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *
 int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 
+/* auth_ipsie_store_cache.c: the names of the index sets of a provider session (sid) or, with
+ * sid NULL, of a user (sub), under every passphrase, the first one first; NULL on a crypto
+ * failure. The cache store adds its entries to them; a back-channel logout removes what they
+ * list. */
+apr_array_header_t *auth_ipsie_cache_index_names(const auth_ipsie_settings_t *cfg, const char *iss,
+                                                 const char *sid, const char *sub, apr_pool_t *p);
+
 /* auth_ipsie_kv_socache.c: the shared store on one host, through an httpd socache provider */
 /* Register the mutex type (pre_config). */
 void auth_ipsie_kv_socache_register(apr_pool_t *pconf);
@@ -197,17 +204,21 @@ apr_status_t auth_ipsie_session_current(ipsie_session_t **out, ipsie_session_sta
 /* The request's session when it is valid at now, else NULL; nothing ends, nothing is written. */
 ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settings_t *cfg,
                                          long long now);
-/* Log why a session ended and remove it (s may be NULL: one that could not be read). */
-void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
-                            const ipsie_session_t *s, auth_ipsie_end_e reason);
+/* Log why a session ended and remove it (s may be NULL: one that could not be read).
+ * IPSIE_ERR_KV (logged) when the store could not remove it. */
+apr_status_t auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                    const ipsie_session_t *s, auth_ipsie_end_e reason);
 /* Write last_activity back when enough time has passed since it was (lazily). */
 void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
                               long long now);
-/* Keep a new session: the store's save. */
+/* Keep a new session: the store's save; for a server-side session, then the revocation
+ * entries (see recheck_after_write): IPSIE_ERR_REVOKED when one ended it meanwhile,
+ * IPSIE_ERR_KV when the store failed, IPSIE_ERR_TOO_LARGE. */
 apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
                                       const ipsie_session_t *s);
-/* Write revocation entries under names (ipsie_revocation_*_names) at now; nothing without a
- * shared store. IPSIE_ERR_KV (logged) when it cannot be written. */
+/* Write revocation entries under names (ipsie_revocation_*_names) at now (for a user's entry:
+ * sessions authenticated at or before now end); they last as long as any session they may
+ * end. Nothing without a shared store. IPSIE_ERR_KV (logged) when it cannot be written. */
 apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
                                const apr_array_header_t *names, long long now);
 

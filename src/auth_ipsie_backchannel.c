@@ -1,9 +1,11 @@
 /* Back-Channel Logout 1.0 at POST <redirect_uri>?logout=backchannel: the provider says a
  * session of its own (sid) or every session of a user (sub) ended. The logout token is
  * validated by the core (ipsie_logout_token.c), its jti spent for every server sharing the
- * store, and the sessions end in both stores: revocation entries every request checks, and,
- * for the cache store, the entries removed. Answers 200, or 400 with a JSON error, never
- * stored (Cache-Control: no-store). */
+ * store, and the sessions end in both stores: revocation entries, which cookie sessions check
+ * on every request, and, for the cache store, its entries removed through their indexes.
+ * Answers 200, or 400 with a JSON error (section 2.8: a token that does not validate, and a
+ * logout that failed, which the provider may send again), never stored (Cache-Control:
+ * no-store). */
 #include <httpd.h>
 #include <string.h>
 
@@ -113,31 +115,41 @@ static apr_status_t validate(ipsie_logout_token_t **token, apr_status_t *keys_rv
     return ipsie_logout_token_validate(token, jwt, fresh, &expect, r->pool);
 }
 
-/* Remove the cache store's entries listed in the index set at index (and the set). */
-static void remove_indexed(request_rec *r, const auth_ipsie_settings_t *cfg, const char *index)
+/* Remove the cache store's entries listed in the index sets named (and the sets): those of
+ * every passphrase. *removed: how many entries were listed. IPSIE_ERR_KV when the store
+ * failed (what was removed stays removed). */
+static apr_status_t remove_indexed(int *removed, request_rec *r, const auth_ipsie_settings_t *cfg,
+                                   const apr_array_header_t *indexes)
 {
-    apr_array_header_t *entries;
-    int i;
+    apr_status_t rv = indexes != NULL ? APR_SUCCESS : IPSIE_ERR_CRYPTO;
+    int i, j;
 
-    if (index == NULL || ipsie_kv_set_members(cfg->kv, index, &entries, r->pool) != APR_SUCCESS) {
-        return;
+    *removed = 0;
+    for (i = 0; rv == APR_SUCCESS && i < indexes->nelts; i++) {
+        const char *index = APR_ARRAY_IDX(indexes, i, const char *);
+        apr_array_header_t *entries;
+
+        rv = ipsie_kv_set_members(cfg->kv, index, &entries, r->pool);
+        for (j = 0; rv == APR_SUCCESS && j < entries->nelts; j++) {
+            rv = ipsie_kv_remove(cfg->kv, APR_ARRAY_IDX(entries, j, const char *), r->pool);
+        }
+        if (rv == APR_SUCCESS) {
+            *removed += entries->nelts;
+            rv = ipsie_kv_remove(cfg->kv, index, r->pool);
+        }
     }
-    for (i = 0; i < entries->nelts; i++) {
-        ipsie_kv_remove(cfg->kv, APR_ARRAY_IDX(entries, i, const char *), r->pool);
-    }
-    ipsie_kv_remove(cfg->kv, index, r->pool);
-    if (entries->nelts > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "IPSIE11003: session ended: reason=backchannel sessions=%d", entries->nelts);
-    }
+    return rv;
 }
 
 /* End what the token names: its provider session when it has a sid (with or without sub), else
- * every session of its user. */
+ * every session of its user that was authenticated before the token was issued (the
+ * provider's clock on both sides: the token's iat, the session's auth_time). The revocation
+ * entries go first, in both stores: a cache store session written meanwhile reads them after
+ * its write (see auth_ipsie_session_start). */
 static apr_status_t end_sessions(request_rec *r, const auth_ipsie_settings_t *cfg,
                                  const ipsie_logout_token_t *token, long long now)
 {
-    const char *parts[2] = {token->iss, token->sid ? token->sid : token->sub};
+    int removed = 0;
     apr_status_t rv;
 
     if (token->sid != NULL) {
@@ -146,11 +158,17 @@ static apr_status_t end_sessions(request_rec *r, const auth_ipsie_settings_t *cf
     }
     else {
         rv = auth_ipsie_revoke(
-            r, cfg, ipsie_revocation_user_names(cfg->crypto, token->iss, token->sub, r->pool), now);
+            r, cfg, ipsie_revocation_user_names(cfg->crypto, token->iss, token->sub, r->pool),
+            token->iat);
     }
     if (rv == APR_SUCCESS && cfg->store == &auth_ipsie_cache_store) {
-        remove_indexed(
-            r, cfg, ipsie_crypto_name(cfg->crypto, 0, token->sid ? "xs" : "xu", parts, 2, r->pool));
+        rv = remove_indexed(
+            &removed, r, cfg,
+            auth_ipsie_cache_index_names(cfg, token->iss, token->sid, token->sub, r->pool));
+        if (removed > 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "IPSIE11003: session ended: reason=backchannel sessions=%d", removed);
+        }
     }
     return rv;
 }
@@ -173,7 +191,7 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12022: a back-channel logout arrived, but there is no shared store "
                       "to end sessions with: set IPSIESessionCache (or load mod_socache_shmcb)");
-        return answer(r, HTTP_NOT_IMPLEMENTED, "invalid_request",
+        return answer(r, HTTP_BAD_REQUEST, "invalid_request",
                       "this site cannot end sessions from the back channel");
     }
     body = read_form(r);
@@ -185,20 +203,25 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         return refuse(r, "the form has no logout_token");
     }
     rv = validate(&token, &keys_rv, r, cfg, jwt, now);
+    /* Keys that cannot be had leave the token unchecked: a failed logout, not a valid one. A
+     * refetch refused because the last one is too recent says the token's key is not the
+     * provider's (a forged token can ask for refetches; a real rotation is seen within 10 s). */
+    if (keys_rv == IPSIE_ERR_THROTTLED) {
+        return refuse(r, "the logout token's key is not among the provider's keys");
+    }
     if (keys_rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, keys_rv, r,
                       "IPSIE12023: cannot check a logout token: the provider's keys are "
                       "unavailable");
-        apr_table_setn(r->err_headers_out, "Retry-After", "10");
-        return answer(r, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+        return answer(r, HTTP_BAD_REQUEST, "temporarily_unavailable",
                       "the provider's keys cannot be had now");
     }
     if (rv != APR_SUCCESS) {
         return refuse(r, "the logout token is not valid");
     }
     /* Single use, for every server sharing the store. */
-    spent = ipsie_crypto_name(cfg->crypto, 0, "jti", (const char *const[]){token->iss, token->jti},
-                              2, r->pool);
+    spent = ipsie_crypto_mark_name(
+        "jti", (const char *const[]){cfg->client.client_id, token->iss, token->jti}, 3, r->pool);
     rv = spent
              ? ipsie_kv_add(cfg->kv, spent, (const unsigned char *)"1", 1,
                             apr_time_from_sec(now + TOKEN_MAX_AGE + cfg->clock_skew + 60), r->pool)
@@ -214,9 +237,13 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         }
     }
     if (rv != APR_SUCCESS) {
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        return answer(r, HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
-                      "the session store cannot be written now");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "IPSIE12025: a back-channel logout failed: the session store (%s) cannot "
+                      "end the sessions now: sid=%s sub=%s",
+                      cfg->kv->ops->name, ipsie_log_safe(token->sid, r->pool),
+                      ipsie_log_safe(token->sub, r->pool));
+        return answer(r, HTTP_BAD_REQUEST, "temporarily_unavailable",
+                      "the sessions cannot be ended now");
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "IPSIE12024: back-channel logout: sid=%s sub=%s",
                   ipsie_log_safe(token->sid, r->pool), ipsie_log_safe(token->sub, r->pool));

@@ -172,11 +172,13 @@ static apr_status_t spend_state(request_rec *r, const auth_ipsie_settings_t *cfg
     if (cfg->kv == NULL) {
         return APR_SUCCESS;
     }
-    spent = ipsie_crypto_name(cfg->crypto, 0, "st", &st->state, 1, r->pool);
+    spent = ipsie_crypto_mark_name("st", (const char *const[]){cfg->client.client_id, st->state}, 2,
+                                   r->pool);
     rv = spent ? ipsie_kv_add(cfg->kv, spent, (const unsigned char *)"1", 1, until, r->pool)
                : IPSIE_ERR_CRYPTO;
     if (rv == APR_EEXIST) {
-        const char *replayed = ipsie_crypto_name(cfg->crypto, 0, "sr", &st->state, 1, r->pool);
+        const char *replayed = ipsie_crypto_mark_name(
+            "sr", (const char *const[]){cfg->client.client_id, st->state}, 2, r->pool);
         int first =
             replayed != NULL
             && ipsie_kv_add(cfg->kv, replayed, (const unsigned char *)"1", 1, until, r->pool)
@@ -392,6 +394,13 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
         return auth_ipsie_bad_request(r, "The identity provider sent more about your account "
                                          "than this site can keep in your browser. Please tell "
                                          "the site's administrators.");
+    }
+    if (rv == IPSIE_ERR_REVOKED) {
+        return auth_ipsie_bad_request(r, "This sign-in was ended by a logout at the identity "
+                                         "provider while it completed. Please sign in again.");
+    }
+    if (rv == IPSIE_ERR_KV) {
+        return auth_ipsie_store_unavailable(r);
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "IPSIE12017: the session cannot be stored");

@@ -23,14 +23,25 @@ int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_tabl
     int presented = 0;
 
     /* The session ends whatever the return address: a refused one must not keep it. A copy
-     * of its cookie must not keep it either: the revocation entry ends it everywhere. */
-    auth_ipsie_session_read(&s, &presented, r, cfg);
-    if (s != NULL) {
-        auth_ipsie_revoke(r, cfg, ipsie_revocation_session_names(cfg->crypto, s, r->pool),
-                          apr_time_sec(r->request_time));
-    }
-    if (s != NULL || presented) {
-        auth_ipsie_session_end(r, cfg, s, s ? AUTH_IPSIE_END_LOGOUT : AUTH_IPSIE_END_INVALID);
+     * of its cookie must not keep it either: the revocation entry ends it everywhere. A store
+     * that cannot do that gets a 503, and the cookie stays, so that logging out again can
+     * finish the job: a logout is never confirmed that did not happen. */
+    if (auth_ipsie_session_read(&s, &presented, r, cfg) != APR_SUCCESS
+        || (s != NULL
+            && auth_ipsie_revoke(r, cfg, ipsie_revocation_session_names(cfg->crypto, s, r->pool),
+                                 apr_time_sec(r->request_time))
+                   != APR_SUCCESS)
+        || ((s != NULL || presented)
+            && auth_ipsie_session_end(r, cfg, s, s ? AUTH_IPSIE_END_LOGOUT : AUTH_IPSIE_END_INVALID)
+                   != APR_SUCCESS)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "IPSIE12026: logout not completed: the session store (%s) failed; "
+                      "answered 503",
+                      cfg->kv ? cfg->kv->ops->name : cfg->store->name);
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return auth_ipsie_error_page(r, HTTP_SERVICE_UNAVAILABLE, "Not logged out yet",
+                                     "This site cannot end your session right now. Please try "
+                                     "logging out again in a few seconds.");
     }
     if (*target == '\0') {
         target = cfg->post_logout_redirect_uri ? cfg->post_logout_redirect_uri : "/";

@@ -38,15 +38,18 @@ apr_status_t auth_ipsie_session_read(ipsie_session_t **out, int *presented, requ
     return cfg->store->load(out, presented, r, cfg);
 }
 
-void auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
-                            const ipsie_session_t *s, auth_ipsie_end_e reason)
+apr_status_t auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                    const ipsie_session_t *s, auth_ipsie_end_e reason)
 {
+    apr_status_t rv;
+
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "IPSIE11003: session ended: reason=%s sub=%s sid=%s ceiling=%" APR_INT64_T_FMT,
                   end_reasons[reason], ipsie_log_safe(s ? s->sub : NULL, r->pool),
                   ipsie_log_safe(s ? s->sid : NULL, r->pool), (apr_int64_t)(s ? s->ceiling : 0));
-    cfg->store->remove(r, cfg, s);
+    rv = cfg->store->remove(r, cfg, s);
     auth_ipsie_set_request_session(r, NULL);
+    return rv;
 }
 
 /* Whether a revocation entry ends s: *revoked. IPSIE_ERR_KV when the store cannot say. One
@@ -151,11 +154,37 @@ ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settin
     return s;
 }
 
+/* After a server-side session was written: a back-channel logout that removed it (or read
+ * its index) while this request ran would not see the new entry, but its revocation entries
+ * were written first, so they are read now, and take the entry away again. A store that
+ * cannot say takes it away too. IPSIE_ERR_REVOKED, IPSIE_ERR_KV, or APR_SUCCESS. */
+static apr_status_t recheck_after_write(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                        const ipsie_session_t *s)
+{
+    int revoked = 0;
+    apr_status_t rv;
+
+    if (cfg->kv == NULL || cfg->revocation_per_request) {
+        return APR_SUCCESS;
+    }
+    rv = check_revoked(&revoked, r, cfg, s);
+    if (rv == APR_SUCCESS && !revoked) {
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "IPSIE11015: a session was revoked while it was being written: removed");
+    }
+    /* The request's own cookie is cleared only with the entry gone. */
+    if (cfg->store->remove(r, cfg, s) != APR_SUCCESS) {
+        return IPSIE_ERR_KV;
+    }
+    return rv == APR_SUCCESS ? IPSIE_ERR_REVOKED : IPSIE_ERR_KV;
+}
+
 void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
                               long long now)
 {
-    int revoked = 0;
-
     /* Lazy write-back: most requests leave the session alone. */
     if (!ipsie_session_needs_touch(s, &cfg->policy, now)) {
         return;
@@ -167,18 +196,15 @@ void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, 
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE11007: cannot rewrite the session");
         return;
     }
-    /* A server-side session removed by a revocation while this request ran would come back
-     * with the write: a revocation seen now takes it away again. */
-    if (cfg->kv != NULL && !cfg->revocation_per_request
-        && check_revoked(&revoked, r, cfg, s) == APR_SUCCESS && revoked) {
-        cfg->store->remove(r, cfg, s);
-    }
+    recheck_after_write(r, cfg, s);
 }
 
 apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
                                       const ipsie_session_t *s)
 {
-    return cfg->store->save(r, cfg, s);
+    apr_status_t rv = cfg->store->save(r, cfg, s);
+
+    return rv == APR_SUCCESS ? recheck_after_write(r, cfg, s) : rv;
 }
 
 apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
@@ -186,7 +212,8 @@ apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
 {
     apr_size_t len;
     const unsigned char *value = ipsie_revocation_value(now, &len, r->pool);
-    apr_time_t until = apr_time_from_sec(ipsie_revocation_expiry(now, cfg->policy.max_duration));
+    long long later = now > apr_time_sec(r->request_time) ? now : apr_time_sec(r->request_time);
+    apr_time_t until = apr_time_from_sec(ipsie_revocation_expiry(later, cfg->policy.max_duration));
     apr_status_t rv = APR_SUCCESS;
     int i;
 

@@ -20,9 +20,11 @@ typedef struct auth_ipsie_store_t {
      * when it cannot be kept. */
     apr_status_t (*save)(request_rec *r, const struct auth_ipsie_settings_t *cfg,
                          const ipsie_session_t *s);
-    /* Remove the request's session (s, when it could be read, or NULL). */
-    void (*remove)(request_rec *r, const struct auth_ipsie_settings_t *cfg,
-                   const ipsie_session_t *s);
+    /* Remove the request's session (s, when it could be read, or NULL). IPSIE_ERR_KV (logged)
+     * when the store could not remove it: the request's cookie is then left alone, so that
+     * the removal can be tried again. */
+    apr_status_t (*remove)(request_rec *r, const struct auth_ipsie_settings_t *cfg,
+                           const ipsie_session_t *s);
 } auth_ipsie_store_t;
 
 /* Sessions in encrypted cookies, chunked when large (auth_ipsie_store_cookie.c). */

@@ -75,34 +75,63 @@ static apr_status_t cache_load(ipsie_session_t **out, int *presented, request_re
             return APR_SUCCESS;
         }
         s->handle = id;
+        s->handle_key = key;
         *out = s;
         return APR_SUCCESS;
     }
     return APR_SUCCESS;
 }
 
-/* Index the entry name of s by its provider session and its user. */
+apr_array_header_t *auth_ipsie_cache_index_names(const auth_ipsie_settings_t *cfg, const char *iss,
+                                                 const char *sid, const char *sub, apr_pool_t *p)
+{
+    const char *parts[2] = {iss, sid != NULL ? sid : sub};
+    int n = ipsie_crypto_key_count(cfg->crypto);
+    apr_array_header_t *names = apr_array_make(p, n, sizeof(const char *));
+    int key;
+
+    for (key = 0; key < n; key++) {
+        const char *name =
+            ipsie_crypto_name(cfg->crypto, key, sid != NULL ? "xs" : "xu", parts, 2, p);
+        if (name == NULL) {
+            return NULL;
+        }
+        APR_ARRAY_PUSH(names, const char *) = name;
+    }
+    return names;
+}
+
+/* Index the entry name of s by its provider session and its user, under the first
+ * passphrase (a back-channel logout reads the indexes of every passphrase). */
 static apr_status_t index_entry(request_rec *r, const auth_ipsie_settings_t *cfg,
                                 const ipsie_session_t *s, const char *name)
 {
-    apr_time_t until = apr_time_from_sec(s->ceiling + 60);
     apr_status_t rv = APR_SUCCESS;
+    apr_array_header_t *index;
 
     if (s->sid != NULL) {
-        const char *parts[2] = {s->iss, s->sid};
-        rv = ipsie_kv_set_add(cfg->kv, ipsie_crypto_name(cfg->crypto, 0, "xs", parts, 2, r->pool),
-                              name, until, r->pool);
+        index = auth_ipsie_cache_index_names(cfg, s->iss, s->sid, NULL, r->pool);
+        rv = index == NULL ? IPSIE_ERR_CRYPTO
+                           : ipsie_kv_set_add(cfg->kv, APR_ARRAY_IDX(index, 0, const char *), name,
+                                              apr_time_from_sec(s->ceiling + 60), r->pool);
     }
     if (rv == APR_SUCCESS) {
-        const char *parts[2] = {s->iss, s->sub};
+        index = auth_ipsie_cache_index_names(cfg, s->iss, NULL, s->sub, r->pool);
         /* A user's sessions end by their ceilings, never later than the longest one. */
-        rv = ipsie_kv_set_add(
-            cfg->kv, ipsie_crypto_name(cfg->crypto, 0, "xu", parts, 2, r->pool), name,
-            apr_time_from_sec(s->login_time + cfg->policy.max_duration + 60), r->pool);
+        rv = index == NULL
+                 ? IPSIE_ERR_CRYPTO
+                 : ipsie_kv_set_add(
+                     cfg->kv, APR_ARRAY_IDX(index, 0, const char *), name,
+                     apr_time_from_sec(s->login_time + cfg->policy.max_duration + 60), r->pool);
     }
     return rv;
 }
 
+/* Save s under the first passphrase's name of its id: a new session gets an id, and is
+ * indexed before its entry exists, so that a back-channel logout that reads the index before
+ * the entry is written still names it (and the caller's check of the revocation entries
+ * catches one that read the index even earlier). A session found under another passphrase's
+ * name moves to the first one's, indexed the same way, and its old entry goes. */
 static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
                                const ipsie_session_t *s)
 {
@@ -128,12 +157,16 @@ static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
     if (rv == APR_SUCCESS) {
         rv = ipsie_crypto_seal(&sealed, cfg->crypto, name, plain, len, r->pool);
     }
+    if (rv == APR_SUCCESS && (fresh || s->handle_key != 0)) {
+        rv = index_entry(r, cfg, s, name);
+    }
     if (rv == APR_SUCCESS) {
         rv = ipsie_kv_set(cfg->kv, name, (const unsigned char *)sealed, strlen(sealed),
                           apr_time_from_sec(s->ceiling), r->pool);
     }
-    if (rv == APR_SUCCESS && fresh) {
-        rv = index_entry(r, cfg, s, name);
+    if (rv == APR_SUCCESS && !fresh && s->handle_key != 0) {
+        const char *old = entry_name(cfg, s->handle_key, id, r->pool);
+        rv = old != NULL ? ipsie_kv_remove(cfg->kv, old, r->pool) : IPSIE_ERR_CRYPTO;
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
@@ -148,22 +181,25 @@ static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
     return APR_SUCCESS;
 }
 
-static void cache_remove(request_rec *r, const auth_ipsie_settings_t *cfg, const ipsie_session_t *s)
+static apr_status_t cache_remove(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                 const ipsie_session_t *s)
 {
     if (s != NULL && s->handle != NULL) {
         int key;
         for (key = 0; key < ipsie_crypto_key_count(cfg->crypto); key++) {
             const char *name = entry_name(cfg, key, s->handle, r->pool);
-            if (name != NULL && ipsie_kv_remove(cfg->kv, name, r->pool) != APR_SUCCESS) {
+            if (name == NULL || ipsie_kv_remove(cfg->kv, name, r->pool) != APR_SUCCESS) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                               "IPSIE11013: a session entry cannot be removed from the %s store",
                               cfg->kv->ops->name);
+                return IPSIE_ERR_KV;
             }
         }
     }
     if (apr_table_get(auth_ipsie_cookies(r), cfg->cookie_name) != NULL) {
         auth_ipsie_clear_cookie(r, cfg, cfg->cookie_name);
     }
+    return APR_SUCCESS;
 }
 
 const auth_ipsie_store_t auth_ipsie_cache_store = {

@@ -150,12 +150,13 @@ static apr_status_t cookie_save(request_rec *r, const auth_ipsie_settings_t *cfg
     return APR_SUCCESS;
 }
 
-static void cookie_remove(request_rec *r, const auth_ipsie_settings_t *cfg,
-                          const ipsie_session_t *s)
+static apr_status_t cookie_remove(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                  const ipsie_session_t *s)
 {
     clear_if_sent(r, cfg, cfg->cookie_name);
     clear_if_sent(r, cfg, count_name(r, cfg));
     clear_chunks_from(r, cfg, 0);
+    return APR_SUCCESS;
 }
 
 const auth_ipsie_store_t auth_ipsie_cookie_store = {

@@ -109,6 +109,26 @@ static long long value_time(const unsigned char *value, apr_size_t len)
     return t < TIME_LIMIT ? t : -1;
 }
 
+/* When the user of s authenticated: its auth_time, on the provider's clock like the logout
+ * token's iat that a user entry holds, so that the hosts' clocks do not matter; without one,
+ * when the session began. */
+static long long authenticated_at(const ipsie_session_t *s)
+{
+    const char *v = s->claims != NULL ? ipsie_session_claim(s, "auth_time") : NULL;
+    long long t = 0;
+
+    if (v == NULL || *v == '\0' || strlen(v) > 11) {
+        return s->login_time;
+    }
+    for (; *v != '\0'; v++) {
+        if (*v < '0' || *v > '9') {
+            return s->login_time;
+        }
+        t = t * 10 + (*v - '0');
+    }
+    return t > 0 ? t : s->login_time;
+}
+
 int ipsie_revocation_applies(const ipsie_session_t *s, unsigned char *const *values,
                              const apr_size_t *lens, int n)
 {
@@ -122,7 +142,7 @@ int ipsie_revocation_applies(const ipsie_session_t *s, unsigned char *const *val
         }
         at = value_time(values[i], lens[i]);
         /* Even places name the provider session, odd ones the user. */
-        if (at < 0 || i % 2 == 0 || s->login_time <= at) {
+        if (at < 0 || i % 2 == 0 || authenticated_at(s) <= at) {
             return 1;
         }
     }

@@ -27,7 +27,8 @@ enum {
     IPSIE_ERR_THROTTLED,   /* a refetch was wanted but the last one is too recent */
     IPSIE_ERR_STATE_OTHER, /* a login state cookie holds another login's state */
     IPSIE_ERR_KV,          /* the shared store cannot answer: down, slow or garbled */
-    IPSIE_ERR_REPLAY       /* a single-use value (login state, jti) was used already */
+    IPSIE_ERR_REPLAY,      /* a single-use value (login state, jti) was used already */
+    IPSIE_ERR_REVOKED      /* a revocation entry ended the session */
 };
 
 #endif

@@ -16,6 +16,7 @@ typedef struct {
     const char *id;     /* the session's own random id (base64url): what revokes it alone */
     const char *handle; /* the store's reference to it, not part of the encoding (the cache
                          * store's cookie id); NULL until a store sets it */
+    int handle_key;     /* which passphrase named it in the store (0: the first) */
     const char *sub;
     const char *iss;
     const char *sid;          /* NULL when the ID token had none */

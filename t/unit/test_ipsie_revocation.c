@@ -1,6 +1,7 @@
 /* Unit tests of src/ipsie_revocation.c and the keyed names of src/ipsie_crypto.c: which names
  * a session's revocations live under, and which entries end it. */
 #include "test_support.h"
+#include "ipsie/ipsie_claims.h"
 #include "ipsie/ipsie_crypto.h"
 #include "ipsie/ipsie_revocation.h"
 
@@ -146,6 +147,33 @@ START_TEST(entries_end_a_session_by_its_rules)
 }
 END_TEST
 
+/* A user's entry holds the logout token's iat, the provider's clock: it is compared with the
+ * session's auth_time, the same clock, not with when this host made the session. */
+START_TEST(a_user_entry_is_compared_with_auth_time_when_there_is_one)
+{
+    ipsie_session_t *s = session("alice", NULL, "x");
+    ipsie_claim_t *claim;
+    unsigned char *values[2] = {NULL, NULL};
+    apr_size_t lens[2] = {0, 0};
+    apr_size_t len;
+
+    s->claims = apr_array_make(pool, 1, sizeof(ipsie_claim_t));
+    claim = apr_array_push(s->claims);
+    memset(claim, 0, sizeof(*claim));
+    claim->name = "auth_time";
+    claim->value = "1700000900"; /* after LOGIN on this host's clock */
+    values[1] = (unsigned char *)ipsie_revocation_value(1700000950, &len, pool);
+    lens[1] = len;
+    ck_assert(ipsie_revocation_applies(s, values, lens, 2));
+    values[1] = (unsigned char *)ipsie_revocation_value(1700000899, &len, pool);
+    lens[1] = len;
+    ck_assert(!ipsie_revocation_applies(s, values, lens, 2));
+    /* An auth_time that does not read: when the session began. */
+    claim->value = "soon";
+    ck_assert(ipsie_revocation_applies(s, values, lens, 2) == (LOGIN <= 1700000899));
+}
+END_TEST
+
 START_TEST(an_entry_that_does_not_read_ends_the_session)
 {
     static const char *const garbage[] = {
@@ -185,6 +213,33 @@ START_TEST(a_name_depends_on_every_part_and_their_bounds)
 }
 END_TEST
 
+/* Names are shared by every host and kept across upgrades: the construction is fixed.
+ * HMAC-SHA256 under HKDF-SHA256(passphrase, salt "mod_auth_ipsie", info "mod_auth_ipsie store
+ * names v1") of the kind and the parts, each with its NUL; this value was computed apart. */
+START_TEST(a_name_is_hmac_sha256_under_the_derived_key)
+{
+    const char *ab_c[] = {"ab", "c"};
+
+    ck_assert_str_eq(ipsie_crypto_name(crypto_of(1), 0, "k", ab_c, 2, pool),
+                     "ipsie:k:fXzKwG3JzNwjUCRMjvou2IyezSR66gcUnk3W-fZhrZs");
+}
+END_TEST
+
+/* Marks are found by every server whatever passphrases it lists: SHA-256, no key. */
+START_TEST(a_mark_name_is_the_same_for_every_passphrase)
+{
+    const char *parts[] = {"client", "state-1"};
+    const char *other[] = {"client", "state-2"};
+
+    ck_assert_str_eq(ipsie_crypto_mark_name("st", parts, 2, pool),
+                     "ipsie:st:osAoK5cQ8G6-o7cHZOJk-D3zPaGZ4yma11RLojFpc_8");
+    ck_assert_str_ne(ipsie_crypto_mark_name("st", parts, 2, pool),
+                     ipsie_crypto_mark_name("st", other, 2, pool));
+    ck_assert_str_ne(ipsie_crypto_mark_name("st", parts, 2, pool),
+                     ipsie_crypto_mark_name("sr", parts, 2, pool));
+}
+END_TEST
+
 static Suite *revocation_suite(void)
 {
     Suite *s = suite_create("ipsie_revocation");
@@ -196,8 +251,11 @@ static Suite *revocation_suite(void)
     tcase_add_test(tc, every_passphrase_gives_its_names_first_one_first);
     tcase_add_test(tc, entries_end_a_session_by_its_rules);
     tcase_add_test(tc, an_entry_that_does_not_read_ends_the_session);
+    tcase_add_test(tc, a_user_entry_is_compared_with_auth_time_when_there_is_one);
     tcase_add_test(tc, an_entry_lives_longer_than_any_session_it_ends);
     tcase_add_test(tc, a_name_depends_on_every_part_and_their_bounds);
+    tcase_add_test(tc, a_name_is_hmac_sha256_under_the_derived_key);
+    tcase_add_test(tc, a_mark_name_is_the_same_for_every_passphrase);
     suite_add_tcase(s, tc);
     return s;
 }
