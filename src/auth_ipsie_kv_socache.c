@@ -292,42 +292,7 @@ static apr_status_t kv_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-/* A set's value: "e<expiry>\n" then its members, one per line. The expiry is kept in the value
- * because a socache does not tell it, and a set's expiry never moves earlier. */
-static apr_time_t set_expiry(const unsigned char *value, apr_size_t len, const char **members)
-{
-    const char *nl = value != NULL ? memchr(value, '\n', len) : NULL;
-    apr_time_t t = 0;
-    const unsigned char *c;
-
-    if (len < 2 || value[0] != 'e' || nl == NULL) {
-        *members = value != NULL ? (const char *)value : "";
-        return 0;
-    }
-    *members = nl + 1;
-    for (c = value + 1; c < (const unsigned char *)nl && *c >= '0' && *c <= '9'; c++) {
-        t = t * 10 + (*c - '0');
-    }
-    return t;
-}
-
-/* Whether member is a line of members (len bytes). */
-static int has_member(const char *members, apr_size_t len, const char *member)
-{
-    apr_size_t n = strlen(member);
-    const char *line = members;
-
-    while (line < members + len) {
-        const char *end = memchr(line, '\n', (apr_size_t)(members + len - line));
-        apr_size_t line_len = end ? (apr_size_t)(end - line) : (apr_size_t)(members + len - line);
-        if (line_len == n && memcmp(line, member, n) == 0) {
-            return 1;
-        }
-        line += line_len + 1;
-    }
-    return 0;
-}
-
+/* Sets are one value (ipsie_kv_set_value_*), changed under the lock. */
 static apr_status_t kv_set_add(ipsie_kv_t *kv, const char *key, const char *member,
                                apr_time_t expiry, apr_pool_t *p)
 {
@@ -335,34 +300,28 @@ static apr_status_t kv_set_add(ipsie_kv_t *kv, const char *key, const char *memb
     part_t *part = part_of(sk, key);
     unsigned char *old = NULL;
     apr_size_t old_len = 0;
-    const char *members = "";
-    apr_size_t members_len = 0;
-    apr_time_t kept = 0;
-    int present = 0;
-    const char *joined;
+    apr_int64_t until = apr_time_sec(expiry) + (expiry % APR_USEC_PER_SEC != 0);
+    apr_int64_t keep;
+    const char *value;
     apr_status_t rv = lock(sk, part);
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
     rv = retrieve(sk, part, key, &old, &old_len, p);
-    if (rv == APR_SUCCESS) {
-        kept = set_expiry(old, old_len, &members);
-        members_len = old_len - (apr_size_t)(members - (const char *)old);
-        present = has_member(members, members_len, member);
-    }
-    else if (rv == APR_NOTFOUND) {
+    if (rv == APR_NOTFOUND) {
+        old = NULL;
         rv = APR_SUCCESS;
     }
-    /* Written when the member is new or the set must live longer; never shortened. */
-    if (rv == APR_SUCCESS && (!present || expiry > kept)) {
-        if (kept > expiry) {
-            expiry = kept;
-        }
-        joined =
-            apr_psprintf(p, "e%" APR_TIME_T_FMT "\n%.*s%s%s", expiry, (int)members_len, members,
-                         !present && members_len > 0 ? "\n" : "", present ? "" : member);
-        rv = store(sk, part, key, (const unsigned char *)joined, strlen(joined), expiry, p);
+    if (rv == APR_SUCCESS
+        && ipsie_kv_set_value_add(&value, &keep, old, old_len, member, until, p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sk->s,
+                     "IPSIE09105: the %s cache holds a set that does not read", sk->provider->name);
+        rv = IPSIE_ERR_KV;
+    }
+    if (rv == APR_SUCCESS && value != NULL) {
+        rv = store(sk, part, key, (const unsigned char *)value, strlen(value),
+                   apr_time_from_sec(keep), p);
     }
     unlock(part);
     return rv;
@@ -371,26 +330,22 @@ static apr_status_t kv_set_add(ipsie_kv_t *kv, const char *key, const char *memb
 static apr_status_t kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
                                    apr_pool_t *p)
 {
+    socache_kv_t *sk = kv->impl;
     unsigned char *value;
     apr_size_t len;
-    const char *first;
-    char *last;
-    char *line;
+    apr_int64_t until;
     apr_status_t rv = kv_get(kv, key, &value, &len, p);
 
-    *members = apr_array_make(p, 4, sizeof(const char *));
+    *members = apr_array_make(p, 1, sizeof(const char *));
     if (rv == APR_NOTFOUND) {
         return APR_SUCCESS;
     }
-    if (rv != APR_SUCCESS) {
-        return rv;
+    if (rv == APR_SUCCESS && !ipsie_kv_set_value_parse(&until, members, value, len, p)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sk->s,
+                     "IPSIE09105: the %s cache holds a set that does not read", sk->provider->name);
+        rv = IPSIE_ERR_KV;
     }
-    set_expiry(value, len, &first);
-    for (line = apr_strtok((char *)first, "\n", &last); line != NULL;
-         line = apr_strtok(NULL, "\n", &last)) {
-        APR_ARRAY_PUSH(*members, const char *) = line;
-    }
-    return APR_SUCCESS;
+    return rv;
 }
 
 static const ipsie_kv_ops_t socache_ops = {

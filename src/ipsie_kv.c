@@ -253,3 +253,68 @@ long long ipsie_kv_ms_left(apr_time_t expiry, apr_time_t now)
     }
     return (long long)(left / 1000 + (left % 1000 != 0));
 }
+
+/* Expiries beyond this are not Unix times a store keeps. */
+#define SET_UNTIL_DIGITS 12
+
+int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
+                             const unsigned char *v, apr_size_t len, apr_pool_t *p)
+{
+    apr_array_header_t *list = apr_array_make(p, 4, sizeof(const char *));
+    apr_size_t i = 0, start;
+    apr_int64_t t = 0;
+
+    for (start = i; i < len && v[i] >= '0' && v[i] <= '9' && i < SET_UNTIL_DIGITS; i++) {
+        t = t * 10 + (v[i] - '0');
+    }
+    if (i == start || i >= len || v[i] != '\n') {
+        return 0;
+    }
+    for (i++; i < len; i++) {
+        for (start = i; i < len && v[i] > ' ' && v[i] <= '~'; i++) {
+        }
+        if (i == start || i >= len || v[i] != '\n' || i - start > IPSIE_KV_KEY_MAX) {
+            return 0;
+        }
+        APR_ARRAY_PUSH(list, const char *) = apr_pstrmemdup(p, (const char *)v + start, i - start);
+    }
+    *until = t;
+    *members = list;
+    return 1;
+}
+
+apr_status_t ipsie_kv_set_value_add(const char **value, apr_int64_t *keep, const unsigned char *old,
+                                    apr_size_t old_len, const char *member, apr_int64_t until,
+                                    apr_pool_t *p)
+{
+    apr_array_header_t *members;
+    apr_int64_t old_until = 0;
+    int present = 0;
+    int i;
+
+    *value = NULL;
+    *keep = until;
+    if (!ipsie_kv_key_ok(member)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    if (old == NULL) {
+        *value = apr_psprintf(p, "%" APR_INT64_T_FMT "\n%s\n", until, member);
+        return APR_SUCCESS;
+    }
+    if (!ipsie_kv_set_value_parse(&old_until, &members, old, old_len, p)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    for (i = 0; i < members->nelts && !present; i++) {
+        present = strcmp(APR_ARRAY_IDX(members, i, const char *), member) == 0;
+    }
+    if (present && old_until >= until) {
+        return APR_SUCCESS;
+    }
+    *keep = old_until > until ? old_until : until;
+    /* The old members as they were, after the new expiry. */
+    *value = apr_psprintf(
+        p, "%" APR_INT64_T_FMT "\n%.*s%s%s", *keep,
+        (int)(old_len - (apr_size_t)((const unsigned char *)memchr(old, '\n', old_len) + 1 - old)),
+        (const char *)memchr(old, '\n', old_len) + 1, present ? "" : member, present ? "" : "\n");
+    return APR_SUCCESS;
+}

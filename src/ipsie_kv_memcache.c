@@ -409,46 +409,7 @@ static apr_status_t mc_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
     return run(kv->impl, "remove", remove_op, (void *)key, p);
 }
 
-/* ---- sets: one value, "<expiry in Unix seconds>\n" then "<member>\n" for each ------------ */
-
-/* The members (and the set's own expiry) of a set's value; 0 when it is not one. */
-static int set_parse(apr_int64_t *until, apr_array_header_t **members, const unsigned char *v,
-                     apr_size_t len, apr_pool_t *p)
-{
-    apr_array_header_t *list = apr_array_make(p, 4, sizeof(const char *));
-    apr_size_t i = 0, start;
-    apr_int64_t t = 0;
-
-    for (start = i; i < len && v[i] >= '0' && v[i] <= '9' && i < 18; i++) {
-        t = t * 10 + (v[i] - '0');
-    }
-    if (i == start || i >= len || v[i] != '\n') {
-        return 0;
-    }
-    for (i++; i < len; i++) {
-        for (start = i; i < len && v[i] > ' ' && v[i] <= '~'; i++) {
-        }
-        if (i == start || i >= len || v[i] != '\n' || i - start > IPSIE_KV_KEY_MAX) {
-            return 0;
-        }
-        APR_ARRAY_PUSH(list, const char *) = apr_pstrmemdup(p, (const char *)v + start, i - start);
-    }
-    *until = t;
-    *members = list;
-    return 1;
-}
-
-static int set_has(const apr_array_header_t *members, const char *member)
-{
-    int i;
-
-    for (i = 0; i < members->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(members, i, const char *), member) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
+/* ---- sets: one value (ipsie_kv_set_value_*), changed by gets and cas -------------------- */
 
 /* A pause before the next try, longer after each lost race, random so racers spread out. */
 static void back_off(int attempt, apr_time_t deadline)
@@ -488,8 +449,7 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
         unsigned char *old = NULL;
         apr_size_t old_len = 0;
         uint64_t cas = 0;
-        apr_int64_t old_until = 0, keep;
-        apr_array_header_t *members;
+        apr_int64_t keep;
         const char *value;
         memcached_return_t rc;
         apr_status_t rv;
@@ -506,7 +466,7 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
             return rv;
         }
         if (old == NULL) {
-            value = apr_psprintf(p, "%" APR_INT64_T_FMT "\n%s\n", until, a->member);
+            ipsie_kv_set_value_add(&value, &keep, NULL, 0, a->member, until, p);
             rc = memcached_add(m, a->key, strlen(a->key), value, strlen(value),
                                exptime(apr_time_from_sec(until), apr_time_now()), 0);
             if (rc == MEMCACHED_SUCCESS) {
@@ -517,17 +477,13 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
             }
             continue;
         }
-        if (!set_parse(&old_until, &members, old, old_len, p)) {
+        if (ipsie_kv_set_value_add(&value, &keep, old, old_len, a->member, until, p)
+            != APR_SUCCESS) {
             return garbled(fail, "a set's value that set_add did not write", server);
         }
-        if (set_has(members, a->member) && old_until >= until) {
+        if (value == NULL) {
             return APR_SUCCESS;
         }
-        keep = old_until > until ? old_until : until;
-        /* The old members as they were, after the new expiry. */
-        value = apr_psprintf(
-            p, "%" APR_INT64_T_FMT "\n%s%s%s", keep, (const char *)memchr(old, '\n', old_len) + 1,
-            set_has(members, a->member) ? "" : a->member, set_has(members, a->member) ? "" : "\n");
         rc = memcached_cas(m, a->key, strlen(a->key), value, strlen(value),
                            exptime(apr_time_from_sec(keep), apr_time_now()), 0, cas);
         if (rc == MEMCACHED_SUCCESS) {
@@ -574,7 +530,8 @@ static apr_status_t members_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
         return APR_SUCCESS;
     }
     /* NUL-terminated by fetch: a NUL inside is no set of ours either. */
-    if (strlen((const char *)value) != len || !set_parse(&until, a->members, value, len, p)) {
+    if (strlen((const char *)value) != len
+        || !ipsie_kv_set_value_parse(&until, a->members, value, len, p)) {
         *a->members = NULL;
         return garbled(fail, "a set's value that set_add did not write", server);
     }

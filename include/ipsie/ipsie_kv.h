@@ -92,4 +92,19 @@ apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_hea
 /* 1 when key is usable: 1..IPSIE_KV_KEY_MAX printable ASCII characters, no space. */
 int ipsie_kv_key_ok(const char *key);
 
+/* A set kept as one value, by stores without sets of their own (memcached, httpd's socache):
+ * "<expiry, Unix seconds>\n" then "<member>\n" for each member, every member a usable key.
+ * Parse: 1 when v (len bytes) is one, its members (copies in p) into *members and its expiry
+ * into *until; 0 when it is anything else (a store that holds garbage says so). */
+int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
+                             const unsigned char *v, apr_size_t len, apr_pool_t *p);
+
+/* The value of the set old (old_len bytes; NULL for no set yet) with member added and an
+ * expiry of at least until (seconds): *value, with *keep its expiry, or *value NULL when old
+ * has member until then already (nothing to write). IPSIE_ERR_MALFORMED when old is not a
+ * set or member not a usable key. */
+apr_status_t ipsie_kv_set_value_add(const char **value, apr_int64_t *keep, const unsigned char *old,
+                                    apr_size_t old_len, const char *member, apr_int64_t until,
+                                    apr_pool_t *p);
+
 #endif

@@ -1,4 +1,4 @@
-/* Fuzz target: the binary session format (version 0x04) read from every session cookie. A
+/* Fuzz target: the binary session format (version 0x05) read from every session cookie. A
  * decoded session must encode back to the same bytes and decode to the same fields. Inputs
  * that start with '{' are an ID token payload instead: the claims jansson validates and the
  * token that carries them make a session, which must agree with jansson and survive the round

@@ -245,6 +245,77 @@ START_TEST(milliseconds_are_rounded_up_and_at_least_one)
 }
 END_TEST
 
+/* A set as one value: its expiry, then a member per line. */
+START_TEST(a_set_value_reads_back_what_was_added)
+{
+    const char *v;
+    apr_int64_t keep, until;
+    apr_array_header_t *members;
+
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, NULL, 0, "ipsie:s:a", 100, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v, "100\nipsie:s:a\n");
+    ck_assert_int_eq(keep, 100);
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)"100\nipsie:s:a\n",
+                                            14, "ipsie:s:b", 50, pool),
+                     APR_SUCCESS);
+    /* A later member never shortens the set's life. */
+    ck_assert_str_eq(v, "100\nipsie:s:a\nipsie:s:b\n");
+    ck_assert_int_eq(keep, 100);
+    ck_assert(
+        ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)v, strlen(v), pool));
+    ck_assert_int_eq(until, 100);
+    ck_assert_int_eq(members->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(members, 1, const char *), "ipsie:s:b");
+    /* Nothing to write for a member there until then already; a longer life is written. */
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)"100\nipsie:s:a\n",
+                                            14, "ipsie:s:a", 90, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)"100\nipsie:s:a\n",
+                                            14, "ipsie:s:a", 200, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v, "200\nipsie:s:a\n");
+    ck_assert_int_eq(
+        ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)"7\n", 2, pool), 1);
+    ck_assert_int_eq(members->nelts, 0);
+}
+END_TEST
+
+START_TEST(a_set_value_that_is_not_one_is_refused)
+{
+    static const char *const bad[] = {"",
+                                      "\n",
+                                      "x\na\n",
+                                      "10",
+                                      "10\na",
+                                      "10\na b\n",
+                                      "10\n\n",
+                                      "10\na\n\n",
+                                      "10 \na\n",
+                                      "-1\na\n",
+                                      "1234567890123\na\n"};
+    apr_array_header_t *members;
+    apr_int64_t until, keep;
+    const char *v;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(!ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)bad[i],
+                                                strlen(bad[i]), pool),
+                      "%s", bad[i]);
+        ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)bad[i],
+                                                strlen(bad[i]), "m", 5, pool),
+                         IPSIE_ERR_MALFORMED);
+    }
+    /* A NUL inside is not a set either, nor a member that is no key. */
+    ck_assert(
+        !ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)"10\na\0b\n", 6, pool));
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, NULL, 0, "a b", 5, pool),
+                     IPSIE_ERR_MALFORMED);
+}
+END_TEST
+
 static Suite *kv_suite(void)
 {
     Suite *s = suite_create("ipsie_kv");
@@ -257,6 +328,8 @@ static Suite *kv_suite(void)
     tcase_add_test(tc, a_server_list_names_hosts_and_ports);
     tcase_add_test(tc, a_bad_server_list_is_refused);
     tcase_add_test(tc, milliseconds_are_rounded_up_and_at_least_one);
+    tcase_add_test(tc, a_set_value_reads_back_what_was_added);
+    tcase_add_test(tc, a_set_value_that_is_not_one_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
