@@ -71,8 +71,8 @@ for (const kind of ['redis', 'memcached']) {
                 await stack?.stop();
                 await kv?.stop();
             });
-            afterEach(() => {
-                kv.thaw();
+            afterEach(async () => {
+                await kv.thaw();
                 assert.deepEqual(stack.httpd.errorLogProblems(ALLOWED), []);
             });
 
@@ -84,7 +84,7 @@ for (const kind of ['redis', 'memcached']) {
                 const tokens = (await stack.op.report()).tokenRequests;
                 assert.deepEqual(stack.httpd.errorLogProblems([]), []);
 
-                kv.freeze();
+                await kv.freeze();
                 for (const [what, fn, xhr] of [
                     ['a page', () => alice.get(stack.url('/app/page')), false],
                     ['an API call', () => alice.get(stack.url('/app/api'), { xhr: true }), true],
@@ -113,7 +113,7 @@ for (const kind of ['redis', 'memcached']) {
                 assertLines(stack.httpd, [/IPSIE12020/, CLIENT_LINE[kind]], 'the callback');
                 assert.equal((await stack.op.report()).tokenRequests, tokens, 'no token request');
 
-                kv.thaw();
+                await kv.thaw();
                 const back = await alice.get(stack.url('/app/page'));
                 assert.equal(back.status, 200, `after the thaw: ${back.status} ${back.body.slice(0, 200)}`);
                 assert.equal(back.json().headers['ipsie-claim-sub'], 'alice');
@@ -132,10 +132,10 @@ for (const kind of ['redis', 'memcached']) {
                     const copied = dave.jar.get('ipsie_session');
                     stack.httpd.errorLogProblems([]);
 
-                    kv.freeze();
+                    await kv.freeze();
                     const { res, ms } = await timed(() => dave.get(`${stack.redirectUri}?logout=${encodeURIComponent('/app/')}`));
                     assert.ok(ms < TIMEOUT + MARGIN, `answered in ${Math.round(ms)} ms`);
-                    kv.thaw();
+                    await kv.thaw();
                     const copy = new Client();
                     copy.jar.set('ipsie_session', copied);
                     const later = await copy.get(stack.url('/app/'), { xhr: true });
@@ -157,9 +157,9 @@ for (const kind of ['redis', 'memcached']) {
                     await login(dave, stack.url('/app/'), 'dave');
                     stack.httpd.errorLogProblems([]);
 
-                    kv.freeze();
+                    await kv.freeze();
                     const { res, ms } = await timed(() => dave.get(`${stack.redirectUri}?logout=${encodeURIComponent('/app/')}`));
-                    kv.thaw();
+                    await kv.thaw();
                     // The cookie holds the session, so the logout goes on: the cookie is cleared
                     // and the user is sent to the provider's end-session endpoint; the revocation
                     // entry could not be written (a copy of the cookie made before may outlive the

@@ -2,6 +2,7 @@
 // tests' t/unit/test_kv_servers.h does), with the faults the tests put them through: frozen
 // (SIGSTOP) and thawed (SIGCONT), killed, started again on the same port.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import { freePort, sleep, waitForPort } from './ports.mjs';
@@ -32,9 +33,29 @@ function command(kind, port) {
     throw new Error(`unknown key-value server ${kind}`);
 }
 
+// The states of the threads of process pid (R, S, T...), from /proc; [] when it is gone.
+function threadStates(pid) {
+    try {
+        return readdirSync(`/proc/${pid}/task`).map((tid) => {
+            const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+            return stat.slice(stat.lastIndexOf(')') + 2)[0];
+        });
+    } catch {
+        return [];
+    }
+}
+
+function allStopped(pid) {
+    const states = threadStates(pid);
+    return states.length > 0 && states.every((s) => s === 'T');
+}
+
+const anyStopped = (pid) => threadStates(pid).some((s) => s === 'T');
+
 // kind: 'redis' or 'memcached'. Returns { kind, port, address, spec, pid, running, freeze(),
-// thaw(), kill(), start(), stop() }: spec is the IPSIESessionCache value; start() starts the
-// server again on the same port after kill().
+// thaw(), kill(), start(), stop() }: spec is the IPSIESessionCache value; freeze and thaw wait
+// until the server's threads are stopped or running again; start() starts the server again on
+// the same port after kill().
 export async function startKvServer(kind, { port } = {}) {
     let child;
     let exited;
@@ -74,11 +95,25 @@ export async function startKvServer(kind, { port } = {}) {
                 }
             }
         },
-        freeze() {
+        // SIGSTOP, then waits until every thread of the server is stopped: the signal is only
+        // queued when kill returns, and on a busy machine a thread may run on for a moment.
+        async freeze() {
             process.kill(child.pid, 'SIGSTOP');
+            const until = Date.now() + 5000;
+            while (!allStopped(child.pid)) {
+                if (Date.now() > until) {
+                    throw new Error(`${kind} (pid ${child.pid}) did not stop`);
+                }
+                await sleep(1);
+            }
         },
-        thaw() {
+        // SIGCONT, then waits until no thread of the server is stopped any more.
+        async thaw() {
             process.kill(child.pid, 'SIGCONT');
+            const until = Date.now() + 5000;
+            while (anyStopped(child.pid) && Date.now() < until) {
+                await sleep(1);
+            }
         },
         // Kills the server (SIGKILL: nothing saved) and waits until it is gone.
         async kill() {
