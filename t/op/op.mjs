@@ -9,12 +9,25 @@
 // Config file: { "defaultTtl": 3600, "clients": [ { "client_id": ..., "client_secret": ...,
 //   "redirect_uris": [...], "post_logout_redirect_uris": [...],
 //   "token_endpoint_auth_method": "client_secret_basic" } ],
-//   "kids": { "rsa": "k1", "ec": "k2" }, "issuerPort": 9091 }
+//   "kids": { "rsa": "k1", "ec": "k2" }, "issuerPort": 9091, "backchannelLogout": false,
+//   "testHooks": false }
 // kids (optional) names the signing keys; without it each start picks random kids. The key
 // material is new on every start either way, so a restart with the same kids is a key
 // rotation under unchanged kids. issuerPort (optional): the OP names itself
 // http://127.0.0.1:<issuerPort> while it listens on --port, for a proxy on that port in front
 // of it (its endpoints follow the Host a request names).
+//
+// Two opt-ins for tests, both off by default so that the OP behaves as it always did:
+// backchannelLogout turns on Back-Channel Logout 1.0 (features.backchannelLogout): a client
+// with a backchannel_logout_uri (and backchannel_logout_session_required, so that its ID tokens
+// carry sid) is sent a logout token when its user logs out here. oidc-provider 9 sends it
+// through configuration.fetch with options.dispatcher set to an undici Agent that destroys any
+// socket to a special-use address (loopback included: lib/helpers/fetch_request.js); for the
+// registered back-channel URIs alone, the fetch hook below drops that dispatcher, so the
+// request reaches the RP on 127.0.0.1. Each logout token sent is recorded.
+// testHooks adds GET /_test/report: { tokenRequests (POSTs to the token endpoint so far),
+// logoutTokens [{ url, token, status }] sent, backchannel [{ ok, clientId, sub, sid, error }],
+// signingKeys (the private JWKs, so a test can sign tokens of its own) }.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -114,11 +127,41 @@ async function loadExistingGrant(ctx) {
     return grant;
 }
 
-export function createProvider({ port, issuerPort, clients, defaultTtl = 3600, kids }) {
+// configuration.fetch for the backchannelLogout opt-in: requests to the registered
+// back-channel logout URIs go out without oidc-provider's special-use address guard (the RP
+// listens on loopback) and are recorded; any other request keeps the guard.
+function backchannelFetch(clients, record) {
+    const uris = new Set(clients.map((c) => c.backchannel_logout_uri).filter(Boolean)
+        .map((u) => new URL(u).href));
+    return async (url, options) => {
+        const href = new URL(url).href;
+        if (!uris.has(href)) {
+            return globalThis.fetch(url, options);
+        }
+        const { dispatcher, ...rest } = options;
+        const token = new URLSearchParams(String(options.body)).get('logout_token');
+        const entry = { url: href, token, status: undefined };
+        record.push(entry);
+        try {
+            const response = await globalThis.fetch(url, rest);
+            entry.status = response.status;
+            return response;
+        } catch (err) {
+            entry.status = `error: ${err.message}`;
+            throw err;
+        }
+    };
+}
+
+export function createProvider({
+    port, issuerPort, clients, defaultTtl = 3600, kids, backchannelLogout = false, testHooks = false,
+}) {
     const issuer = `http://127.0.0.1:${issuerPort ?? port}`;
+    const jwks = signingKeys(kids);
+    const report = { tokenRequests: 0, logoutTokens: [], backchannel: [] };
     const configuration = {
         clients: clients.map(clientFrom),
-        jwks: signingKeys(kids),
+        jwks,
         cookies: {
             keys: [randomBytes(32).toString('hex')],
             long: { httpOnly: true, sameSite: 'lax', secure: false },
@@ -138,7 +181,9 @@ export function createProvider({ port, issuerPort, clients, defaultTtl = 3600, k
         features: {
             devInteractions: { enabled: true },
             rpInitiatedLogout: { enabled: true },
+            backchannelLogout: { enabled: backchannelLogout },
         },
+        ...(backchannelLogout ? { fetch: backchannelFetch(clients, report.logoutTokens) } : {}),
         async findAccount(ctx, id, token) {
             const authTime = token?.authTime ?? ctx.oidc.session?.authTime ?? Math.floor(Date.now() / 1000);
             return {
@@ -160,7 +205,30 @@ export function createProvider({ port, issuerPort, clients, defaultTtl = 3600, k
             };
         },
     };
-    return { issuer, provider: new Provider(issuer, configuration) };
+    const provider = new Provider(issuer, configuration);
+    if (backchannelLogout) {
+        provider.on('backchannel.success', (ctx, client, sub, sid) => {
+            report.backchannel.push({ ok: true, clientId: client.clientId, sub, sid });
+            console.log(`backchannel logout sent: client=${client.clientId} sub=${sub} sid=${sid}`);
+        });
+        provider.on('backchannel.error', (ctx, err, client, sub, sid) => {
+            report.backchannel.push({ ok: false, clientId: client.clientId, sub, sid, error: err.message });
+            console.log(`backchannel logout failed: client=${client.clientId} sub=${sub}: ${err.message}`);
+        });
+    }
+    if (testHooks) {
+        provider.use(async (ctx, next) => {
+            if (ctx.method === 'GET' && ctx.path === '/_test/report') {
+                ctx.body = { ...report, signingKeys: jwks.keys };
+                return;
+            }
+            if (ctx.method === 'POST' && ctx.path === '/token') {
+                report.tokenRequests += 1;
+            }
+            await next();
+        });
+    }
+    return { issuer, provider };
 }
 
 function main() {
@@ -178,7 +246,7 @@ function main() {
     const port = Number(values.port);
     const { issuer, provider } = createProvider({
         port, issuerPort: config.issuerPort, clients: config.clients, defaultTtl: config.defaultTtl,
-        kids: config.kids,
+        kids: config.kids, backchannelLogout: config.backchannelLogout, testHooks: config.testHooks,
     });
     const server = provider.listen(port, '127.0.0.1', () => {
         console.log(`OP listening on 127.0.0.1:${port} as ${issuer}`);

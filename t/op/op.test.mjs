@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Client, login, request } from '../integration/lib/client.mjs';
+import http from 'node:http';
+import { Client, confirmOpLogout, login, request } from '../integration/lib/client.mjs';
 import { startOP } from '../integration/lib/op.mjs';
 import { sessionExpiryFor } from './op.mjs';
 
@@ -159,5 +160,98 @@ describe('test OP with named kids', () => {
         assert.deepEqual(Object.keys(second).sort(), ['k1', 'k2']);
         assert.notEqual(second.k1, first.k1);
         assert.notEqual(second.k2, first.k2);
+    });
+});
+
+describe('test OP opt-ins: backchannelLogout and testHooks', () => {
+    let receiver;
+    let received;
+    let op;
+    let plain;
+    let meta;
+
+    before(async () => {
+        received = [];
+        receiver = http.createServer((req, res) => {
+            let body = '';
+            req.on('data', (d) => { body += d; });
+            req.on('end', () => {
+                received.push({ method: req.method, url: req.url, type: req.headers['content-type'], body });
+                res.writeHead(200, { 'Cache-Control': 'no-store' });
+                res.end();
+            });
+        });
+        await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+        const backchannel = `http://127.0.0.1:${receiver.address().port}/rp/redirect_uri?logout=backchannel`;
+        op = await startOP({
+            backchannelLogout: true,
+            testHooks: true,
+            clients: [{
+                client_id: 'rp1', client_secret: SECRET, redirect_uris: [REDIRECT_URI],
+                backchannel_logout_uri: backchannel, backchannel_logout_session_required: true,
+            }],
+        });
+        plain = await startOP({ clients: [{ client_id: 'rp1', client_secret: SECRET, redirect_uris: [REDIRECT_URI] }] });
+        meta = (await request(op.metadataUrl)).json();
+    });
+    after(async () => {
+        await op?.stop();
+        await plain?.stop();
+        await new Promise((resolve) => receiver?.close(resolve));
+    });
+
+    test('without them the OP is as before: no back-channel logout, no test report', async () => {
+        const plainMeta = (await request(plain.metadataUrl)).json();
+        assert.equal(plainMeta.backchannel_logout_supported, undefined);
+        assert.equal((await request(`${plain.issuer}/_test/report`)).status, 404);
+        await assert.rejects(plain.report());
+    });
+
+    test('logging out at the OP sends a logout token to the loopback back-channel URI, with the ID token\'s sid', async () => {
+        assert.equal(meta.backchannel_logout_supported, true);
+        assert.equal(meta.backchannel_logout_session_supported, true);
+        const verifier = b64url(randomBytes(32));
+        const params = new URLSearchParams({
+            response_type: 'code', client_id: 'rp1', redirect_uri: REDIRECT_URI, scope: 'openid',
+            state: 's', nonce: 'n', code_challenge: b64url(createHash('sha256').update(verifier).digest()),
+            code_challenge_method: 'S256',
+        });
+        const client = new Client();
+        const { callbackUrl } = await login(client, `${meta.authorization_endpoint}?${params}`, 'alice',
+            { stopAtCallback: REDIRECT_URI });
+        const tokenRes = await request(meta.token_endpoint, {
+            method: 'POST',
+            headers: {
+                'Content-Type': 'application/x-www-form-urlencoded',
+                Authorization: `Basic ${Buffer.from(`rp1:${SECRET}`).toString('base64')}`,
+            },
+            body: new URLSearchParams({
+                grant_type: 'authorization_code', code: new URL(callbackUrl).searchParams.get('code'),
+                redirect_uri: REDIRECT_URI, code_verifier: verifier,
+            }).toString(),
+        });
+        assert.equal(tokenRes.status, 200, tokenRes.body);
+        const idClaims = JSON.parse(Buffer.from(tokenRes.json().id_token.split('.')[1], 'base64url'));
+        assert.ok(idClaims.sid, 'a client registered for back-channel logout gets sid in its ID tokens');
+
+        const done = await confirmOpLogout(client, meta.end_session_endpoint);
+        assert.equal(done.status, 303, done.body);
+        assert.equal(received.length, 1, 'the OP called the receiver on 127.0.0.1 before answering');
+        assert.equal(received[0].method, 'POST');
+        assert.equal(received[0].url, '/rp/redirect_uri?logout=backchannel');
+        assert.match(received[0].type, /application\/x-www-form-urlencoded/);
+        const token = new URLSearchParams(received[0].body).get('logout_token');
+        const [h, p] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url')));
+        assert.equal(h.typ, 'logout+jwt');
+        assert.equal(p.sid, idClaims.sid);
+        assert.equal(p.sub, 'alice');
+        assert.deepEqual(p.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
+        assert.equal(p.nonce, undefined);
+
+        const report = await op.report();
+        assert.equal(report.tokenRequests, 1);
+        assert.deepEqual(report.logoutTokens.map((t) => [t.token, t.status]), [[token, 200]]);
+        assert.deepEqual(report.backchannel.map((b) => [b.ok, b.sub, b.sid]), [[true, 'alice', idClaims.sid]]);
+        assert.ok(report.signingKeys.every((k) => k.d && k.kid), 'the private keys, for tests that sign tokens');
     });
 });

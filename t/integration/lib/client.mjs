@@ -221,3 +221,23 @@ export async function login(client, start, loginName, { stopAtCallback = false }
     }
     return { res, chain, responses, callbackUrl: stoppedAt };
 }
+
+// Logs out at the OP's own end-session page: start is its URL (the end_session_endpoint, with
+// or without the RP-initiated logout parameters) or a response already in hand; the page's
+// logout form is confirmed ("Yes, sign me out": logout=yes), which is when the OP sends its
+// back-channel logout requests, before it answers. Returns the OP's answer to the form (a
+// redirect, not followed).
+export async function confirmOpLogout(client, start) {
+    const page = typeof start === 'string' ? await client.get(start) : start;
+    const form = /<form[^>]*id="op\.logoutForm"[^>]*>([\s\S]*?)<\/form>/i.exec(page.body);
+    const action = form && /action="([^"]+)"/.exec(form[0]);
+    const xsrf = form && /name="xsrf"[^>]*value="([^"]*)"/.exec(form[1]);
+    if (!action || !xsrf) {
+        throw new Error(`no logout form at ${page.url}: ${page.status}\n${page.body.slice(0, 500)}`);
+    }
+    return client.send(new URL(unescapeHtml(action[1]), page.url).href, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ xsrf: xsrf[1], logout: 'yes' }).toString(),
+    });
+}

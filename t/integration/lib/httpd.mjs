@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitForPort } from './ports.mjs';
+import { freePort, sleep, waitForPort } from './ports.mjs';
 
 export const APACHE = process.env.APACHE_BIN ?? '/usr/sbin/apache2';
 export const MODULES_DIR = process.env.APACHE_MODULES ?? '/usr/lib/apache2/modules';
@@ -97,7 +97,9 @@ function newDir() {
 }
 
 // Starts apache2 in the foreground; mpm as for httpdConf. Returns { port, url(path), dir, conf,
-// errorLog(), errorLogProblems(allow), stop() }.
+// pid, errorLog(), errorLogProblems(allow), graceful(), stop() }; graceful() does what
+// `apachectl graceful` does (SIGUSR1 to the parent) and resolves once the new generation
+// says it resumed normal operations.
 export async function startHttpd({
     port, directives, locations, module = true, keepDir = false, mpm = 'event',
 } = {}) {
@@ -129,10 +131,12 @@ export async function startHttpd({
     }
 
     let checked = 0;
+    const resumed = () => (errorLog().match(/resuming normal operations/g) ?? []).length;
     return {
         port,
         dir,
         conf,
+        pid: child.pid,
         origin: `http://127.0.0.1:${port}`,
         url: (path = '/') => `http://127.0.0.1:${port}${path}`,
         output: () => output,
@@ -145,6 +149,18 @@ export async function startHttpd({
             return fresh.split('\n')
                 .filter((line) => PROBLEM.test(line))
                 .filter((line) => !allow.some((re) => re.test(line)));
+        },
+        async graceful(timeoutMs = 15000) {
+            const before = resumed();
+            process.kill(child.pid, 'SIGUSR1');
+            const until = Date.now() + timeoutMs;
+            while (resumed() <= before) {
+                if (child.exitCode !== null || Date.now() > until) {
+                    throw new Error(`apache2 did not come back from a graceful restart:\n${output}\n${errorLog()}`);
+                }
+                await sleep(50);
+            }
+            await waitForPort(port, timeoutMs);
         },
         async stop() {
             if (child.exitCode === null) {

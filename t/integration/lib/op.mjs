@@ -10,13 +10,19 @@ const OP_SCRIPT = fileURLToPath(new URL('../../op/op.mjs', import.meta.url));
 
 // clients: the OP's client registrations; port: a given port (to start again where a stopped
 // OP was); kids: { rsa, ec } names for its new signing keys (random when absent); issuerPort:
-// the port the OP names itself by (a proxy's in front of it), port when absent.
-// Returns { issuer, port, metadataUrl, log(), stop() }: issuer and metadataUrl name issuerPort.
-export async function startOP({ clients, port, defaultTtl = 3600, kids, issuerPort }) {
+// the port the OP names itself by (a proxy's in front of it), port when absent;
+// backchannelLogout, testHooks: the OP's opt-ins (t/op/op.mjs).
+// Returns { issuer, port, metadataUrl, log(), report(), stop() }: issuer and metadataUrl name
+// issuerPort; report() fetches GET /_test/report (testHooks only).
+export async function startOP({
+    clients, port, defaultTtl = 3600, kids, issuerPort, backchannelLogout = false, testHooks = false,
+}) {
     port = port ?? await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'ipsie-op-'));
     const configFile = join(dir, 'op.json');
-    writeFileSync(configFile, JSON.stringify({ defaultTtl, clients, kids, issuerPort }, null, 2));
+    writeFileSync(configFile, JSON.stringify({
+        defaultTtl, clients, kids, issuerPort, backchannelLogout, testHooks,
+    }, null, 2));
 
     const child = spawn(process.execPath, [OP_SCRIPT, '--port', String(port), '--config', configFile],
         { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,6 +50,13 @@ export async function startOP({ clients, port, defaultTtl = 3600, kids, issuerPo
         port,
         metadataUrl: `${issuer}/.well-known/openid-configuration`,
         log: () => output,
+        async report() {
+            const res = await fetch(`http://127.0.0.1:${port}/_test/report`);
+            if (res.status !== 200) {
+                throw new Error(`the OP has no test report (testHooks off?): ${res.status}`);
+            }
+            return res.json();
+        },
         async stop() {
             if (child.exitCode === null) {
                 const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -39,31 +39,54 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // client's token_endpoint_auth_method at the OP; opKids: { rsa, ec } kids of the OP's keys;
 // slowProxy: put a proxy (lib/slowproxy.mjs) in front of the OP, which names itself by the
 // proxy's URL, so that httpd and the browser reach it only through the proxy.
-// Returns { op, backend, httpd, proxy, redirectUri, url(path), restartOP(opts),
-// restartHttpd(), stop() }; restartOP stops the OP and starts it again on its port with the
-// same clients and new keys (opts.kids, else opKids), and sets op to the new one;
-// restartHttpd stops httpd and starts a new one, on the same port with the same config and
-// secrets and nothing cached, and sets httpd to it (the old one's error log is gone).
+// httpds: how many httpd instances to run, each on its own port with the same configuration,
+// passphrase, client and cookie names (hosts behind a load balancer: a shared
+// IPSIESessionCache in directives makes them share sessions); the OP client registers every
+// instance's redirect URI. The test client's cookies are per host, not per port, as a
+// browser's, so a session cookie set by one instance reaches the others.
+// backchannelLogout: the OP sends Back-Channel Logout to the first instance's
+// <redirect_uri>?logout=backchannel (backchannel_logout_session_required: its ID tokens carry
+// sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); mpm: as for startHttpd.
+// Returns { op, backend, httpd, proxy, redirectUri, origin, url(path), sites, restartOP(opts),
+// restartHttpd(i), stop() }; sites[i] is { httpd, origin, redirectUri, url(path) } of instance
+// i (httpd, redirectUri, origin and url are sites[0]'s); restartOP stops the OP and starts it
+// again on its port with the same clients and new keys (opts.kids, else opKids), and sets op
+// to the new one; restartHttpd stops instance i (0) and starts a new one, on the same port with
+// the same config and secrets and nothing cached, and sets its httpd to it (the old one's
+// error log is gone).
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
-    opKids, slowProxy = false,
+    opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, mpm,
 } = {}) {
-    const httpdPort = await freePort();
-    const origin = `http://${host}:${httpdPort}`;
-    const redirectUri = `${origin}/app/redirect_uri`;
+    const ports = [];
+    while (ports.length < httpds) {
+        const port = await freePort();
+        if (!ports.includes(port)) {
+            ports.push(port);
+        }
+    }
+    const origins = ports.map((port) => `http://${host}:${port}`);
+    const redirectUris = origins.map((origin) => `${origin}/app/redirect_uri`);
     const clientSecret = randomBytes(24).toString('hex');
     const passphrase = randomBytes(32).toString('hex');
 
+    const client = {
+        client_id: CLIENT_ID,
+        client_secret: clientSecret,
+        redirect_uris: redirectUris,
+        post_logout_redirect_uris: origins.flatMap((origin) => [`${origin}/`, `${origin}/app/`, `${origin}/app/logged-out`]),
+        token_endpoint_auth_method: authMethod,
+    };
+    if (backchannelLogout) {
+        client.backchannel_logout_uri = `${redirectUris[0]}?logout=backchannel`;
+        client.backchannel_logout_session_required = true;
+    }
     const opConfig = {
         defaultTtl: opTtl,
         kids: opKids,
-        clients: [{
-            client_id: CLIENT_ID,
-            client_secret: clientSecret,
-            redirect_uris: [redirectUri],
-            post_logout_redirect_uris: [`${origin}/`, `${origin}/app/`, `${origin}/app/logged-out`],
-            token_endpoint_auth_method: authMethod,
-        }],
+        clients: [client],
+        backchannelLogout,
+        testHooks: opTestHooks,
     };
     let proxy;
     if (slowProxy) {
@@ -73,22 +96,33 @@ export async function startStack({
     }
     let op;
     let backend;
-    let httpd;
-    let httpdOpts;
+    const sites = [];
+    const httpdOpts = [];
     try {
         op = await startOP(opConfig);
         backend = await startBackend();
         const locs = locations ? locations(backend.url) : protectedLocation('/app', backend.url);
-        httpdOpts = {
-            port: httpdPort,
-            directives: [
-                ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort, clientSecret, passphrase, host }),
-                ...directives,
-            ],
-            locations: locs,
-        };
-        httpd = await startHttpd(httpdOpts);
+        for (const [i, port] of ports.entries()) {
+            httpdOpts.push({
+                port,
+                directives: [
+                    ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort: port, clientSecret, passphrase, host }),
+                    ...directives,
+                ],
+                locations: locs,
+                ...(mpm ? { mpm } : {}),
+            });
+            sites.push({
+                httpd: await startHttpd(httpdOpts[i]),
+                origin: origins[i],
+                redirectUri: redirectUris[i],
+                url: (path) => `${origins[i]}${path}`,
+            });
+        }
     } catch (err) {
+        for (const site of sites) {
+            await site.httpd.stop();
+        }
         await backend?.stop();
         await op?.stop();
         await proxy?.stop();
@@ -97,24 +131,29 @@ export async function startStack({
     const stack = {
         op,
         backend,
-        httpd,
         proxy,
-        redirectUri,
-        origin,
-        url: (path) => `${origin}${path}`,
+        sites,
+        get httpd() {
+            return sites[0].httpd;
+        },
+        redirectUri: redirectUris[0],
+        origin: origins[0],
+        url: (path) => `${origins[0]}${path}`,
         async restartOP(opts = {}) {
             const { port } = stack.op;
             await stack.op.stop();
             stack.op = await startOP({ ...opConfig, ...opts, port });
             return stack.op;
         },
-        async restartHttpd() {
-            await stack.httpd.stop();
-            stack.httpd = await startHttpd(httpdOpts);
-            return stack.httpd;
+        async restartHttpd(i = 0) {
+            await sites[i].httpd.stop();
+            sites[i].httpd = await startHttpd(httpdOpts[i]);
+            return sites[i].httpd;
         },
         async stop() {
-            await stack.httpd.stop();
+            for (const site of sites) {
+                await site.httpd.stop();
+            }
             await backend.stop();
             await stack.op.stop();
             await proxy?.stop();
