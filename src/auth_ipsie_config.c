@@ -208,7 +208,23 @@ static const char *resolve_store(auth_ipsie_settings_t *st, const auth_ipsie_ser
     st->cache_given = cache_store || auth_ipsie_conf_given(c, CMD_SESSION_CACHE);
     st->cache_spec = spec != NULL ? spec : "shmcb";
     st->cache_timeout_ms = (long)auth_ipsie_conf_num(c, CMD_SESSION_CACHE_TIMEOUT);
+    /* The address list is checked now, not when the server starts: a configtest that passes
+     * must not be followed by a (graceful) restart that stops httpd. Nothing connects. */
     if (strncmp(st->cache_spec, "redis:", 6) == 0 || strncmp(st->cache_spec, "memcache:", 9) == 0) {
+        ipsie_kv_t *kv;
+        int redis = st->cache_spec[0] == 'r';
+        apr_status_t rv = redis ? ipsie_kv_redis_create(&kv, st->cache_spec + 6, 1000, p)
+                                : ipsie_kv_memcache_create(&kv, st->cache_spec + 9, 1000, p);
+        if (rv != APR_SUCCESS) {
+            return apr_psprintf(p, "IPSIESessionCache %s: %s, e.g. %s", st->cache_spec,
+                                redis ? "give one Redis server as host:port (a name, an IPv4 "
+                                        "address or [IPv6], a port 1-65535)"
+                                      : "give memcached servers as host:port[,host:port...] (at "
+                                        "most 16, each once; names, IPv4 addresses or [IPv6], "
+                                        "ports 1-65535)",
+                                redis ? "redis:127.0.0.1:6379"
+                                      : "memcache:10.0.0.1:11211,10.0.0.2:11211");
+        }
         return NULL;
     }
     missing = auth_ipsie_kv_socache_check(st->cache_spec, p);
@@ -538,7 +554,7 @@ static apr_status_t make_shared_store(auth_ipsie_settings_t *st, server_rec *s, 
         rv = auth_ipsie_kv_socache_create(&st->kv, st->cache_spec, s, pconf);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "IPSIE10012: IPSIESessionCache %s cannot be used", st->cache_spec);
         return rv;
     }

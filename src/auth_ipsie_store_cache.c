@@ -1,6 +1,7 @@
 /* The cache store: the session cookie carries only a random 256-bit id; the session, sealed
  * (AES-256-GCM) and bound to its entry's name, lives in the shared key-value store under a
- * keyed hash of that id (a dump of the store yields no usable cookie) until its ceiling. The
+ * keyed hash of that id (a dump of the store yields no usable cookie) until its ceiling (and
+ * an idle timeout after it, to tell a returning user the ceiling was reached). The
  * entries of a provider session (sid) and of a user are indexed, so that a back-channel
  * logout removes them. */
 #include <httpd.h>
@@ -19,6 +20,17 @@ APLOG_USE_MODULE(auth_ipsie);
 /* 256 bits of randomness: 43 characters of base64url. */
 #define ID_BYTES 32
 #define ID_LEN 43
+
+/* When an entry goes from the store: one idle timeout (at least a minute) after the ceiling,
+ * so that a user who comes back after the ceiling is told so and signs in again with
+ * prompt=login, as with a cookie that carries its ceiling; an entry gone at the ceiling would
+ * look like no session at all, and the provider's session would sign the user in silently. */
+static long long entry_until(const auth_ipsie_settings_t *cfg, const ipsie_session_t *s)
+{
+    long long grace = cfg->policy.inactivity_timeout > 60 ? cfg->policy.inactivity_timeout : 60;
+
+    return s->ceiling + grace;
+}
 
 /* The name of the entry of session id under key number key of the passphrases. */
 static const char *entry_name(const auth_ipsie_settings_t *cfg, int key, const char *id,
@@ -113,16 +125,14 @@ static apr_status_t index_entry(request_rec *r, const auth_ipsie_settings_t *cfg
         index = auth_ipsie_cache_index_names(cfg, s->iss, s->sid, NULL, r->pool);
         rv = index == NULL ? IPSIE_ERR_CRYPTO
                            : ipsie_kv_set_add(cfg->kv, APR_ARRAY_IDX(index, 0, const char *), name,
-                                              apr_time_from_sec(s->ceiling + 60), r->pool);
+                                              apr_time_from_sec(entry_until(cfg, s) + 60), r->pool);
     }
     if (rv == APR_SUCCESS) {
         index = auth_ipsie_cache_index_names(cfg, s->iss, NULL, s->sub, r->pool);
-        /* A user's sessions end by their ceilings, never later than the longest one. */
-        rv = index == NULL
-                 ? IPSIE_ERR_CRYPTO
-                 : ipsie_kv_set_add(
-                     cfg->kv, APR_ARRAY_IDX(index, 0, const char *), name,
-                     apr_time_from_sec(s->login_time + cfg->policy.max_duration + 60), r->pool);
+        /* The set outlives every entry it lists: set_add never shortens it. */
+        rv = index == NULL ? IPSIE_ERR_CRYPTO
+                           : ipsie_kv_set_add(cfg->kv, APR_ARRAY_IDX(index, 0, const char *), name,
+                                              apr_time_from_sec(entry_until(cfg, s) + 60), r->pool);
     }
     return rv;
 }
@@ -162,7 +172,7 @@ static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
     }
     if (rv == APR_SUCCESS) {
         rv = ipsie_kv_set(cfg->kv, name, (const unsigned char *)sealed, strlen(sealed),
-                          apr_time_from_sec(s->ceiling), r->pool);
+                          apr_time_from_sec(entry_until(cfg, s)), r->pool);
     }
     if (rv == APR_SUCCESS && !fresh && s->handle_key != 0) {
         const char *old = entry_name(cfg, s->handle_key, id, r->pool);

@@ -155,11 +155,8 @@ describe('cache store in shmcb', () => {
         // SPEC section 1: at the ceiling the browser goes back to the provider with
         // prompt=login (a fresh sign-in, not a silent one), an XHR gets 401 session_expired,
         // and the end is logged with reason=ceiling, as with the cookie store.
-        // KNOWN BUG (reported): the entry is stored to expire at the ceiling itself
-        // (src/auth_ipsie_store_cache.c, cache_save: expiry apr_time_from_sec(s->ceiling)), so
-        // at the ceiling the cache no longer has it and the module sees "no session": a
-        // normal authorization request without prompt=login, 401 login_required,
-        // reason=invalid. The ceiling rule never runs for the cache store.
+        // The entry outlives the ceiling by an idle timeout for this: were it gone at the
+        // ceiling, the module would see no session at all (no prompt=login, login_required).
         const mark = stack.httpd.errorLog().length;
         const reauth = await browser.get(stack.url('/app/deep?x=1'));
         assert.equal(reauth.status, 302, reauth.body);
@@ -180,9 +177,9 @@ describe('cache store in shmcb', () => {
     });
 });
 
-// What the ceiling bug above costs: IPSIESessionMaxDuration shorter than the provider's session
-// (the usual case: a local limit) must make the user sign in again at the provider. The cookie
-// store sends prompt=login and the provider shows its login form; the cache store must too.
+// IPSIESessionMaxDuration shorter than the provider's session (the usual case: a local limit)
+// must make the user sign in again at the provider. The cookie store sends prompt=login and the
+// provider shows its login form; the cache store must too.
 for (const store of ['cookie', 'cache']) {
     describe(`${store} store: at the IPSIESessionMaxDuration ceiling the user signs in again`, () => {
         let stack;
@@ -202,9 +199,8 @@ for (const store of ['cookie', 'cache']) {
             assert.equal(first.ceiling, first.login_time + 4);
             await sleepUntil(first.ceiling);
 
-            // KNOWN BUG (reported) for the cache store: no prompt=login, so the provider, whose
-            // session is alive, answers at once and a new session starts without any sign-in:
-            // the local lifetime is extended silently.
+            // Without prompt=login the provider, whose session is alive, would answer at once
+            // and a new session would start without any sign-in.
             const res = await client.get(stack.url('/app/'));
             const { res: end, chain } = await client.follow(res);
             const form = parseLoginForm(end);

@@ -63,12 +63,8 @@ describe('configtest of the session store', () => {
         }
     });
 
-    // KNOWN BUG (reported): these pass `apache2 -t` ("Syntax OK"); the server list is parsed
-    // only in post_config (ipsie_kv_redis_create / ipsie_kv_memcache_create, called from
-    // make_shared_store in src/auth_ipsie_config.c), so httpd then fails to start with
-    // "IPSIE10012: IPSIESessionCache ... cannot be used" and "APR does not understand this
-    // error code", which does not say what is wrong. See the graceful test below for what it
-    // costs.
+    // Were the list checked only when httpd starts, a configtest would pass and the graceful
+    // restart after it would stop httpd (see the graceful test below).
     test('a server list that cannot be used is refused at configtest, not at start', () => {
         const passed = [];
         for (const spec of ['redis:', 'redis:127.0.0.1', 'redis:127.0.0.1:99999', 'redis:127.0.0.1:6379,127.0.0.1:6380',
