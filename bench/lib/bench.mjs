@@ -12,7 +12,7 @@ import { startOP } from '../../t/integration/lib/op.mjs';
 import { freePort } from '../../t/integration/lib/ports.mjs';
 import { CONFIGS } from './configs.mjs';
 import { profileConfig } from './profile.mjs';
-import { startRedis } from './redis.mjs';
+import { startKvServer } from '../../t/integration/lib/kvserver.mjs';
 import { newSecrets, opClient, PAGE_PATH, startServer } from './server.mjs';
 import { loginOnce, refreshCookie, verifyPage } from './session.mjs';
 import { median, runWrk } from './wrk.mjs';
@@ -165,7 +165,7 @@ async function main() {
     const start = (c) => startServer(c, { op, port: ports[c.id], ...secrets[c.id], services });
     try {
         if (configs.some((c) => c.services?.includes('redis'))) {
-            services.redis = await startRedis();
+            services.redis = await startKvServer('redis');
             log(`redis-server on port ${services.redis.port}`);
         }
         for (const c of configs) {
