@@ -213,9 +213,10 @@ void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, 
                               long long now);
 /* Keep a new session: the store's save; for a server-side session, then the revocation
  * entries (see recheck_after_write): IPSIE_ERR_REVOKED when one ended it meanwhile,
- * IPSIE_ERR_KV when the store failed, IPSIE_ERR_TOO_LARGE. */
+ * IPSIE_ERR_KV when the store failed, IPSIE_ERR_TOO_LARGE (a cookie session too large),
+ * IPSIE_ERR_BUSY (the user has as many server-side sessions as a set holds). */
 apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                      const ipsie_session_t *s);
+                                      ipsie_session_t *s);
 /* Write revocation entries under names (ipsie_revocation_*_names) at now (for a user's entry:
  * sessions authenticated at or before now end); they last as long as any session they may
  * end. Nothing without a shared store. IPSIE_ERR_KV (logged) when it cannot be written. */

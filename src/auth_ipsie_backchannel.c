@@ -142,8 +142,8 @@ static apr_status_t remove_indexed(int *removed, request_rec *r, const auth_ipsi
 }
 
 /* End what the token names: its provider session when it has a sid (with or without sub), else
- * every session of its user that was authenticated before the token was issued (the
- * provider's clock on both sides: the token's iat, the session's auth_time). The revocation
+ * every session of its user whose ID token was issued before the logout token (the provider's
+ * clock on both sides: the iat of each). The revocation
  * entries go first, in both stores: a cache store session written meanwhile reads them after
  * its write (see auth_ipsie_session_start). */
 static apr_status_t end_sessions(request_rec *r, const auth_ipsie_settings_t *cfg,
@@ -232,8 +232,11 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
     if (rv == APR_SUCCESS) {
         rv = end_sessions(r, cfg, token, now);
         /* Not ended: the provider's retry of the same token must be taken. */
-        if (rv != APR_SUCCESS) {
-            ipsie_kv_remove(cfg->kv, spent, r->pool);
+        if (rv != APR_SUCCESS && ipsie_kv_remove(cfg->kv, spent, r->pool) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "IPSIE12027: a failed back-channel logout's token stays marked used: "
+                          "the provider's retry of it will be refused; sid=%s sub=%s",
+                          ipsie_log_safe(token->sid, r->pool), ipsie_log_safe(token->sub, r->pool));
         }
     }
     if (rv != APR_SUCCESS) {

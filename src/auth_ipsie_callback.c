@@ -402,6 +402,11 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
     if (rv == IPSIE_ERR_KV) {
         return auth_ipsie_store_unavailable(r);
     }
+    if (rv == IPSIE_ERR_BUSY) {
+        return auth_ipsie_bad_request(r, "You are signed in to this site in too many places at "
+                                         "once. Please log out of some of them, or wait until "
+                                         "they end, and sign in again.");
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "IPSIE12017: the session cannot be stored");
         return auth_ipsie_error_page(r, HTTP_INTERNAL_SERVER_ERROR, "Sign-in failed",

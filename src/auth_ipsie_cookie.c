@@ -38,7 +38,39 @@ void auth_ipsie_set_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, con
                     "; SameSite=", samesite, lifetime, NULL));
 }
 
+/* Take back what this response was to set for cookie name: the clearing is its last word. */
+static void forget_set_cookie(request_rec *r, const char *name)
+{
+    const apr_array_header_t *all = apr_table_elts(r->err_headers_out);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)all->elts;
+    apr_size_t n = strlen(name);
+    apr_array_header_t *kept = NULL;
+    int i, found = 0;
+
+    for (i = 0; i < all->nelts; i++) {
+        if (e[i].key != NULL && strcasecmp(e[i].key, "Set-Cookie") == 0) {
+            if (strncmp(e[i].val, name, n) == 0 && e[i].val[n] == '=') {
+                found = 1;
+            }
+            else {
+                if (kept == NULL) {
+                    kept = apr_array_make(r->pool, 4, sizeof(const char *));
+                }
+                APR_ARRAY_PUSH(kept, const char *) = e[i].val;
+            }
+        }
+    }
+    if (!found) {
+        return;
+    }
+    apr_table_unset(r->err_headers_out, "Set-Cookie");
+    for (i = 0; kept != NULL && i < kept->nelts; i++) {
+        apr_table_addn(r->err_headers_out, "Set-Cookie", APR_ARRAY_IDX(kept, i, const char *));
+    }
+}
+
 void auth_ipsie_clear_cookie(request_rec *r, const auth_ipsie_settings_t *cfg, const char *name)
 {
+    forget_set_cookie(r, name);
     auth_ipsie_set_cookie(r, cfg, name, "", 0, 0);
 }

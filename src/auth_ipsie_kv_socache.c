@@ -313,11 +313,15 @@ static apr_status_t kv_set_add(ipsie_kv_t *kv, const char *key, const char *memb
         old = NULL;
         rv = APR_SUCCESS;
     }
-    if (rv == APR_SUCCESS
-        && ipsie_kv_set_value_add(&value, &keep, old, old_len, member, until, p) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sk->s,
-                     "IPSIE09105: the %s cache holds a set that does not read", sk->provider->name);
-        rv = IPSIE_ERR_KV;
+    if (rv == APR_SUCCESS) {
+        rv = ipsie_kv_set_value_add(&value, &keep, old, old_len, member, until,
+                                    apr_time_sec(apr_time_now()), p);
+        if (rv != APR_SUCCESS && rv != IPSIE_ERR_TOO_LARGE) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, sk->s,
+                         "IPSIE09105: the %s cache holds a set that does not read",
+                         sk->provider->name);
+            rv = IPSIE_ERR_KV;
+        }
     }
     if (rv == APR_SUCCESS && value != NULL) {
         rv = store(sk, part, key, (const unsigned char *)value, strlen(value),
@@ -340,7 +344,9 @@ static apr_status_t kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_he
     if (rv == APR_NOTFOUND) {
         return APR_SUCCESS;
     }
-    if (rv == APR_SUCCESS && !ipsie_kv_set_value_parse(&until, members, value, len, p)) {
+    if (rv == APR_SUCCESS
+        && !ipsie_kv_set_value_parse(&until, members, value, len, apr_time_sec(apr_time_now()),
+                                     p)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, sk->s,
                      "IPSIE09105: the %s cache holds a set that does not read", sk->provider->name);
         rv = IPSIE_ERR_KV;
@@ -352,12 +358,26 @@ static const ipsie_kv_ops_t socache_ops = {
     "socache", kv_get, kv_get_many, kv_set, kv_add, kv_remove, kv_set_add, kv_set_members,
 };
 
-/* The retained record of spec, made once for the life of the httpd parent. */
-static retained_t *retained(const char *spec, server_rec *s)
+/* The retained record of spec, made once for the life of the httpd parent: one per provider
+ * and arguments, for shmcb per path whatever the size (a new size cannot be given to memory
+ * made already: it waits for a full restart rather than start an empty store, which would
+ * forget every revocation). */
+static retained_t *retained(const char *spec, apr_pool_t *p)
 {
-    const char *key = apr_pstrcat(s->process->pool, "auth_ipsie_kv:", spec, NULL);
-    retained_t *kept = ap_retained_data_get(key);
+    const char *key = apr_pstrcat(p, "auth_ipsie_kv:", spec, NULL);
+    retained_t *kept;
 
+    if (strcmp(spec, "shmcb") == 0 || strncmp(spec, "shmcb:", 6) == 0) {
+        const char *path = spec[5] == ':' ? spec + 6 : "";
+        const char *open = strrchr(path, '(');
+
+        if (open != NULL) {
+            path = apr_pstrmemdup(p, path, (apr_size_t)(open - path));
+        }
+        key = apr_pstrcat(p, "auth_ipsie_kv:shmcb:", *path ? path : "ipsie-cache", NULL);
+    }
+    /* httpd keeps a copy of the key. */
+    kept = ap_retained_data_get(key);
     if (kept == NULL) {
         kept = ap_retained_data_create(key, sizeof(*kept));
         memset(kept, 0, sizeof(*kept));
@@ -483,7 +503,7 @@ apr_status_t auth_ipsie_kv_socache_create(ipsie_kv_t **out, const char *spec, se
 {
     const char *colon = strchr(spec, ':');
     const char *name = colon ? apr_pstrmemdup(pconf, spec, (apr_size_t)(colon - spec)) : spec;
-    retained_t *kept = retained(spec, s);
+    retained_t *kept = retained(spec, pconf);
     socache_kv_t *sk = apr_pcalloc(pconf, sizeof(*sk));
     ipsie_kv_t *kv;
     apr_status_t rv;
@@ -507,6 +527,12 @@ apr_status_t auth_ipsie_kv_socache_create(ipsie_kv_t **out, const char *spec, se
             memset(kept, 0, sizeof(*kept));
             return rv;
         }
+    }
+    if (strcmp(kept->spec, spec) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "IPSIE10013: IPSIESessionCache %s: a new size takes effect at the next full "
+                     "stop and start; until then the store made as %s stays, with what it holds",
+                     spec, kept->spec);
     }
     sk->kept = kept;
     sk->s = s;

@@ -200,7 +200,7 @@ void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, 
 }
 
 apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                      const ipsie_session_t *s)
+                                      ipsie_session_t *s)
 {
     apr_status_t rv = cfg->store->save(r, cfg, s);
 

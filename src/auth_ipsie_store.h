@@ -16,13 +16,14 @@ typedef struct auth_ipsie_store_t {
      * itself failed, which the caller answers with a 503. */
     apr_status_t (*load)(ipsie_session_t **out, int *presented, request_rec *r,
                          const struct auth_ipsie_settings_t *cfg);
-    /* Keep s as the request's session, replacing what it carried; IPSIE_ERR_TOO_LARGE (logged)
-     * when it cannot be kept. */
+    /* Keep s as the request's session, replacing what it carried (a new session gets its
+     * handle); IPSIE_ERR_TOO_LARGE (logged) when it cannot be kept. */
     apr_status_t (*save)(request_rec *r, const struct auth_ipsie_settings_t *cfg,
-                         const ipsie_session_t *s);
-    /* Remove the request's session (s, when it could be read, or NULL). IPSIE_ERR_KV (logged)
-     * when the store could not remove it: the request's cookie is then left alone, so that
-     * the removal can be tried again. */
+                         ipsie_session_t *s);
+    /* Remove the request's session (s, when it could be read or was just saved, or NULL),
+     * and its cookie, whether the request carried it or this response sets it. IPSIE_ERR_KV
+     * (logged) when the store could not remove it: the cookie is then left alone, so that the
+     * removal can be tried again. */
     apr_status_t (*remove)(request_rec *r, const struct auth_ipsie_settings_t *cfg,
                            const ipsie_session_t *s);
 } auth_ipsie_store_t;

@@ -13,6 +13,7 @@
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_cookie.h"
 #include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_util.h"
 
 APLOG_USE_MODULE(auth_ipsie);
@@ -142,8 +143,7 @@ static apr_status_t index_entry(request_rec *r, const auth_ipsie_settings_t *cfg
  * the entry is written still names it (and the caller's check of the revocation entries
  * catches one that read the index even earlier). A session found under another passphrase's
  * name moves to the first one's, indexed the same way, and its old entry goes. */
-static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
-                               const ipsie_session_t *s)
+static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg, ipsie_session_t *s)
 {
     const char *id = s->handle;
     int fresh = id == NULL;
@@ -178,13 +178,21 @@ static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
         const char *old = entry_name(cfg, s->handle_key, id, r->pool);
         rv = old != NULL ? ipsie_kv_remove(cfg->kv, old, r->pool) : IPSIE_ERR_CRYPTO;
     }
+    if (rv == IPSIE_ERR_TOO_LARGE) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE11016: login refused: sub=%s has %d sessions on this site already",
+                      ipsie_log_safe(s->sub, r->pool), IPSIE_KV_SET_MAX);
+        return IPSIE_ERR_BUSY;
+    }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE11012: the session cannot be written to the %s store",
                       cfg->kv->ops->name);
         return rv == IPSIE_ERR_CRYPTO ? rv : IPSIE_ERR_KV;
     }
     if (fresh) {
+        s->handle = id;
+        s->handle_key = 0;
         auth_ipsie_set_cookie(r, cfg, cfg->cookie_name, id, -1,
                               cfg->cookie_persistent ? s->ceiling : 0);
     }
@@ -206,7 +214,8 @@ static apr_status_t cache_remove(request_rec *r, const auth_ipsie_settings_t *cf
             }
         }
     }
-    if (apr_table_get(auth_ipsie_cookies(r), cfg->cookie_name) != NULL) {
+    if ((s != NULL && s->handle != NULL)
+        || apr_table_get(auth_ipsie_cookies(r), cfg->cookie_name) != NULL) {
         auth_ipsie_clear_cookie(r, cfg, cfg->cookie_name);
     }
     return APR_SUCCESS;

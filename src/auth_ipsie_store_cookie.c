@@ -94,7 +94,7 @@ static apr_status_t cookie_load(ipsie_session_t **out, int *presented, request_r
 }
 
 static apr_status_t cookie_save(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                const ipsie_session_t *s)
+                                ipsie_session_t *s)
 {
     unsigned char *plain;
     apr_size_t len;

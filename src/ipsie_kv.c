@@ -1,5 +1,8 @@
 /* The store seam: checked calls through an implementation's operations, and what the
  * implementations share (server lists, milliseconds). */
+#include <sys/uio.h>
+
+#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "ipsie/ipsie_error.h"
@@ -257,64 +260,146 @@ long long ipsie_kv_ms_left(apr_time_t expiry, apr_time_t now)
 /* Expiries beyond this are not Unix times a store keeps. */
 #define SET_UNTIL_DIGITS 12
 
-int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
-                             const unsigned char *v, apr_size_t len, apr_pool_t *p)
+typedef struct {
+    const char *member;
+    apr_int64_t until;
+} set_entry_t;
+
+/* Digits at v[*i..] up to stop (exclusive), at most SET_UNTIL_DIGITS: -1 when there are none. */
+static apr_int64_t read_until(const unsigned char *v, apr_size_t len, apr_size_t *i,
+                              unsigned char stop)
 {
-    apr_array_header_t *list = apr_array_make(p, 4, sizeof(const char *));
-    apr_size_t i = 0, start;
+    apr_size_t start = *i;
     apr_int64_t t = 0;
 
-    for (start = i; i < len && v[i] >= '0' && v[i] <= '9' && i < SET_UNTIL_DIGITS; i++) {
-        t = t * 10 + (v[i] - '0');
+    for (; *i < len && v[*i] >= '0' && v[*i] <= '9' && *i - start < SET_UNTIL_DIGITS; (*i)++) {
+        t = t * 10 + (v[*i] - '0');
     }
-    if (i == start || i >= len || v[i] != '\n') {
+    if (*i == start || *i >= len || v[*i] != stop) {
+        return -1;
+    }
+    return t;
+}
+
+/* Every entry of a set value (expired ones too): 0 when v is not one (a member twice is not
+ * what set_value_add writes). */
+static int set_entries(apr_int64_t *until, apr_array_header_t **entries, const unsigned char *v,
+                       apr_size_t len, apr_pool_t *p)
+{
+    apr_array_header_t *list = apr_array_make(p, 4, sizeof(set_entry_t));
+    apr_hash_t *seen = apr_hash_make(p);
+    apr_size_t i = 0, start;
+
+    *until = read_until(v, len, &i, '\n');
+    if (*until < 0) {
         return 0;
     }
     for (i++; i < len; i++) {
+        set_entry_t *e;
+
         for (start = i; i < len && v[i] > ' ' && v[i] <= '~'; i++) {
         }
-        if (i == start || i >= len || v[i] != '\n' || i - start > IPSIE_KV_KEY_MAX) {
+        if (i == start || i >= len || v[i] != ' ' || i - start > IPSIE_KV_KEY_MAX) {
             return 0;
         }
-        APR_ARRAY_PUSH(list, const char *) = apr_pstrmemdup(p, (const char *)v + start, i - start);
+        if (apr_hash_get(seen, v + start, (apr_ssize_t)(i - start)) != NULL) {
+            return 0;
+        }
+        e = apr_array_push(list);
+        e->member = apr_pstrmemdup(p, (const char *)v + start, i - start);
+        apr_hash_set(seen, e->member, (apr_ssize_t)(i - start), e->member);
+        i++;
+        e->until = read_until(v, len, &i, '\n');
+        if (e->until < 0) {
+            return 0;
+        }
     }
-    *until = t;
-    *members = list;
+    *entries = list;
+    return 1;
+}
+
+int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
+                             const unsigned char *v, apr_size_t len, apr_int64_t now, apr_pool_t *p)
+{
+    apr_array_header_t *entries;
+    int i;
+
+    if (!set_entries(until, &entries, v, len, p)) {
+        return 0;
+    }
+    *members = apr_array_make(p, entries->nelts, sizeof(const char *));
+    for (i = 0; i < entries->nelts; i++) {
+        const set_entry_t *e = &APR_ARRAY_IDX(entries, i, set_entry_t);
+        if (e->until > now) {
+            APR_ARRAY_PUSH(*members, const char *) = e->member;
+        }
+    }
     return 1;
 }
 
 apr_status_t ipsie_kv_set_value_add(const char **value, apr_int64_t *keep, const unsigned char *old,
                                     apr_size_t old_len, const char *member, apr_int64_t until,
-                                    apr_pool_t *p)
+                                    apr_int64_t now, apr_pool_t *p)
 {
-    apr_array_header_t *members;
-    apr_int64_t old_until = 0;
-    int present = 0;
-    int i;
+    apr_array_header_t *entries = NULL;
+    apr_int64_t old_until = 0, stored = 0, member_until;
+    int present = 0, live = 0, dropped = 0;
+    struct iovec *parts;
+    int i, n = 0;
 
     *value = NULL;
     *keep = until;
     if (!ipsie_kv_key_ok(member)) {
         return IPSIE_ERR_MALFORMED;
     }
-    if (old == NULL) {
-        *value = apr_psprintf(p, "%" APR_INT64_T_FMT "\n%s\n", until, member);
-        return APR_SUCCESS;
-    }
-    if (!ipsie_kv_set_value_parse(&old_until, &members, old, old_len, p)) {
+    if (old != NULL && !set_entries(&old_until, &entries, old, old_len, p)) {
         return IPSIE_ERR_MALFORMED;
     }
-    for (i = 0; i < members->nelts && !present; i++) {
-        present = strcmp(APR_ARRAY_IDX(members, i, const char *), member) == 0;
+    for (i = 0; entries != NULL && i < entries->nelts; i++) {
+        const set_entry_t *e = &APR_ARRAY_IDX(entries, i, set_entry_t);
+
+        if (strcmp(e->member, member) == 0) {
+            present = 1;
+            stored = e->until;
+        }
+        else if (e->until > now) {
+            live++;
+            *keep = e->until > *keep ? e->until : *keep;
+        }
+        else {
+            dropped++;
+        }
     }
-    if (present && old_until >= until) {
+    member_until = present && stored > until ? stored : until;
+    *keep = member_until > *keep ? member_until : *keep;
+    /* The member is there until then already, and nothing is to be dropped. */
+    if (present && stored >= until && dropped == 0 && old_until >= *keep) {
         return APR_SUCCESS;
     }
-    *keep = old_until > until ? old_until : until;
-    /* The old members as they were, after the new expiry. */
-    *value = apr_psprintf(
-        p, "%" APR_INT64_T_FMT "\n%.*s%s%s", *keep,
-        (int)(old_len - (apr_size_t)((const unsigned char *)memchr(old, '\n', old_len) + 1 - old)),
-        (const char *)memchr(old, '\n', old_len) + 1, present ? "" : member, present ? "" : "\n");
+    if (!present && live >= IPSIE_KV_SET_MAX) {
+        return IPSIE_ERR_TOO_LARGE;
+    }
+    /* The live members in their order, the member last when it is new. */
+    parts = apr_palloc(p, sizeof(*parts) * (apr_size_t)(2 + (entries ? entries->nelts : 0)));
+    parts[n].iov_base = apr_psprintf(p, "%" APR_INT64_T_FMT "\n", *keep);
+    parts[n].iov_len = strlen(parts[n].iov_base);
+    n++;
+    for (i = 0; entries != NULL && i < entries->nelts; i++) {
+        const set_entry_t *e = &APR_ARRAY_IDX(entries, i, set_entry_t);
+        int mine = strcmp(e->member, member) == 0;
+
+        if (mine || e->until > now) {
+            parts[n].iov_base = apr_psprintf(p, "%s %" APR_INT64_T_FMT "\n", e->member,
+                                             mine ? member_until : e->until);
+            parts[n].iov_len = strlen(parts[n].iov_base);
+            n++;
+        }
+    }
+    if (!present) {
+        parts[n].iov_base = apr_psprintf(p, "%s %" APR_INT64_T_FMT "\n", member, until);
+        parts[n].iov_len = strlen(parts[n].iov_base);
+        n++;
+    }
+    *value = apr_pstrcatv(p, parts, (apr_size_t)n, NULL);
     return APR_SUCCESS;
 }

@@ -466,7 +466,7 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
             return rv;
         }
         if (old == NULL) {
-            ipsie_kv_set_value_add(&value, &keep, NULL, 0, a->member, until, p);
+            ipsie_kv_set_value_add(&value, &keep, NULL, 0, a->member, until, 0, p);
             rc = memcached_add(m, a->key, strlen(a->key), value, strlen(value),
                                exptime(apr_time_from_sec(until), apr_time_now()), 0);
             if (rc == MEMCACHED_SUCCESS) {
@@ -477,8 +477,12 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
             }
             continue;
         }
-        if (ipsie_kv_set_value_add(&value, &keep, old, old_len, a->member, until, p)
-            != APR_SUCCESS) {
+        rv = ipsie_kv_set_value_add(&value, &keep, old, old_len, a->member, until,
+                                    apr_time_sec(apr_time_now()), p);
+        if (rv == IPSIE_ERR_TOO_LARGE) {
+            return rv;
+        }
+        if (rv != APR_SUCCESS) {
             return garbled(fail, "a set's value that set_add did not write", server);
         }
         if (value == NULL) {
@@ -531,7 +535,8 @@ static apr_status_t members_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
     }
     /* NUL-terminated by fetch: a NUL inside is no set of ours either. */
     if (strlen((const char *)value) != len
-        || !ipsie_kv_set_value_parse(&until, a->members, value, len, p)) {
+        || !ipsie_kv_set_value_parse(&until, a->members, value, len, apr_time_sec(apr_time_now()),
+                                     p)) {
         *a->members = NULL;
         return garbled(fail, "a set's value that set_add did not write", server);
     }

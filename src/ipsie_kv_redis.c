@@ -496,79 +496,110 @@ leave:
     return rv;
 }
 
-/* One transaction, one round trip: the member is added, a set without expiry gets one (NX),
- * a set with an earlier one gets this one (GT); a later one stays. NX and GT need Redis 7.0;
- * an older server refuses the whole transaction (EXECABORT) and nothing changes. */
+/* Sets are sorted sets, each member scored with its expiry (Unix milliseconds). One
+ * transaction, one round trip: members whose expiry passed go, the member is added or its
+ * expiry raised (GT: never lowered), the set's size is read, a set without expiry gets one
+ * (NX) and a set with an earlier one gets this one (GT); a later one stays. ZADD GT needs Redis
+ * 6.2, PEXPIRE NX and GT 7.0; an older server refuses the transaction whole. A new member that
+ * makes the set too large is taken out again. */
 static apr_status_t redis_set_add(ipsie_kv_t *kv, const char *key, const char *member,
                                   apr_time_t expiry, apr_pool_t *p)
 {
     redis_t *rd = kv->impl;
+    apr_time_t now = apr_time_now();
     const char *ms =
-        apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)ipsie_kv_ms_left(expiry, apr_time_now()));
+        apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)ipsie_kv_ms_left(expiry, now));
+    const char *score =
+        apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)(apr_time_as_msec(expiry)));
+    const char *past = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)(apr_time_as_msec(now)));
     const char *multi[1] = {"MULTI"};
-    const char *sadd[3] = {"SADD", key, member};
+    const char *trim[4] = {"ZREMRANGEBYSCORE", key, "-inf", past};
+    const char *zadd[5] = {"ZADD", key, "GT", score, member};
+    const char *zcard[2] = {"ZCARD", key};
     const char *expire_nx[4] = {"PEXPIRE", key, ms, "NX"};
     const char *expire_gt[4] = {"PEXPIRE", key, ms, "GT"};
     const char *exec[1] = {"EXEC"};
+    const char *zrem[3] = {"ZREM", key, member};
     request_t rq = {NULL, 0, 0, p};
+    request_t undo = {NULL, 0, 0, p};
     redisContext *c = NULL;
-    redisReply *replies[5] = {NULL, NULL, NULL, NULL, NULL};
+    redisReply *replies[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    redisReply *undone = NULL;
     const redisReply *done;
     apr_status_t rv;
     int i;
 
     request_command(&rq, 1, multi, NULL);
-    request_command(&rq, 3, sadd, NULL);
+    request_command(&rq, 4, trim, NULL);
+    request_command(&rq, 5, zadd, NULL);
+    request_command(&rq, 2, zcard, NULL);
     request_command(&rq, 4, expire_nx, NULL);
     request_command(&rq, 4, expire_gt, NULL);
     request_command(&rq, 1, exec, NULL);
-    rv = call(&c, rd, "SADD", &rq, replies, 5);
+    rv = call(&c, rd, "ZADD", &rq, replies, 7);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
     /* The first error says why (e.g. a server older than 7.0); EXEC only says it aborted. */
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 7; i++) {
         if (replies[i]->type == REDIS_REPLY_ERROR) {
-            rv = unexpected(rd, "SADD with PEXPIRE NX and GT (Redis 7.0 or later)", replies[i], p);
+            rv = unexpected(rd, "ZADD with PEXPIRE NX and GT (Redis 7.0 or later)", replies[i], p);
             goto leave;
         }
     }
     if (!is_status(replies[0], "OK")) {
-        rv = unexpected(rd, "SADD", replies[0], p);
+        rv = unexpected(rd, "ZADD", replies[0], p);
         goto leave;
     }
-    for (i = 1; i < 4; i++) {
+    for (i = 1; i < 6; i++) {
         if (!is_status(replies[i], "QUEUED")) {
-            rv = unexpected(rd, "SADD", replies[i], p);
+            rv = unexpected(rd, "ZADD", replies[i], p);
             goto leave;
         }
     }
-    done = replies[4];
-    if (done->type != REDIS_REPLY_ARRAY || done->elements != 3) {
-        rv = unexpected(rd, "SADD", done, p);
+    done = replies[6];
+    if (done->type != REDIS_REPLY_ARRAY || done->elements != 5) {
+        rv = unexpected(rd, "ZADD", done, p);
         goto leave;
     }
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 5; i++) {
         if (done->element[i]->type != REDIS_REPLY_INTEGER) {
-            rv = unexpected(rd, "SADD", done->element[i], p);
+            rv = unexpected(rd, "ZADD", done->element[i], p);
             goto leave;
+        }
+    }
+    /* ZADD's count says whether the member is new; ZCARD the size with it. */
+    if (done->element[1]->integer == 1 && done->element[2]->integer > IPSIE_KV_SET_MAX) {
+        request_command(&undo, 3, zrem, NULL);
+        rv = exchange(&c, rd, "ZREM", &undo, &undone, 1, ipsie_kv_clock() + rd->timeout);
+        if (rv == APR_SUCCESS && undone->type != REDIS_REPLY_INTEGER) {
+            rv = unexpected(rd, "ZREM", undone, p);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = IPSIE_ERR_TOO_LARGE;
         }
     }
 leave:
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 7; i++) {
         if (replies[i] != NULL) {
             freeReplyObject(replies[i]);
         }
     }
-    conn_release(rd, c, outcome_healthy(rv));
+    if (undone != NULL) {
+        freeReplyObject(undone);
+    }
+    conn_release(rd, c, outcome_healthy(rv) || rv == IPSIE_ERR_TOO_LARGE);
     return rv;
 }
 
+/* The members whose expiry is still ahead. */
 static apr_status_t redis_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
                                       apr_pool_t *p)
 {
     redis_t *rd = kv->impl;
-    const char *argv[2] = {"SMEMBERS", key};
+    const char *now =
+        apr_psprintf(p, "(%" APR_INT64_T_FMT, (apr_int64_t)apr_time_as_msec(apr_time_now()));
+    const char *argv[5] = {"ZRANGE", key, now, "+inf", "BYSCORE"};
     request_t rq = {NULL, 0, 0, p};
     redisContext *c = NULL;
     redisReply *reply = NULL;
@@ -576,13 +607,13 @@ static apr_status_t redis_set_members(ipsie_kv_t *kv, const char *key, apr_array
     apr_status_t rv;
     size_t i;
 
-    request_command(&rq, 2, argv, NULL);
-    rv = call(&c, rd, "SMEMBERS", &rq, &reply, 1);
+    request_command(&rq, 5, argv, NULL);
+    rv = call(&c, rd, "ZRANGE", &rq, &reply, 1);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
     if (reply->type != REDIS_REPLY_ARRAY) {
-        rv = unexpected(rd, "SMEMBERS", reply, p);
+        rv = unexpected(rd, "ZRANGE", reply, p);
         goto leave;
     }
     list = apr_array_make(p, (int)reply->elements, sizeof(const char *));
@@ -591,13 +622,13 @@ static apr_status_t redis_set_members(ipsie_kv_t *kv, const char *key, apr_array
         const char *member;
 
         if (e->type != REDIS_REPLY_STRING) {
-            rv = unexpected(rd, "SMEMBERS", e, p);
+            rv = unexpected(rd, "ZRANGE", e, p);
             goto leave;
         }
         /* Only what set_add writes; anything else is not ours. */
         member = apr_pstrmemdup(p, e->str, e->len);
         if (strlen(member) != e->len || !ipsie_kv_key_ok(member)) {
-            ipsie_log(IPSIE_LOG_ERROR, "IPSIE09206: Redis at %s: SMEMBERS: a member not set_add's",
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE09206: Redis at %s: ZRANGE: a member not set_add's",
                       rd->server.spelled);
             rv = IPSIE_ERR_KV;
             goto leave;

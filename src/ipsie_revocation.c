@@ -109,12 +109,14 @@ static long long value_time(const unsigned char *value, apr_size_t len)
     return t < TIME_LIMIT ? t : -1;
 }
 
-/* When the user of s authenticated: its auth_time, on the provider's clock like the logout
- * token's iat that a user entry holds, so that the hosts' clocks do not matter; without one,
- * when the session began. */
-static long long authenticated_at(const ipsie_session_t *s)
+/* When the provider issued the ID token of s: its iat, on the provider's clock like the logout
+ * token's iat that a user entry holds, so that the hosts' clocks do not matter. A login after
+ * the logout gets a later ID token and stands, even when it rode on a provider session that
+ * outlived the logout (its auth_time would be older); one issued before the logout, still in
+ * flight, ends. Without an iat that reads, when the session began. */
+static long long issued_at(const ipsie_session_t *s)
 {
-    const char *v = s->claims != NULL ? ipsie_session_claim(s, "auth_time") : NULL;
+    const char *v = s->claims != NULL ? ipsie_session_claim(s, "iat") : NULL;
     long long t = 0;
 
     if (v == NULL || *v == '\0' || strlen(v) > 11) {
@@ -142,7 +144,7 @@ int ipsie_revocation_applies(const ipsie_session_t *s, unsigned char *const *val
         }
         at = value_time(values[i], lens[i]);
         /* Even places name the provider session, odd ones the user. */
-        if (at < 0 || i % 2 == 0 || authenticated_at(s) <= at) {
+        if (at < 0 || i % 2 == 0 || issued_at(s) <= at) {
             return 1;
         }
     }

@@ -40,13 +40,15 @@ typedef struct {
                         apr_time_t expiry, apr_pool_t *p);
     /* Remove key; an absent key is a success. APR_SUCCESS or IPSIE_ERR_KV. */
     apr_status_t (*remove)(ipsie_kv_t *kv, const char *key, apr_pool_t *p);
-    /* Add member (the same rule as a key) to the set kept at key, made when absent; the set
-     * lives at least until expiry (a later expiry extends it, an earlier one never shortens
-     * it). Atomic for every server sharing the store. APR_SUCCESS or IPSIE_ERR_KV. */
+    /* Add member (the same rule as a key) to the set kept at key, made when absent. The member
+     * stays at least until expiry (a later expiry extends it, an earlier one never shortens
+     * it); members whose expiry passed are dropped, and the set lives until its last member's
+     * expiry. Atomic for every server sharing the store. APR_SUCCESS, IPSIE_ERR_TOO_LARGE (a
+     * new member of a set of IPSIE_KV_SET_MAX: not added), or IPSIE_ERR_KV. */
     apr_status_t (*set_add)(ipsie_kv_t *kv, const char *key, const char *member, apr_time_t expiry,
                             apr_pool_t *p);
-    /* The members of the set at key (const char *), empty when there is none. APR_SUCCESS or
-     * IPSIE_ERR_KV. */
+    /* The members of the set at key (const char *) whose expiry has not passed, empty when
+     * there is none. APR_SUCCESS or IPSIE_ERR_KV. */
     apr_status_t (*set_members)(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
                                 apr_pool_t *p);
 } ipsie_kv_ops_t;
@@ -92,19 +94,26 @@ apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_hea
 /* 1 when key is usable: 1..IPSIE_KV_KEY_MAX printable ASCII characters, no space. */
 int ipsie_kv_key_ok(const char *key);
 
-/* A set kept as one value, by stores without sets of their own (memcached, httpd's socache):
- * "<expiry, Unix seconds>\n" then "<member>\n" for each member, every member a usable key.
- * Parse: 1 when v (len bytes) is one, its members (copies in p) into *members and its expiry
- * into *until; 0 when it is anything else (a store that holds garbage says so). */
-int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
-                             const unsigned char *v, apr_size_t len, apr_pool_t *p);
+/* A set holds at most this many members whose expiry has not passed. */
+#define IPSIE_KV_SET_MAX 1000
 
-/* The value of the set old (old_len bytes; NULL for no set yet) with member added and an
- * expiry of at least until (seconds): *value, with *keep its expiry, or *value NULL when old
- * has member until then already (nothing to write). IPSIE_ERR_MALFORMED when old is not a
- * set or member not a usable key. */
+/* A set kept as one value, by stores without sets of their own (memcached, httpd's socache):
+ * "<the set's expiry>\n" then "<member> <member's expiry>\n" for each member, expiries in
+ * Unix seconds, every member a usable key.
+ * Parse: 1 when v (len bytes) is one, its members whose expiry is after now (copies in p)
+ * into *members and the set's expiry into *until; 0 when it is anything else (a store that
+ * holds garbage says so). */
+int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
+                             const unsigned char *v, apr_size_t len, apr_int64_t now,
+                             apr_pool_t *p);
+
+/* The value of the set old (old_len bytes; NULL for no set yet) with member added to live at
+ * least until until (seconds), the members whose expiry is not after now left out: *value,
+ * with *keep the set's expiry (its last member's), or *value NULL when nothing would change.
+ * IPSIE_ERR_MALFORMED when old is not a set or member not a usable key; IPSIE_ERR_TOO_LARGE
+ * when member is new and the set holds IPSIE_KV_SET_MAX members already. */
 apr_status_t ipsie_kv_set_value_add(const char **value, apr_int64_t *keep, const unsigned char *old,
                                     apr_size_t old_len, const char *member, apr_int64_t until,
-                                    apr_pool_t *p);
+                                    apr_int64_t now, apr_pool_t *p);
 
 #endif

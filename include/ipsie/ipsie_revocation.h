@@ -36,9 +36,9 @@ const unsigned char *ipsie_revocation_value(long long at, apr_size_t *len, apr_p
 
 /* Whether the entries found for ipsie_revocation_names(s) revoke s: values[i] (lens[i] bytes)
  * is what the store holds under names[i], NULL when nothing. A provider-session entry revokes
- * whatever its time; a user entry revokes a session whose user authenticated at or before its
- * time (the session's auth_time claim, the provider's clock; without one, when the session
- * began). An entry that does not read revokes (fail closed). */
+ * whatever its time; a user entry revokes a session whose ID token was issued at or before its
+ * time (the token's iat, the provider's clock, like the logout token's iat the entry holds;
+ * without one, when the session began). An entry that does not read revokes (fail closed). */
 int ipsie_revocation_applies(const ipsie_session_t *s, unsigned char *const *values,
                              const apr_size_t *lens, int n);
 

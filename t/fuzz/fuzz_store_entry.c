@@ -1,7 +1,8 @@
 /* Fuzz target: what the shared store hands back. The input is read as each kind of value a
  * store keeps, since a store that is wrong, or written by someone else, can hold anything:
  *   - a set (the cache store's indexes, in memcached and httpd's socache): it parses only when
- *     it is one, and adding a member keeps every member and never shortens the set's life;
+ *     it is one, adding a member keeps every live member and never shortens anyone's life,
+ *     and only a full set refuses a new member;
  *   - a revocation entry: read under a provider session's name it always ends the session,
  *     under a user's name it ends sessions authenticated at or before its time, and when it
  *     does not read it ends the session too (fail closed), as the model below restates;
@@ -43,44 +44,68 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+#define SET_NOW 500
+#define SET_UNTIL 1000
+
+static int listed(const apr_array_header_t *members, const char *m)
+{
+    int i;
+
+    for (i = 0; i < members->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(members, i, const char *), m) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void check_set(const uint8_t *data, size_t size, apr_pool_t *p)
 {
     apr_array_header_t *members = NULL;
     apr_array_header_t *after = NULL;
     apr_int64_t until = 0, until_after = 0, keep = 0;
     const char *value = NULL;
-    int parsed = ipsie_kv_set_value_parse(&until, &members, data, size, p);
-    apr_status_t rv = ipsie_kv_set_value_add(&value, &keep, data, size, NEW_MEMBER, 1000, p);
-    int i, present = 0;
+    int parsed = ipsie_kv_set_value_parse(&until, &members, data, size, SET_NOW, p);
+    apr_status_t rv =
+        ipsie_kv_set_value_add(&value, &keep, data, size, NEW_MEMBER, SET_UNTIL, SET_NOW, p);
+    int i, present, others;
 
-    FUZZ_ASSERT(parsed == (rv == APR_SUCCESS), "a value is a set to add to exactly when it parses");
+    FUZZ_ASSERT(parsed == (rv == APR_SUCCESS || rv == IPSIE_ERR_TOO_LARGE),
+                "a value is a set to add to exactly when it parses");
     if (!parsed) {
         return;
     }
     for (i = 0; i < members->nelts; i++) {
-        const char *m = APR_ARRAY_IDX(members, i, const char *);
-        FUZZ_ASSERT(ipsie_kv_key_ok(m), "every member of a set that parses is a usable key");
-        present = present || strcmp(m, NEW_MEMBER) == 0;
+        FUZZ_ASSERT(ipsie_kv_key_ok(APR_ARRAY_IDX(members, i, const char *)),
+                    "every member of a set that parses is a usable key");
     }
-    if (value == NULL) {
-        FUZZ_ASSERT(present && until >= 1000, "nothing is written only when nothing would change");
+    present = listed(members, NEW_MEMBER);
+    others = members->nelts - present;
+    if (rv == IPSIE_ERR_TOO_LARGE) {
+        FUZZ_ASSERT(others >= IPSIE_KV_SET_MAX && value == NULL,
+                    "only a full set refuses a new member, and writes nothing");
         return;
     }
-    FUZZ_ASSERT(keep == (until > 1000 ? until : 1000), "the set lives as long as the longer");
+    if (value == NULL) {
+        FUZZ_ASSERT(present && until >= SET_UNTIL, "nothing is written only when nothing changes");
+        return;
+    }
+    FUZZ_ASSERT(keep >= SET_UNTIL, "the set lives at least as long as its new member");
     FUZZ_ASSERT(ipsie_kv_set_value_parse(&until_after, &after, (const unsigned char *)value,
-                                         strlen(value), p),
+                                         strlen(value), SET_NOW, p),
                 "what set_value_add writes parses");
     FUZZ_ASSERT(until_after == keep, "the written expiry is the one reported");
-    FUZZ_ASSERT(after->nelts == members->nelts + (present ? 0 : 1), "one member more, or none");
+    FUZZ_ASSERT(after->nelts == others + 1, "the live members, and the new one once");
     for (i = 0; i < members->nelts; i++) {
-        FUZZ_ASSERT(
-            strcmp(APR_ARRAY_IDX(members, i, const char *), APR_ARRAY_IDX(after, i, const char *))
-                == 0,
-            "the old members stay, in their order");
+        FUZZ_ASSERT(listed(after, APR_ARRAY_IDX(members, i, const char *)),
+                    "every live member stays");
     }
-    FUZZ_ASSERT(
-        present || strcmp(APR_ARRAY_IDX(after, after->nelts - 1, const char *), NEW_MEMBER) == 0,
-        "the new member comes last");
+    FUZZ_ASSERT(listed(after, NEW_MEMBER), "the new member is there");
+    /* Long after, only the new member (and those that outlive it) remain. */
+    FUZZ_ASSERT(ipsie_kv_set_value_parse(&until_after, &after, (const unsigned char *)value,
+                                         strlen(value), SET_UNTIL - 1, p)
+                    && listed(after, NEW_MEMBER),
+                "the new member lives until its expiry");
 }
 
 /* The model of a revocation entry's time: "r1:" and 1 to 12 digits below 10^11; -1 else. */

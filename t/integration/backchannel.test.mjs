@@ -13,7 +13,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, confirmOpLogout, login, parseLoginForm, request } from './lib/client.mjs';
 import { logoutClaims, signJwt } from './lib/jwt.mjs';
 import { CLIENT_ID, startStack } from './lib/stack.mjs';
-import { logLines, query } from './lib/util.mjs';
+import { logLines, query, setsCookie } from './lib/util.mjs';
 
 function withCookie(value) {
     const client = new Client();
@@ -228,6 +228,33 @@ for (const store of ['cookie', 'cache']) {
             const frank3 = new Client();
             await login(frank3, stack.url('/app/'), 'frank');
             assert.equal(await status(frank3, stack), 200);
+            // So is a sign-in the provider makes silently, on its session from before the logout
+            // (this token was not the provider's, which still holds that session): the new ID
+            // token is later than the logout, whatever the auth_time it carries.
+            const again = await login(frank1, stack.url('/app/'), 'frank');
+            assert.equal(again.res.status, 200, `${again.chain.join(' -> ')}\n${again.res.body}`);
+            assert.ok(!again.chain.some((u) => /\/interaction\//.test(u)), 'no login form: a silent sign-in');
+            assert.equal(await status(frank1, stack), 200);
+        });
+
+        test('a sign-in in flight when its user is logged out gets no session', async () => {
+            const ivan = new Client();
+            const { callbackUrl } = await login(ivan, stack.url('/app/'), 'ivan', { stopAtCallback: true });
+            assert.ok(callbackUrl, 'stopped before the callback');
+            // The provider logs ivan out before the callback arrives: the ID token the callback
+            // gets is from before the logout (its iat), so the session it would make is revoked.
+            const now = Math.floor(Date.now() / 1000);
+            const bySub = await postLogoutToken(stack, token({ sub: 'ivan', sid: undefined, iat: now + 20, exp: now + 140 }));
+            assert.equal(bySub.status, 200, bySub.body);
+            const res = await ivan.get(callbackUrl);
+            if (store === 'cache') {
+                // Written, then found revoked and taken away again: a 400 page, no cookie.
+                assert.equal(res.status, 400, res.body);
+                assert.match(res.body, /ended by a logout/);
+                assert.ok(!setsCookie(res, 'ipsie_session'), 'no session cookie');
+                assert.equal(logLines(stack.httpd, /IPSIE11015/).length, 1);
+            }
+            assert.equal(await status(ivan, stack), 401, 'no session');
         });
 
         test('GET ?logout=backchannel is not a back-channel logout', async () => {

@@ -3,6 +3,8 @@
 // the restart; Redis is outside httpd; cookies need only the same passphrase. A revocation
 // written before the restart is still honoured after it.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login } from './lib/client.mjs';
 import { startKvServer } from './lib/kvserver.mjs';
@@ -135,5 +137,35 @@ describe('full stop and start', () => {
         for (const s of stacks) {
             assert.deepEqual(s.httpd.errorLogProblems([]), []);
         }
+    });
+});
+
+// A new shmcb size cannot be given to shared memory made already. A graceful restart keeps the
+// store as it was (its sessions and revocations) and says the size waits for a full restart,
+// rather than start an empty store that would forget every revocation.
+describe('graceful restart with a new shmcb size', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ directives: ['IPSIESessionStore cookie', 'IPSIESessionCache "shmcb:(4000000)"'] });
+    });
+    after(() => stack?.stop());
+
+    test('the store stays, with its revocations, and a warning says when the size applies', async () => {
+        const kim = new Client();
+        await login(kim, stack.url('/app/'), 'kim');
+        const copy = kim.jar.get('ipsie_session');
+        const lee = new Client();
+        await login(lee, stack.url('/app/'), 'lee');
+        await kim.get(`${stack.redirectUri}?logout=`);
+        assert.equal((await withCookie(copy).get(stack.url('/app/'), { xhr: true })).status, 401);
+
+        const file = join(stack.httpd.dir, 'httpd.conf');
+        writeFileSync(file, readFileSync(file, 'utf8').replace('shmcb:(4000000)', 'shmcb:(8000000)'));
+        await stack.httpd.graceful();
+        assert.equal(logLines(stack.httpd, /IPSIE10013/).length >= 1, true, stack.httpd.errorLog());
+        assert.equal((await withCookie(copy).get(stack.url('/app/'), { xhr: true })).status, 401, 'still revoked');
+        assert.equal((await lee.get(stack.url('/app/'), { xhr: true })).status, 200, 'others carry on');
+        assert.deepEqual(stack.httpd.errorLogProblems([]), []);
     });
 });

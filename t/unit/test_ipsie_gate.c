@@ -134,8 +134,8 @@ START_TEST(processes_sharing_the_memory_share_the_leases)
 {
     apr_size_t size = ipsie_gate_size(2);
     void *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    int *taken = mmap(NULL, sizeof(int) * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                      -1, 0);
+    int *taken =
+        mmap(NULL, sizeof(int) * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int i, total = 0;
 
     ck_assert_ptr_ne(memory, MAP_FAILED);

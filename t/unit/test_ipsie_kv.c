@@ -245,40 +245,82 @@ START_TEST(milliseconds_are_rounded_up_and_at_least_one)
 }
 END_TEST
 
-/* A set as one value: its expiry, then a member per line. */
+/* A set as one value: its expiry, then a member and its expiry per line. */
 START_TEST(a_set_value_reads_back_what_was_added)
 {
     const char *v;
     apr_int64_t keep, until;
     apr_array_header_t *members;
+    const unsigned char *one = (const unsigned char *)"100\nipsie:s:a 100\n";
 
-    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, NULL, 0, "ipsie:s:a", 100, pool),
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, NULL, 0, "ipsie:s:a", 100, 10, pool),
                      APR_SUCCESS);
-    ck_assert_str_eq(v, "100\nipsie:s:a\n");
+    ck_assert_str_eq(v, "100\nipsie:s:a 100\n");
     ck_assert_int_eq(keep, 100);
-    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)"100\nipsie:s:a\n",
-                                            14, "ipsie:s:b", 50, pool),
+    /* A member with an earlier expiry: the set still lives as long as its last member. */
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, one, 18, "ipsie:s:b", 50, 10, pool),
                      APR_SUCCESS);
-    /* A later member never shortens the set's life. */
-    ck_assert_str_eq(v, "100\nipsie:s:a\nipsie:s:b\n");
+    ck_assert_str_eq(v, "100\nipsie:s:a 100\nipsie:s:b 50\n");
     ck_assert_int_eq(keep, 100);
     ck_assert(
-        ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)v, strlen(v), pool));
+        ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)v, strlen(v), 10, pool));
     ck_assert_int_eq(until, 100);
     ck_assert_int_eq(members->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(members, 1, const char *), "ipsie:s:b");
-    /* Nothing to write for a member there until then already; a longer life is written. */
-    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)"100\nipsie:s:a\n",
-                                            14, "ipsie:s:a", 90, pool),
+    /* At 60, b has expired: it is not listed, and the next add drops it. */
+    ck_assert(
+        ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)v, strlen(v), 60, pool));
+    ck_assert_int_eq(members->nelts, 1);
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)v, strlen(v),
+                                            "ipsie:s:c", 90, 60, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(v, "100\nipsie:s:a 100\nipsie:s:c 90\n");
+    /* Nothing to write for a member there until then already; a longer life is written, and
+     * an earlier one never shortens it. */
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, one, 18, "ipsie:s:a", 90, 10, pool),
                      APR_SUCCESS);
     ck_assert_ptr_null(v);
-    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)"100\nipsie:s:a\n",
-                                            14, "ipsie:s:a", 200, pool),
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, one, 18, "ipsie:s:a", 200, 10, pool),
                      APR_SUCCESS);
-    ck_assert_str_eq(v, "200\nipsie:s:a\n");
+    ck_assert_str_eq(v, "200\nipsie:s:a 200\n");
+    ck_assert_int_eq(keep, 200);
     ck_assert_int_eq(
-        ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)"7\n", 2, pool), 1);
+        ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)"7\n", 2, 0, pool), 1);
     ck_assert_int_eq(members->nelts, 0);
+}
+END_TEST
+
+/* At most IPSIE_KV_SET_MAX live members: a new one more is refused, an expired one makes room. */
+START_TEST(a_set_value_holds_at_most_its_maximum_of_members)
+{
+    apr_array_header_t *members;
+    const char *v = NULL;
+    const char *next;
+    apr_int64_t keep, until;
+    int i;
+
+    for (i = 0; i < IPSIE_KV_SET_MAX; i++) {
+        ck_assert_int_eq(ipsie_kv_set_value_add(&next, &keep, (const unsigned char *)v,
+                                                v ? strlen(v) : 0, apr_psprintf(pool, "m%d", i),
+                                                i == 0 ? 20 : 100, 10, pool),
+                         APR_SUCCESS);
+        v = next;
+    }
+    ck_assert_int_eq(ipsie_kv_set_value_add(&next, &keep, (const unsigned char *)v, strlen(v),
+                                            "new", 100, 10, pool),
+                     IPSIE_ERR_TOO_LARGE);
+    ck_assert_ptr_null(next);
+    ck_assert_int_eq(ipsie_kv_set_value_add(&next, &keep, (const unsigned char *)v, strlen(v), "m5",
+                                            100, 10, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(next);
+    /* At 30 the first member has expired: room for one. */
+    ck_assert_int_eq(ipsie_kv_set_value_add(&next, &keep, (const unsigned char *)v, strlen(v),
+                                            "new", 100, 30, pool),
+                     APR_SUCCESS);
+    ck_assert(ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)next, strlen(next),
+                                       30, pool));
+    ck_assert_int_eq(members->nelts, IPSIE_KV_SET_MAX);
 }
 END_TEST
 
@@ -286,15 +328,20 @@ START_TEST(a_set_value_that_is_not_one_is_refused)
 {
     static const char *const bad[] = {"",
                                       "\n",
-                                      "x\na\n",
+                                      "x\na 1\n",
                                       "10",
-                                      "10\na",
-                                      "10\na b\n",
+                                      "10\na 1",
+                                      "10\na b 1\n",
                                       "10\n\n",
-                                      "10\na\n\n",
-                                      "10 \na\n",
-                                      "-1\na\n",
-                                      "1234567890123\na\n"};
+                                      "10\na 1\n\n",
+                                      "10 \na 1\n",
+                                      "-1\na 1\n",
+                                      "10\na\n",
+                                      "10\na -1\n",
+                                      "10\na 1x\n",
+                                      "1234567890123\na 1\n",
+                                      "10\na 1234567890123\n",
+                                      "10\na 1\nb 1\na 2\n"};
     apr_array_header_t *members;
     apr_int64_t until, keep;
     const char *v;
@@ -302,16 +349,16 @@ START_TEST(a_set_value_that_is_not_one_is_refused)
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_msg(!ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)bad[i],
-                                                strlen(bad[i]), pool),
+                                                strlen(bad[i]), 0, pool),
                       "%s", bad[i]);
         ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, (const unsigned char *)bad[i],
-                                                strlen(bad[i]), "m", 5, pool),
+                                                strlen(bad[i]), "m", 5, 0, pool),
                          IPSIE_ERR_MALFORMED);
     }
     /* A NUL inside is not a set either, nor a member that is no key. */
-    ck_assert(
-        !ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)"10\na\0b\n", 6, pool));
-    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, NULL, 0, "a b", 5, pool),
+    ck_assert(!ipsie_kv_set_value_parse(&until, &members, (const unsigned char *)"10\na 1\0b\n", 9,
+                                        0, pool));
+    ck_assert_int_eq(ipsie_kv_set_value_add(&v, &keep, NULL, 0, "a b", 5, 0, pool),
                      IPSIE_ERR_MALFORMED);
 }
 END_TEST
@@ -330,6 +377,7 @@ static Suite *kv_suite(void)
     tcase_add_test(tc, milliseconds_are_rounded_up_and_at_least_one);
     tcase_add_test(tc, a_set_value_reads_back_what_was_added);
     tcase_add_test(tc, a_set_value_that_is_not_one_is_refused);
+    tcase_add_test(tc, a_set_value_holds_at_most_its_maximum_of_members);
     suite_add_tcase(s, tc);
     return s;
 }

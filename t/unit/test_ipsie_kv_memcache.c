@@ -193,8 +193,8 @@ START_TEST(a_value_set_add_never_wrote_is_no_set)
 {
     ipsie_kv_t *kv = store();
     apr_array_header_t *members = NULL;
-    static const char *const not_sets[] = {"plain value", "",          "12\nmember",
-                                           "x\nm\n",      "12\nm m\n", "12\n\n"};
+    static const char *const not_sets[] = {"plain value", "",       "12\nmember 12", "x\nm 12\n",
+                                           "12\nm m\n",   "12\n\n", "12\nm\n",       "12\nm 1x\n"};
     size_t i;
 
     for (i = 0; i < sizeof(not_sets) / sizeof(not_sets[0]); i++) {
@@ -205,7 +205,7 @@ START_TEST(a_value_set_add_never_wrote_is_no_set)
     }
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE09302"));
     /* What set_add writes reads back. */
-    set_str(kv, "a-set", "4102444800\nm1\nm2\n");
+    set_str(kv, "a-set", "4102444800\nm1 4102444800\nm2 4102444800\n");
     ck_assert_int_eq(ipsie_kv_set_members(kv, "a-set", &members, pool), APR_SUCCESS);
     ck_assert_int_eq(members->nelts, 2);
 }

@@ -116,10 +116,10 @@ END_TEST
 START_TEST(a_server_older_than_redis_7_refuses_set_add_whole)
 {
     /* What Redis 6 answers: PEXPIRE knows no NX or GT, so the transaction is discarded. */
-    static const char answer[] =
-        "+OK\r\n+QUEUED\r\n-ERR wrong number of arguments for 'pexpire' command\r\n"
-        "-ERR wrong number of arguments for 'pexpire' command\r\n"
-        "-EXECABORT Transaction discarded because of previous errors.\r\n";
+    static const char answer[] = "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+                                 "-ERR wrong number of arguments for 'pexpire' command\r\n"
+                                 "-ERR wrong number of arguments for 'pexpire' command\r\n"
+                                 "-EXECABORT Transaction discarded because of previous errors.\r\n";
     kv_fake_t fake;
     ipsie_kv_t *kv = store_faking(&fake, answer, sizeof(answer) - 1);
 

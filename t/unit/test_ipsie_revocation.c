@@ -148,8 +148,8 @@ START_TEST(entries_end_a_session_by_its_rules)
 END_TEST
 
 /* A user's entry holds the logout token's iat, the provider's clock: it is compared with the
- * session's auth_time, the same clock, not with when this host made the session. */
-START_TEST(a_user_entry_is_compared_with_auth_time_when_there_is_one)
+ * iat of the session's ID token, the same clock, not with when this host made the session. */
+START_TEST(a_user_entry_is_compared_with_the_id_tokens_iat)
 {
     ipsie_session_t *s = session("alice", NULL, "x");
     ipsie_claim_t *claim;
@@ -160,7 +160,7 @@ START_TEST(a_user_entry_is_compared_with_auth_time_when_there_is_one)
     s->claims = apr_array_make(pool, 1, sizeof(ipsie_claim_t));
     claim = apr_array_push(s->claims);
     memset(claim, 0, sizeof(*claim));
-    claim->name = "auth_time";
+    claim->name = "iat";
     claim->value = "1700000900"; /* after LOGIN on this host's clock */
     values[1] = (unsigned char *)ipsie_revocation_value(1700000950, &len, pool);
     lens[1] = len;
@@ -168,7 +168,7 @@ START_TEST(a_user_entry_is_compared_with_auth_time_when_there_is_one)
     values[1] = (unsigned char *)ipsie_revocation_value(1700000899, &len, pool);
     lens[1] = len;
     ck_assert(!ipsie_revocation_applies(s, values, lens, 2));
-    /* An auth_time that does not read: when the session began. */
+    /* An iat that does not read: when the session began. */
     claim->value = "soon";
     ck_assert(ipsie_revocation_applies(s, values, lens, 2) == (LOGIN <= 1700000899));
 }
@@ -251,7 +251,7 @@ static Suite *revocation_suite(void)
     tcase_add_test(tc, every_passphrase_gives_its_names_first_one_first);
     tcase_add_test(tc, entries_end_a_session_by_its_rules);
     tcase_add_test(tc, an_entry_that_does_not_read_ends_the_session);
-    tcase_add_test(tc, a_user_entry_is_compared_with_auth_time_when_there_is_one);
+    tcase_add_test(tc, a_user_entry_is_compared_with_the_id_tokens_iat);
     tcase_add_test(tc, an_entry_lives_longer_than_any_session_it_ends);
     tcase_add_test(tc, a_name_depends_on_every_part_and_their_bounds);
     tcase_add_test(tc, a_name_is_hmac_sha256_under_the_derived_key);

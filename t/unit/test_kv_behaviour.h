@@ -268,7 +268,9 @@ START_TEST(a_set_keeps_each_member_once_and_an_absent_set_is_empty)
 }
 END_TEST
 
-START_TEST(a_later_expiry_extends_a_set_and_an_earlier_one_never_shortens_it)
+/* Each member lives until its own expiry, a later one extending it and an earlier one never
+ * shortening it; the set lives as long as its last member. */
+START_TEST(a_member_lives_until_its_expiry_and_an_earlier_one_never_shortens_it)
 {
     ipsie_kv_t *kv = store();
     apr_array_header_t *members = NULL;
@@ -277,21 +279,56 @@ START_TEST(a_later_expiry_extends_a_set_and_an_earlier_one_never_shortens_it)
     apr_time_t soon = now + (apr_interval_time_t)KV_EXPIRY_MS * 1000;
     apr_time_t later = now + (apr_interval_time_t)KV_EXPIRY_GONE_MS * 2000;
 
-    /* Extended: made with the short expiry, then given the long one. */
+    /* Made with the short expiry, then a member with the long one. */
     ck_assert_int_eq(ipsie_kv_set_add(kv, "set:extended", "a", soon, pool), APR_SUCCESS);
     ck_assert_int_eq(ipsie_kv_set_add(kv, "set:extended", "b", later, pool), APR_SUCCESS);
-    /* Not shortened: made with the long expiry, then a member with the short one. */
+    /* Made with the long expiry, then a member with the short one. */
     ck_assert_int_eq(ipsie_kv_set_add(kv, "set:kept", "a", later, pool), APR_SUCCESS);
     ck_assert_int_eq(ipsie_kv_set_add(kv, "set:kept", "b", soon, pool), APR_SUCCESS);
+    /* One member, added again with an earlier expiry, and another given a later one. */
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:again", "a", later, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:again", "a", soon, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:again", "b", soon, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:again", "b", later, pool), APR_SUCCESS);
     /* Short only. */
     ck_assert_int_eq(ipsie_kv_set_add(kv, "set:short", "a", soon, pool), APR_SUCCESS);
     kv_sleep_ms(KV_EXPIRY_GONE_MS - (long)(kv_now_ms() - start));
     ck_assert_int_eq(ipsie_kv_set_members(kv, "set:extended", &members, pool), APR_SUCCESS);
-    ck_assert_int_eq(members->nelts, 2);
+    ck_assert_int_eq(members->nelts, 1);
+    ck_assert(has_member(members, "b"));
     ck_assert_int_eq(ipsie_kv_set_members(kv, "set:kept", &members, pool), APR_SUCCESS);
+    ck_assert_int_eq(members->nelts, 1);
+    ck_assert(has_member(members, "a"));
+    ck_assert_int_eq(ipsie_kv_set_members(kv, "set:again", &members, pool), APR_SUCCESS);
     ck_assert_int_eq(members->nelts, 2);
     ck_assert_int_eq(ipsie_kv_set_members(kv, "set:short", &members, pool), APR_SUCCESS);
     ck_assert_int_eq(members->nelts, 0);
+    /* A member added after the others expired makes the set again. */
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:short", "c", later, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_members(kv, "set:short", &members, pool), APR_SUCCESS);
+    ck_assert_int_eq(members->nelts, 1);
+    ck_assert(has_member(members, "c"));
+}
+END_TEST
+
+/* A set holds at most IPSIE_KV_SET_MAX live members: one more is refused and not added. */
+START_TEST(a_set_holds_at_most_its_maximum_of_members)
+{
+    ipsie_kv_t *kv = store();
+    apr_array_header_t *members = NULL;
+    int i;
+
+    for (i = 0; i < IPSIE_KV_SET_MAX; i++) {
+        ck_assert_int_eq(
+            ipsie_kv_set_add(kv, "set:full", apr_psprintf(pool, "member-%d", i), LATER, pool),
+            APR_SUCCESS);
+    }
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:full", "one-more", LATER, pool),
+                     IPSIE_ERR_TOO_LARGE);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:full", "member-7", LATER, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_members(kv, "set:full", &members, pool), APR_SUCCESS);
+    ck_assert_int_eq(members->nelts, IPSIE_KV_SET_MAX);
+    ck_assert(!has_member(members, "one-more"));
 }
 END_TEST
 
@@ -630,7 +667,8 @@ static TCase *kv_behaviour_tcase(void)
     tcase_add_test(tc, remove_takes_the_entry_and_an_absent_key_is_fine);
     tcase_add_test(tc, get_many_answers_hits_and_misses_in_order);
     tcase_add_test(tc, a_set_keeps_each_member_once_and_an_absent_set_is_empty);
-    tcase_add_test(tc, a_later_expiry_extends_a_set_and_an_earlier_one_never_shortens_it);
+    tcase_add_test(tc, a_member_lives_until_its_expiry_and_an_earlier_one_never_shortens_it);
+    tcase_add_test(tc, a_set_holds_at_most_its_maximum_of_members);
     tcase_add_test(tc, processes_adding_to_one_set_at_once_lose_no_member);
     tcase_add_test(tc, threads_sharing_one_store_each_get_their_own_answers);
     tcase_add_test(tc, a_child_process_never_talks_on_its_parents_connection);
