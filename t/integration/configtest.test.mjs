@@ -2,15 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { configtest, httpdConf } from './lib/httpd.mjs';
-import { ipsieDirectives, protectedLocation } from './lib/stack.mjs';
+import { configtestDirectives, protectedLocation } from './lib/stack.mjs';
 
 const PORT = 18443;
-const BASE = ipsieDirectives({
-    metadataUrl: 'http://127.0.0.1:9/.well-known/openid-configuration',
-    httpdPort: PORT,
-    clientSecret: 'configtest-secret',
-    passphrase: 'a-passphrase-of-more-than-32-characters',
-});
+const BASE = configtestDirectives(PORT);
 
 // apache2 -t on the base configuration with lines removed (by prefix) and lines added.
 function check({ without = [], add = [] } = {}) {

@@ -9,16 +9,11 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login } from './lib/client.mjs';
 import { configtest, httpdConf } from './lib/httpd.mjs';
 import { freePort } from './lib/ports.mjs';
-import { ipsieDirectives, protectedLocation, startStack } from './lib/stack.mjs';
+import { configtestDirectives, protectedLocation, startStack } from './lib/stack.mjs';
 import { clearsCookie, logLines } from './lib/util.mjs';
 
 const PORT = 18444;
-const BASE = ipsieDirectives({
-    metadataUrl: 'http://127.0.0.1:9/.well-known/openid-configuration',
-    httpdPort: PORT,
-    clientSecret: 'configtest-secret',
-    passphrase: 'a-passphrase-of-more-than-32-characters',
-});
+const BASE = configtestDirectives(PORT);
 
 function check(add) {
     return configtest(({ dir }) => httpdConf({

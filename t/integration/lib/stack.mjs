@@ -8,6 +8,16 @@ import { startSlowProxy } from './slowproxy.mjs';
 
 export const CLIENT_ID = 'rp1';
 
+// The server-level IPSIE directives for `apache2 -t` only: a provider nobody listens on.
+export function configtestDirectives(httpdPort) {
+    return ipsieDirectives({
+        metadataUrl: 'http://127.0.0.1:9/.well-known/openid-configuration',
+        httpdPort,
+        clientSecret: 'configtest-secret',
+        passphrase: 'a-passphrase-of-more-than-32-characters',
+    });
+}
+
 // The server-level IPSIE directives for an OP, an httpd port and a client secret.
 export function ipsieDirectives({ metadataUrl, httpdPort, clientSecret, passphrase, host = '127.0.0.1' }) {
     return [
