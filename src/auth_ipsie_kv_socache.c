@@ -354,8 +354,51 @@ static apr_status_t kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_he
     return rv;
 }
 
+static apr_status_t kv_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
+                                  apr_pool_t *p)
+{
+    socache_kv_t *sk = kv->impl;
+    part_t *part = part_of(sk, key);
+    unsigned char *old = NULL;
+    apr_size_t old_len = 0;
+    apr_int64_t keep;
+    const char *value = NULL;
+    apr_status_t rv = lock(sk, part);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = retrieve(sk, part, key, &old, &old_len, p);
+    if (rv == APR_SUCCESS
+        && ipsie_kv_set_value_remove(&value, &keep, old, old_len, member,
+                                     apr_time_sec(apr_time_now()), p)
+               != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sk->s,
+                     "IPSIE09105: the %s cache holds a set that does not read", sk->provider->name);
+        rv = IPSIE_ERR_KV;
+    }
+    if (rv == APR_SUCCESS && value != NULL && *value != '\0') {
+        rv = store(sk, part, key, (const unsigned char *)value, strlen(value),
+                   apr_time_from_sec(keep), p);
+    }
+    else if (rv == APR_SUCCESS && value != NULL) {
+        unsigned char id[1 + IPSIE_KV_KEY_MAX];
+        unsigned int idlen = socache_id(id, key);
+        apr_status_t gone = sk->provider->remove(part->instance, sk->s, id, idlen, p);
+
+        if (gone != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(gone)) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, gone, sk->s,
+                         "IPSIE09104: the %s cache failed a removal", sk->provider->name);
+            rv = IPSIE_ERR_KV;
+        }
+    }
+    unlock(part);
+    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
 static const ipsie_kv_ops_t socache_ops = {
-    "socache", kv_get, kv_get_many, kv_set, kv_add, kv_remove, kv_set_add, kv_set_members,
+    "socache", kv_get,     kv_get_many,    kv_set,        kv_add,
+    kv_remove, kv_set_add, kv_set_members, kv_set_remove,
 };
 
 /* The retained record of spec, made once for the life of the httpd parent: one per provider

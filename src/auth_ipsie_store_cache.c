@@ -138,6 +138,29 @@ static apr_status_t index_entry(request_rec *r, const auth_ipsie_settings_t *cfg
     return rv;
 }
 
+/* Take the entry names of s's id under key out of its indexes: a session that ended is no
+ * longer one of its user's. What cannot be taken out now expires with the entry it names. */
+static void unindex_entry(request_rec *r, const auth_ipsie_settings_t *cfg,
+                          const ipsie_session_t *s, int key, const char *name)
+{
+    apr_array_header_t *by_sid =
+        s->sid != NULL ? auth_ipsie_cache_index_names(cfg, s->iss, s->sid, NULL, r->pool) : NULL;
+    apr_array_header_t *by_user = auth_ipsie_cache_index_names(cfg, s->iss, NULL, s->sub, r->pool);
+
+    if ((by_sid != NULL
+         && ipsie_kv_set_remove(cfg->kv, APR_ARRAY_IDX(by_sid, key, const char *), name, r->pool)
+                != APR_SUCCESS)
+        || (by_user != NULL
+            && ipsie_kv_set_remove(cfg->kv, APR_ARRAY_IDX(by_user, key, const char *), name,
+                                   r->pool)
+                   != APR_SUCCESS)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE11017: an ended session stays listed in its user's index in the %s "
+                      "store until it would have expired",
+                      cfg->kv->ops->name);
+    }
+}
+
 /* Save s under the first passphrase's name of its id: a new session gets an id, and is
  * indexed before its entry exists, so that a back-channel logout that reads the index before
  * the entry is written still names it (and the caller's check of the revocation entries
@@ -177,6 +200,9 @@ static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
     if (rv == APR_SUCCESS && !fresh && s->handle_key != 0) {
         const char *old = entry_name(cfg, s->handle_key, id, r->pool);
         rv = old != NULL ? ipsie_kv_remove(cfg->kv, old, r->pool) : IPSIE_ERR_CRYPTO;
+        if (rv == APR_SUCCESS) {
+            unindex_entry(r, cfg, s, s->handle_key, old);
+        }
     }
     if (rv == IPSIE_ERR_TOO_LARGE) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -202,6 +228,8 @@ static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
 static apr_status_t cache_remove(request_rec *r, const auth_ipsie_settings_t *cfg,
                                  const ipsie_session_t *s)
 {
+    int carried = apr_table_get(auth_ipsie_cookies(r), cfg->cookie_name) != NULL;
+
     if (s != NULL && s->handle != NULL) {
         int key;
         for (key = 0; key < ipsie_crypto_key_count(cfg->crypto); key++) {
@@ -210,12 +238,17 @@ static apr_status_t cache_remove(request_rec *r, const auth_ipsie_settings_t *cf
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                               "IPSIE11013: a session entry cannot be removed from the %s store",
                               cfg->kv->ops->name);
+                /* A cookie this response would set for it goes all the same: the request
+                 * never had it, and without it nobody reaches what is left. */
+                if (!carried) {
+                    auth_ipsie_clear_cookie(r, cfg, cfg->cookie_name);
+                }
                 return IPSIE_ERR_KV;
             }
+            unindex_entry(r, cfg, s, key, name);
         }
     }
-    if ((s != NULL && s->handle != NULL)
-        || apr_table_get(auth_ipsie_cookies(r), cfg->cookie_name) != NULL) {
+    if ((s != NULL && s->handle != NULL) || carried) {
         auth_ipsie_clear_cookie(r, cfg, cfg->cookie_name);
     }
     return APR_SUCCESS;

@@ -107,6 +107,14 @@ apr_status_t ipsie_kv_set_add(ipsie_kv_t *kv, const char *key, const char *membe
     return kv->ops->set_add(kv, key, member, expiry, p);
 }
 
+apr_status_t ipsie_kv_set_remove(ipsie_kv_t *kv, const char *key, const char *member, apr_pool_t *p)
+{
+    if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || member == NULL || !ipsie_kv_key_ok(member)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    return kv->ops->set_remove(kv, key, member, p);
+}
+
 apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
                                   apr_pool_t *p)
 {
@@ -337,69 +345,116 @@ int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
     return 1;
 }
 
+/* A set's value from entries: those live at now, member's expiry set to member_until (or
+ * member left out when member_until < 0), member last when append; *keep the latest expiry.
+ * "" when no member is left. */
+static const char *set_write(apr_int64_t *keep, const apr_array_header_t *entries,
+                             const char *member, apr_int64_t member_until, int append,
+                             apr_int64_t now, apr_pool_t *p)
+{
+    int n = entries != NULL ? entries->nelts : 0;
+    struct iovec *parts = apr_palloc(p, sizeof(*parts) * (apr_size_t)(n + 2));
+    int i, count = 1;
+
+    *keep = append ? member_until : 0;
+    for (i = 0; i < n; i++) {
+        const set_entry_t *e = &APR_ARRAY_IDX(entries, i, set_entry_t);
+        int mine = strcmp(e->member, member) == 0;
+        apr_int64_t until = mine ? member_until : e->until;
+
+        if ((mine && member_until >= 0) || (!mine && e->until > now)) {
+            parts[count].iov_base = apr_psprintf(p, "%s %" APR_INT64_T_FMT "\n", e->member, until);
+            parts[count].iov_len = strlen(parts[count].iov_base);
+            count++;
+            *keep = until > *keep ? until : *keep;
+        }
+    }
+    if (append) {
+        parts[count].iov_base = apr_psprintf(p, "%s %" APR_INT64_T_FMT "\n", member, member_until);
+        parts[count].iov_len = strlen(parts[count].iov_base);
+        count++;
+    }
+    if (count == 1) {
+        return "";
+    }
+    parts[0].iov_base = apr_psprintf(p, "%" APR_INT64_T_FMT "\n", *keep);
+    parts[0].iov_len = strlen(parts[0].iov_base);
+    return apr_pstrcatv(p, parts, (apr_size_t)count, NULL);
+}
+
+/* The entries of old (none for NULL) and whether member is one of them, with its expiry, and
+ * how many others are live or expired at now. 0 when old is not a set. */
+typedef struct {
+    apr_array_header_t *entries;
+    apr_int64_t until; /* the set's */
+    int present;
+    apr_int64_t stored; /* member's, when present */
+    int live, dropped;  /* the others */
+} set_look_t;
+
+static int set_look(set_look_t *look, const unsigned char *old, apr_size_t old_len,
+                    const char *member, apr_int64_t now, apr_pool_t *p)
+{
+    int i;
+
+    memset(look, 0, sizeof(*look));
+    if (old != NULL && !set_entries(&look->until, &look->entries, old, old_len, p)) {
+        return 0;
+    }
+    for (i = 0; look->entries != NULL && i < look->entries->nelts; i++) {
+        const set_entry_t *e = &APR_ARRAY_IDX(look->entries, i, set_entry_t);
+
+        if (strcmp(e->member, member) == 0) {
+            look->present = 1;
+            look->stored = e->until;
+        }
+        else if (e->until > now) {
+            look->live++;
+        }
+        else {
+            look->dropped++;
+        }
+    }
+    return 1;
+}
+
 apr_status_t ipsie_kv_set_value_add(const char **value, apr_int64_t *keep, const unsigned char *old,
                                     apr_size_t old_len, const char *member, apr_int64_t until,
                                     apr_int64_t now, apr_pool_t *p)
 {
-    apr_array_header_t *entries = NULL;
-    apr_int64_t old_until = 0, stored = 0, member_until;
-    int present = 0, live = 0, dropped = 0;
-    struct iovec *parts;
-    int i, n = 0;
+    set_look_t look;
+    apr_int64_t member_until;
 
     *value = NULL;
     *keep = until;
-    if (!ipsie_kv_key_ok(member)) {
+    if (!ipsie_kv_key_ok(member) || !set_look(&look, old, old_len, member, now, p)) {
         return IPSIE_ERR_MALFORMED;
     }
-    if (old != NULL && !set_entries(&old_until, &entries, old, old_len, p)) {
-        return IPSIE_ERR_MALFORMED;
-    }
-    for (i = 0; entries != NULL && i < entries->nelts; i++) {
-        const set_entry_t *e = &APR_ARRAY_IDX(entries, i, set_entry_t);
-
-        if (strcmp(e->member, member) == 0) {
-            present = 1;
-            stored = e->until;
-        }
-        else if (e->until > now) {
-            live++;
-            *keep = e->until > *keep ? e->until : *keep;
-        }
-        else {
-            dropped++;
-        }
-    }
-    member_until = present && stored > until ? stored : until;
-    *keep = member_until > *keep ? member_until : *keep;
-    /* The member is there until then already, and nothing is to be dropped. */
-    if (present && stored >= until && dropped == 0 && old_until >= *keep) {
-        return APR_SUCCESS;
-    }
-    if (!present && live >= IPSIE_KV_SET_MAX) {
+    member_until = look.present && look.stored > until ? look.stored : until;
+    if (!look.present && look.live >= IPSIE_KV_SET_MAX) {
         return IPSIE_ERR_TOO_LARGE;
     }
-    /* The live members in their order, the member last when it is new. */
-    parts = apr_palloc(p, sizeof(*parts) * (apr_size_t)(2 + (entries ? entries->nelts : 0)));
-    parts[n].iov_base = apr_psprintf(p, "%" APR_INT64_T_FMT "\n", *keep);
-    parts[n].iov_len = strlen(parts[n].iov_base);
-    n++;
-    for (i = 0; entries != NULL && i < entries->nelts; i++) {
-        const set_entry_t *e = &APR_ARRAY_IDX(entries, i, set_entry_t);
-        int mine = strcmp(e->member, member) == 0;
+    *value = set_write(keep, look.entries, member, member_until, !look.present, now, p);
+    /* The member is there until then already, and nothing is to be dropped. */
+    if (look.present && look.stored >= until && look.dropped == 0 && look.until >= *keep) {
+        *value = NULL;
+    }
+    return APR_SUCCESS;
+}
 
-        if (mine || e->until > now) {
-            parts[n].iov_base = apr_psprintf(p, "%s %" APR_INT64_T_FMT "\n", e->member,
-                                             mine ? member_until : e->until);
-            parts[n].iov_len = strlen(parts[n].iov_base);
-            n++;
-        }
+apr_status_t ipsie_kv_set_value_remove(const char **value, apr_int64_t *keep,
+                                       const unsigned char *old, apr_size_t old_len,
+                                       const char *member, apr_int64_t now, apr_pool_t *p)
+{
+    set_look_t look;
+
+    *value = NULL;
+    *keep = 0;
+    if (!ipsie_kv_key_ok(member) || !set_look(&look, old, old_len, member, now, p)) {
+        return IPSIE_ERR_MALFORMED;
     }
-    if (!present) {
-        parts[n].iov_base = apr_psprintf(p, "%s %" APR_INT64_T_FMT "\n", member, until);
-        parts[n].iov_len = strlen(parts[n].iov_base);
-        n++;
+    if (look.present || look.dropped > 0) {
+        *value = set_write(keep, look.entries, member, -1, 0, now, p);
     }
-    *value = apr_pstrcatv(p, parts, (apr_size_t)n, NULL);
     return APR_SUCCESS;
 }

@@ -551,8 +551,80 @@ static apr_status_t mc_set_members(ipsie_kv_t *kv, const char *key, apr_array_he
     return run(kv->impl, "set_members", members_op, &a, p);
 }
 
-static const ipsie_kv_ops_t memcache_ops = {"memcache", mc_get,    mc_get_many, mc_set,
-                                            mc_add,     mc_remove, mc_set_add,  mc_set_members};
+typedef struct {
+    const char *key;
+    const char *member;
+} set_remove_args_t;
+
+/* gets, then cas, again when another writer came first. A set left empty is written empty,
+ * to expire at once (a delete would not know whether someone added a member meanwhile). */
+static apr_status_t set_remove_op(mc_t *mc, memcached_st *m, void *args, apr_time_t deadline,
+                                  mc_fail_t *fail, apr_pool_t *p)
+{
+    set_remove_args_t *a = args;
+    const char *keys[1] = {a->key};
+    int want[1] = {0};
+    int server = server_of(m, a->key);
+    int attempt;
+
+    for (attempt = 0; attempt < SET_ADD_TRIES; attempt++) {
+        unsigned char *old = NULL;
+        apr_size_t old_len = 0;
+        uint64_t cas = 0;
+        apr_int64_t keep;
+        apr_time_t now = apr_time_now();
+        const char *value;
+        memcached_return_t rc;
+        apr_status_t rv;
+
+        if (attempt > 0) {
+            if (ipsie_kv_clock() >= deadline) {
+                break;
+            }
+            back_off(attempt, deadline);
+            clamp_waits(m, deadline);
+        }
+        rv = fetch(m, server, keys, want, 1, &old, &old_len, &cas, fail, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (old == NULL) {
+            return APR_SUCCESS;
+        }
+        if (ipsie_kv_set_value_remove(&value, &keep, old, old_len, a->member, apr_time_sec(now), p)
+            != APR_SUCCESS) {
+            return garbled(fail, "a set's value that set_add did not write", server);
+        }
+        if (value == NULL) {
+            return APR_SUCCESS;
+        }
+        if (*value == '\0') {
+            keep = apr_time_sec(now);
+            value = apr_psprintf(p, "%" APR_INT64_T_FMT "\n", keep);
+        }
+        rc = memcached_cas(m, a->key, strlen(a->key), value, strlen(value),
+                           exptime(apr_time_from_sec(keep), now), 0, cas);
+        if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) {
+            return APR_SUCCESS;
+        }
+        if (rc != MEMCACHED_DATA_EXISTS) {
+            return failed(fail, rc, server);
+        }
+    }
+    return garbled(fail, "set_remove gave up: too many writers on one set at once", server);
+}
+
+static apr_status_t mc_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
+                                  apr_pool_t *p)
+{
+    set_remove_args_t a = {key, member};
+
+    return run(kv->impl, "set_remove", set_remove_op, &a, p);
+}
+
+static const ipsie_kv_ops_t memcache_ops = {"memcache", mc_get,         mc_get_many,
+                                            mc_set,     mc_add,         mc_remove,
+                                            mc_set_add, mc_set_members, mc_set_remove};
 
 static apr_status_t master_cleanup(void *data)
 {

@@ -644,9 +644,31 @@ leave:
     return rv;
 }
 
-static const ipsie_kv_ops_t redis_ops = {"redis",       redis_get,        redis_get_many,
-                                         redis_set,     redis_add,        redis_remove,
-                                         redis_set_add, redis_set_members};
+static apr_status_t redis_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
+                                     apr_pool_t *p)
+{
+    redis_t *rd = kv->impl;
+    const char *argv[3] = {"ZREM", key, member};
+    request_t rq = {NULL, 0, 0, p};
+    redisContext *c = NULL;
+    redisReply *reply = NULL;
+    apr_status_t rv;
+
+    request_command(&rq, 3, argv, NULL);
+    rv = call(&c, rd, "ZREM", &rq, &reply, 1);
+    if (rv == APR_SUCCESS && reply->type != REDIS_REPLY_INTEGER) {
+        rv = unexpected(rd, "ZREM", reply, p);
+    }
+    if (reply != NULL) {
+        freeReplyObject(reply);
+    }
+    conn_release(rd, c, outcome_healthy(rv));
+    return rv;
+}
+
+static const ipsie_kv_ops_t redis_ops = {"redis",       redis_get,         redis_get_many,
+                                         redis_set,     redis_add,         redis_remove,
+                                         redis_set_add, redis_set_members, redis_set_remove};
 
 apr_status_t ipsie_kv_redis_create(ipsie_kv_t **out, const char *address,
                                    apr_interval_time_t timeout, apr_pool_t *p)

@@ -51,6 +51,9 @@ typedef struct {
      * there is none. APR_SUCCESS or IPSIE_ERR_KV. */
     apr_status_t (*set_members)(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
                                 apr_pool_t *p);
+    /* Take member out of the set at key (a set left empty goes); an absent member or set is a
+     * success. Atomic for every server sharing the store. APR_SUCCESS or IPSIE_ERR_KV. */
+    apr_status_t (*set_remove)(ipsie_kv_t *kv, const char *key, const char *member, apr_pool_t *p);
 } ipsie_kv_ops_t;
 
 struct ipsie_kv_t {
@@ -90,6 +93,8 @@ apr_status_t ipsie_kv_set_add(ipsie_kv_t *kv, const char *key, const char *membe
                               apr_time_t expiry, apr_pool_t *p);
 apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
                                   apr_pool_t *p);
+apr_status_t ipsie_kv_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
+                                 apr_pool_t *p);
 
 /* 1 when key is usable: 1..IPSIE_KV_KEY_MAX printable ASCII characters, no space. */
 int ipsie_kv_key_ok(const char *key);
@@ -115,5 +120,13 @@ int ipsie_kv_set_value_parse(apr_int64_t *until, apr_array_header_t **members,
 apr_status_t ipsie_kv_set_value_add(const char **value, apr_int64_t *keep, const unsigned char *old,
                                     apr_size_t old_len, const char *member, apr_int64_t until,
                                     apr_int64_t now, apr_pool_t *p);
+
+/* The value of the set old without member, the members whose expiry is not after now left out
+ * too: *value with *keep its expiry, "" when no member is left (the set is to go), or NULL
+ * when nothing would change. IPSIE_ERR_MALFORMED when old is not a set or member not a usable
+ * key. */
+apr_status_t ipsie_kv_set_value_remove(const char **value, apr_int64_t *keep,
+                                       const unsigned char *old, apr_size_t old_len,
+                                       const char *member, apr_int64_t now, apr_pool_t *p);
 
 #endif

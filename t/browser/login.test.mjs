@@ -67,12 +67,16 @@ withStack('browser login and logout', () => startBrowserStack(), (env) => {
 
         // Back to /app/, which no longer has a session: the OP, whose session ended too, asks again.
         await waitForLoginForm(page, stack.op);
-        const returned = requests.filter((r) => r.navigation && r.url === stack.url('/app/'));
-        assert.ok(returned.length >= 1, 'the OP sent the browser back to /app/');
+        // RP-Initiated Logout: the OP hands back the state the end-session request carried.
+        const state = endSession.searchParams.get('state');
+        assert.ok(state, 'the end-session request carries a state');
+        const returned = requests.filter((r) => r.navigation && r.url.split('?')[0] === stack.url('/app/')
+            && new URL(r.url).searchParams.get('state') === state);
+        assert.ok(returned.length >= 1, `the OP sent the browser back to /app/ with the state: ${requests.map((r) => r.url).join(' ')}`);
 
         // A fresh login as someone else works in the same browser.
         await signIn(page, stack, 'carol');
-        assert.equal(page.url(), stack.url('/app/'));
+        assert.equal(page.url().split('?')[0], stack.url('/app/'));
         const seen = await page.evaluate(() => JSON.parse(document.body.innerText));
         assert.equal(seen.headers['ipsie-claim-sub'], 'carol');
         const api = await xhr(page, '/app/');

@@ -64,8 +64,17 @@ static apr_status_t fake_set_members(ipsie_kv_t *kv, const char *key, apr_array_
     return APR_SUCCESS;
 }
 
-static const ipsie_kv_ops_t fake_ops = {"fake",   fake_get,    fake_get_many, fake_set,
-                                        fake_set, fake_remove, fake_set_add,  fake_set_members};
+static apr_status_t fake_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
+                                    apr_pool_t *p)
+{
+    seen.calls++;
+    seen.last_key = key;
+    return APR_SUCCESS;
+}
+
+static const ipsie_kv_ops_t fake_ops = {"fake",       fake_get,         fake_get_many,
+                                        fake_set,     fake_set,         fake_remove,
+                                        fake_set_add, fake_set_members, fake_set_remove};
 
 static ipsie_kv_t fake_kv = {&fake_ops, NULL};
 
@@ -156,6 +165,8 @@ START_TEST(calls_with_bad_arguments_never_reach_the_store)
     ck_assert_int_eq(ipsie_kv_set_members(&fake_kv, "k k", &members, pool), IPSIE_ERR_MALFORMED);
     ck_assert_ptr_null(members);
     ck_assert_int_eq(ipsie_kv_set_members(&fake_kv, "k", NULL, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set_remove(&fake_kv, "k", "m m", pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set_remove(&fake_kv, "k k", "m", pool), IPSIE_ERR_MALFORMED);
     ck_assert_int_eq(seen.calls, 0);
     /* None asked: nothing to ask the store. */
     ck_assert_int_eq(ipsie_kv_get_many(&fake_kv, keys, 0, values, lens, pool), APR_SUCCESS);
@@ -324,6 +335,29 @@ START_TEST(a_set_value_holds_at_most_its_maximum_of_members)
 }
 END_TEST
 
+START_TEST(a_set_value_without_a_member)
+{
+    const char *v;
+    apr_int64_t keep;
+    const unsigned char *two = (const unsigned char *)"100\na 100\nb 50\n";
+
+    ck_assert_int_eq(ipsie_kv_set_value_remove(&v, &keep, two, 15, "a", 10, pool), APR_SUCCESS);
+    ck_assert_str_eq(v, "50\nb 50\n");
+    ck_assert_int_eq(keep, 50);
+    /* Not there: nothing to write; at 60, b has expired: written without it. */
+    ck_assert_int_eq(ipsie_kv_set_value_remove(&v, &keep, two, 15, "c", 10, pool), APR_SUCCESS);
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(ipsie_kv_set_value_remove(&v, &keep, two, 15, "c", 60, pool), APR_SUCCESS);
+    ck_assert_str_eq(v, "100\na 100\n");
+    /* The last member out: empty, the set is to go. */
+    ck_assert_int_eq(ipsie_kv_set_value_remove(&v, &keep, two, 15, "a", 60, pool), APR_SUCCESS);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(
+        ipsie_kv_set_value_remove(&v, &keep, (const unsigned char *)"x", 1, "a", 0, pool),
+        IPSIE_ERR_MALFORMED);
+}
+END_TEST
+
 START_TEST(a_set_value_that_is_not_one_is_refused)
 {
     static const char *const bad[] = {"",
@@ -378,6 +412,7 @@ static Suite *kv_suite(void)
     tcase_add_test(tc, a_set_value_reads_back_what_was_added);
     tcase_add_test(tc, a_set_value_that_is_not_one_is_refused);
     tcase_add_test(tc, a_set_value_holds_at_most_its_maximum_of_members);
+    tcase_add_test(tc, a_set_value_without_a_member);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -311,6 +311,31 @@ START_TEST(a_member_lives_until_its_expiry_and_an_earlier_one_never_shortens_it)
 }
 END_TEST
 
+/* A member taken out is no longer listed; taking out what is not there is fine; a set left
+ * empty is gone, and a member added later makes it again. */
+START_TEST(a_member_taken_out_is_gone_and_an_empty_set_goes)
+{
+    ipsie_kv_t *kv = store();
+    apr_array_header_t *members = NULL;
+
+    ck_assert_int_eq(ipsie_kv_set_remove(kv, "set:none", "a", pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:out", "a", LATER, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:out", "b", LATER, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_remove(kv, "set:out", "a", pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_remove(kv, "set:out", "zzz", pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_members(kv, "set:out", &members, pool), APR_SUCCESS);
+    ck_assert_int_eq(members->nelts, 1);
+    ck_assert(has_member(members, "b"));
+    ck_assert_int_eq(ipsie_kv_set_remove(kv, "set:out", "b", pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_members(kv, "set:out", &members, pool), APR_SUCCESS);
+    ck_assert_int_eq(members->nelts, 0);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "set:out", "c", LATER, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_kv_set_members(kv, "set:out", &members, pool), APR_SUCCESS);
+    ck_assert_int_eq(members->nelts, 1);
+    ck_assert(has_member(members, "c"));
+}
+END_TEST
+
 /* A set holds at most IPSIE_KV_SET_MAX live members: one more is refused and not added. */
 START_TEST(a_set_holds_at_most_its_maximum_of_members)
 {
@@ -669,6 +694,7 @@ static TCase *kv_behaviour_tcase(void)
     tcase_add_test(tc, a_set_keeps_each_member_once_and_an_absent_set_is_empty);
     tcase_add_test(tc, a_member_lives_until_its_expiry_and_an_earlier_one_never_shortens_it);
     tcase_add_test(tc, a_set_holds_at_most_its_maximum_of_members);
+    tcase_add_test(tc, a_member_taken_out_is_gone_and_an_empty_set_goes);
     tcase_add_test(tc, processes_adding_to_one_set_at_once_lose_no_member);
     tcase_add_test(tc, threads_sharing_one_store_each_get_their_own_answers);
     tcase_add_test(tc, a_child_process_never_talks_on_its_parents_connection);
