@@ -152,7 +152,7 @@ for (const kind of ['redis', 'memcached']) {
                     assert.ok(keys.length > 0);
                     const values = await Promise.all(keys.map(async (k) => {
                         const type = await redisCommand(kv.port, 'TYPE', k);
-                        return type === 'string' ? redisCommand(kv.port, 'GET', k) : redisCommand(kv.port, 'SMEMBERS', k);
+                        return type === 'string' ? redisCommand(kv.port, 'GET', k) : redisCommand(kv.port, 'ZRANGE', k, 0, -1);
                     }));
                     const dump = JSON.stringify([keys, values]);
                     assert.ok(!dump.includes(id), 'the cookie value is nowhere in the store');
@@ -164,6 +164,22 @@ for (const kind of ['redis', 'memcached']) {
                         assert.equal(res.status, 401, `a cookie made of ${candidate.slice(0, 40)}...`);
                     }
                     assert.equal((await client.get(b.url('/app/'), { xhr: true })).status, 200);
+                });
+
+                test('a user\'s index lists the sessions that have not ended, and goes with the last', async () => {
+                    const userIndexes = async () => (await redisCommand(kv.port, 'KEYS', 'ipsie:xu:*'));
+                    const before = new Set(await userIndexes());
+                    const one = new Client();
+                    const two = new Client();
+                    await login(one, a.url('/app/'), 'ivy');
+                    await login(two, b.url('/app/'), 'ivy');
+                    const mine = (await userIndexes()).filter((k) => !before.has(k));
+                    assert.equal(mine.length, 1, 'one index for ivy');
+                    assert.equal(await redisCommand(kv.port, 'ZCARD', mine[0]), 2);
+                    await one.get(`${a.redirectUri}?logout=`);
+                    assert.equal(await redisCommand(kv.port, 'ZCARD', mine[0]), 1);
+                    await two.get(`${b.redirectUri}?logout=`);
+                    assert.equal(await redisCommand(kv.port, 'EXISTS', mine[0]), 0, 'the empty index is gone');
                 });
             }
         });
