@@ -431,14 +431,17 @@ static void back_off(int attempt, apr_time_t deadline)
 typedef struct {
     const char *key;
     const char *member;
-    apr_time_t expiry;
-} set_add_args_t;
+    apr_time_t expiry; /* set_add's */
+    int remove;        /* set_remove instead */
+} set_change_args_t;
 
-/* gets, then cas (or add when there is no set yet), again when another writer came first. */
-static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t deadline,
-                               mc_fail_t *fail, apr_pool_t *p)
+/* set_add and set_remove: gets, the set's new value (ipsie_kv_set_value_*), then cas (or add
+ * when there is no set yet), again when another writer came first. A set left empty is written
+ * empty, to expire at once: a delete could not tell whether someone added a member meanwhile. */
+static apr_status_t set_change_op(mc_t *mc, memcached_st *m, void *args, apr_time_t deadline,
+                                  mc_fail_t *fail, apr_pool_t *p)
 {
-    set_add_args_t *a = args;
+    set_change_args_t *a = args;
     const char *keys[1] = {a->key};
     int want[1] = {0};
     int server = server_of(m, a->key);
@@ -450,6 +453,7 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
         apr_size_t old_len = 0;
         uint64_t cas = 0;
         apr_int64_t keep;
+        apr_time_t now = apr_time_now();
         const char *value;
         memcached_return_t rc;
         apr_status_t rv;
@@ -462,23 +466,13 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
             clamp_waits(m, deadline);
         }
         rv = fetch(m, server, keys, want, 1, &old, &old_len, &cas, fail, p);
-        if (rv != APR_SUCCESS) {
+        if (rv != APR_SUCCESS || (old == NULL && a->remove)) {
             return rv;
         }
-        if (old == NULL) {
-            ipsie_kv_set_value_add(&value, &keep, NULL, 0, a->member, until, 0, p);
-            rc = memcached_add(m, a->key, strlen(a->key), value, strlen(value),
-                               exptime(apr_time_from_sec(until), apr_time_now()), 0);
-            if (rc == MEMCACHED_SUCCESS) {
-                return APR_SUCCESS;
-            }
-            if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS) {
-                return failed(fail, rc, server);
-            }
-            continue;
-        }
-        rv = ipsie_kv_set_value_add(&value, &keep, old, old_len, a->member, until,
-                                    apr_time_sec(apr_time_now()), p);
+        rv = a->remove ? ipsie_kv_set_value_remove(&value, &keep, old, old_len, a->member,
+                                                   apr_time_sec(now), p)
+                       : ipsie_kv_set_value_add(&value, &keep, old, old_len, a->member, until,
+                                                apr_time_sec(now), p);
         if (rv == IPSIE_ERR_TOO_LARGE) {
             return rv;
         }
@@ -488,24 +482,38 @@ static apr_status_t set_add_op(mc_t *mc, memcached_st *m, void *args, apr_time_t
         if (value == NULL) {
             return APR_SUCCESS;
         }
-        rc = memcached_cas(m, a->key, strlen(a->key), value, strlen(value),
-                           exptime(apr_time_from_sec(keep), apr_time_now()), 0, cas);
-        if (rc == MEMCACHED_SUCCESS) {
+        if (*value == '\0') {
+            keep = apr_time_sec(now);
+            value = apr_psprintf(p, "%" APR_INT64_T_FMT "\n", keep);
+        }
+        rc = old == NULL ? memcached_add(m, a->key, strlen(a->key), value, strlen(value),
+                                         exptime(apr_time_from_sec(keep), now), 0)
+                         : memcached_cas(m, a->key, strlen(a->key), value, strlen(value),
+                                         exptime(apr_time_from_sec(keep), now), 0, cas);
+        if (rc == MEMCACHED_SUCCESS || (a->remove && rc == MEMCACHED_NOTFOUND)) {
             return APR_SUCCESS;
         }
-        if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTFOUND) {
+        if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_NOTSTORED) {
             return failed(fail, rc, server);
         }
     }
-    return garbled(fail, "set_add gave up: too many writers on one set at once", server);
+    return garbled(fail, "a set changed by too many writers at once", server);
 }
 
 static apr_status_t mc_set_add(ipsie_kv_t *kv, const char *key, const char *member,
                                apr_time_t expiry, apr_pool_t *p)
 {
-    set_add_args_t a = {key, member, expiry};
+    set_change_args_t a = {key, member, expiry, 0};
 
-    return run(kv->impl, "set_add", set_add_op, &a, p);
+    return run(kv->impl, "set_add", set_change_op, &a, p);
+}
+
+static apr_status_t mc_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
+                                  apr_pool_t *p)
+{
+    set_change_args_t a = {key, member, 0, 1};
+
+    return run(kv->impl, "set_remove", set_change_op, &a, p);
 }
 
 typedef struct {
@@ -549,77 +557,6 @@ static apr_status_t mc_set_members(ipsie_kv_t *kv, const char *key, apr_array_he
     members_args_t a = {key, members};
 
     return run(kv->impl, "set_members", members_op, &a, p);
-}
-
-typedef struct {
-    const char *key;
-    const char *member;
-} set_remove_args_t;
-
-/* gets, then cas, again when another writer came first. A set left empty is written empty,
- * to expire at once (a delete would not know whether someone added a member meanwhile). */
-static apr_status_t set_remove_op(mc_t *mc, memcached_st *m, void *args, apr_time_t deadline,
-                                  mc_fail_t *fail, apr_pool_t *p)
-{
-    set_remove_args_t *a = args;
-    const char *keys[1] = {a->key};
-    int want[1] = {0};
-    int server = server_of(m, a->key);
-    int attempt;
-
-    for (attempt = 0; attempt < SET_ADD_TRIES; attempt++) {
-        unsigned char *old = NULL;
-        apr_size_t old_len = 0;
-        uint64_t cas = 0;
-        apr_int64_t keep;
-        apr_time_t now = apr_time_now();
-        const char *value;
-        memcached_return_t rc;
-        apr_status_t rv;
-
-        if (attempt > 0) {
-            if (ipsie_kv_clock() >= deadline) {
-                break;
-            }
-            back_off(attempt, deadline);
-            clamp_waits(m, deadline);
-        }
-        rv = fetch(m, server, keys, want, 1, &old, &old_len, &cas, fail, p);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        if (old == NULL) {
-            return APR_SUCCESS;
-        }
-        if (ipsie_kv_set_value_remove(&value, &keep, old, old_len, a->member, apr_time_sec(now), p)
-            != APR_SUCCESS) {
-            return garbled(fail, "a set's value that set_add did not write", server);
-        }
-        if (value == NULL) {
-            return APR_SUCCESS;
-        }
-        if (*value == '\0') {
-            keep = apr_time_sec(now);
-            value = apr_psprintf(p, "%" APR_INT64_T_FMT "\n", keep);
-        }
-        rc = memcached_cas(m, a->key, strlen(a->key), value, strlen(value),
-                           exptime(apr_time_from_sec(keep), now), 0, cas);
-        if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) {
-            return APR_SUCCESS;
-        }
-        if (rc != MEMCACHED_DATA_EXISTS) {
-            return failed(fail, rc, server);
-        }
-    }
-    return garbled(fail, "set_remove gave up: too many writers on one set at once", server);
-}
-
-static apr_status_t mc_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
-                                  apr_pool_t *p)
-{
-    set_remove_args_t a = {key, member};
-
-    return run(kv->impl, "set_remove", set_remove_op, &a, p);
 }
 
 static const ipsie_kv_ops_t memcache_ops = {"memcache", mc_get,         mc_get_many,

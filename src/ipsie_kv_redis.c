@@ -471,29 +471,32 @@ static apr_status_t redis_add(ipsie_kv_t *kv, const char *key, const unsigned ch
     return redis_store(kv->impl, "SET NX", 1, key, value, len, expiry, p);
 }
 
-static apr_status_t redis_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
+/* One command whose reply is an integer (a count it leaves unread). */
+static apr_status_t integer_command(redis_t *rd, const char *op, int argc, const char *const *argv,
+                                    apr_pool_t *p)
 {
-    redis_t *rd = kv->impl;
-    const char *argv[2] = {"DEL", key};
     request_t rq = {NULL, 0, 0, p};
     redisContext *c = NULL;
     redisReply *reply = NULL;
     apr_status_t rv;
 
-    request_command(&rq, 2, argv, NULL);
-    rv = call(&c, rd, "DEL", &rq, &reply, 1);
-    if (rv != APR_SUCCESS) {
-        goto leave;
+    request_command(&rq, argc, argv, NULL);
+    rv = call(&c, rd, op, &rq, &reply, 1);
+    if (rv == APR_SUCCESS && reply->type != REDIS_REPLY_INTEGER) {
+        rv = unexpected(rd, op, reply, p);
     }
-    if (reply->type != REDIS_REPLY_INTEGER) {
-        rv = unexpected(rd, "DEL", reply, p);
-    }
-leave:
     if (reply != NULL) {
         freeReplyObject(reply);
     }
     conn_release(rd, c, outcome_healthy(rv));
     return rv;
+}
+
+static apr_status_t redis_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
+{
+    const char *argv[2] = {"DEL", key};
+
+    return integer_command(kv->impl, "DEL", 2, argv, p);
 }
 
 /* Sets are sorted sets, each member scored with its expiry (Unix milliseconds). One
@@ -647,23 +650,9 @@ leave:
 static apr_status_t redis_set_remove(ipsie_kv_t *kv, const char *key, const char *member,
                                      apr_pool_t *p)
 {
-    redis_t *rd = kv->impl;
     const char *argv[3] = {"ZREM", key, member};
-    request_t rq = {NULL, 0, 0, p};
-    redisContext *c = NULL;
-    redisReply *reply = NULL;
-    apr_status_t rv;
 
-    request_command(&rq, 3, argv, NULL);
-    rv = call(&c, rd, "ZREM", &rq, &reply, 1);
-    if (rv == APR_SUCCESS && reply->type != REDIS_REPLY_INTEGER) {
-        rv = unexpected(rd, "ZREM", reply, p);
-    }
-    if (reply != NULL) {
-        freeReplyObject(reply);
-    }
-    conn_release(rd, c, outcome_healthy(rv));
-    return rv;
+    return integer_command(kv->impl, "ZREM", 3, argv, p);
 }
 
 static const ipsie_kv_ops_t redis_ops = {"redis",       redis_get,         redis_get_many,
