@@ -84,11 +84,19 @@ static size_t body_write_cb(char *ptr, size_t size, size_t nmemb, void *baton)
     return n;
 }
 
+/* At most this many request headers of the caller's, each at most this long. */
+#define EXTRA_HEADERS_MAX 8
+#define EXTRA_HEADER_LEN_MAX 8192
+
 /* One exchange: GET when form is NULL, otherwise a form POST. */
 static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, const char *form,
-                                  const char *basic_user, const char *basic_pass,
-                                  const ipsie_http_opts_t *opts, apr_pool_t *p)
+                                  const char *const *extra, const char *basic_user,
+                                  const char *basic_pass, const ipsie_http_opts_t *opts,
+                                  apr_pool_t *p)
 {
+    struct curl_header *h = NULL;
+    struct curl_header *prev = NULL;
+    int i;
     CURL *curl = NULL;
     struct curl_slist *headers = NULL;
     struct curl_slist *more;
@@ -146,6 +154,21 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
         goto leave;
     }
     headers = more;
+    for (i = 0; extra != NULL && extra[i] != NULL; i++) {
+        /* A header is one line: a CR or LF in it would start another. */
+        if (i >= EXTRA_HEADERS_MAX || strlen(extra[i]) > EXTRA_HEADER_LEN_MAX
+            || strpbrk(extra[i], "\r\n") != NULL || strchr(extra[i], ':') == NULL) {
+            ipsie_log(IPSIE_LOG_ERROR, "IPSIE08008: a request header for %s is not one", log_url);
+            rv = APR_EINVAL;
+            goto leave;
+        }
+        more = curl_slist_append(headers, extra[i]);
+        if (more == NULL) {
+            rv = APR_ENOMEM;
+            goto leave;
+        }
+        headers = more;
+    }
 
     cc = curl_easy_setopt(curl, CURLOPT_URL, url);
     if (cc != CURLE_OK) {
@@ -220,6 +243,11 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
     if (curl_easy_header(curl, "Cache-Control", 0, CURLH_HEADER, -1, &cc_header) == CURLHE_OK) {
         resp->cache_control = apr_pstrdup(p, cc_header->value);
     }
+    resp->headers = apr_table_make(p, 8);
+    while ((h = curl_easy_nextheader(curl, CURLH_HEADER, -1, prev)) != NULL) {
+        apr_table_add(resp->headers, h->name, h->value);
+        prev = h;
+    }
 
     body = apr_palloc(p, buf.len + 1);
     if (buf.len > 0) {
@@ -243,7 +271,14 @@ leave:
 apr_status_t ipsie_http_get(ipsie_http_response_t *resp, const char *url,
                             const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
-    return http_exchange(resp, url, NULL, NULL, NULL, opts, p);
+    return http_exchange(resp, url, NULL, NULL, NULL, NULL, opts, p);
+}
+
+apr_status_t ipsie_http_send(ipsie_http_response_t *resp, const char *url, const char *form,
+                             const char *const *headers, const char *basic_user,
+                             const char *basic_pass, const ipsie_http_opts_t *opts, apr_pool_t *p)
+{
+    return http_exchange(resp, url, form, headers, basic_user, basic_pass, opts, p);
 }
 
 apr_status_t ipsie_http_post_form(ipsie_http_response_t *resp, const char *url, const char *form,
@@ -253,7 +288,7 @@ apr_status_t ipsie_http_post_form(ipsie_http_response_t *resp, const char *url, 
     if (form == NULL) {
         form = "";
     }
-    return http_exchange(resp, url, form, basic_user, basic_pass, opts, p);
+    return http_exchange(resp, url, form, NULL, basic_user, basic_pass, opts, p);
 }
 
 /* Case-insensitive: is the directive of length n the word? */

@@ -128,20 +128,19 @@ static const char *op_error_code(const char *body, apr_size_t len, apr_pool_t *p
     return n ? out : "-";
 }
 
-apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provider_t *op,
-                                 const ipsie_client_t *client, const char *code,
-                                 const char *redirect_uri, const char *code_verifier,
-                                 const ipsie_http_opts_t *opts, apr_pool_t *p)
+apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provider_t *op,
+                               const ipsie_client_t *client, const char *grant,
+                               const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
     ipsie_http_response_t resp;
-    const char *form;
+    const char *form = grant;
     const char *user = NULL;
     const char *pass = NULL;
     apr_status_t rv;
 
     *out = NULL;
     if (op == NULL || op->token_endpoint == NULL || client == NULL || client->client_id == NULL
-        || code == NULL || redirect_uri == NULL || code_verifier == NULL) {
+        || grant == NULL) {
         return APR_EINVAL;
     }
     if (client->auth_method == IPSIE_AUTH_PRIVATE_KEY_JWT) {
@@ -150,12 +149,8 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
     if (client->client_secret == NULL) {
         return APR_EINVAL;
     }
-
-    form = apr_pstrcat(p, "grant_type=authorization_code&code=", ipsie_url_encode(code, p),
-                       "&redirect_uri=", ipsie_url_encode(redirect_uri, p),
-                       "&code_verifier=", ipsie_url_encode(code_verifier, p), NULL);
     if (client->auth_method == IPSIE_AUTH_CLIENT_SECRET_POST) {
-        form = apr_pstrcat(p, form, "&client_id=", ipsie_url_encode(client->client_id, p),
+        form = apr_pstrcat(p, grant, "&client_id=", ipsie_url_encode(client->client_id, p),
                            "&client_secret=", ipsie_url_encode(client->client_secret, p), NULL);
     }
     else {
@@ -174,4 +169,21 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
         return IPSIE_ERR_HTTP_STATUS;
     }
     return ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+}
+
+apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provider_t *op,
+                                 const ipsie_client_t *client, const char *code,
+                                 const char *redirect_uri, const char *code_verifier,
+                                 const ipsie_http_opts_t *opts, apr_pool_t *p)
+{
+    *out = NULL;
+    if (code == NULL || redirect_uri == NULL || code_verifier == NULL) {
+        return APR_EINVAL;
+    }
+    return ipsie_token_grant(
+        out, op, client,
+        apr_pstrcat(p, "grant_type=authorization_code&code=", ipsie_url_encode(code, p),
+                    "&redirect_uri=", ipsie_url_encode(redirect_uri, p),
+                    "&code_verifier=", ipsie_url_encode(code_verifier, p), NULL),
+        opts, p);
 }

@@ -3,6 +3,7 @@
 #define IPSIE_HTTP_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 
 #define IPSIE_HTTP_MAX_BODY (512 * 1024)
@@ -20,6 +21,7 @@ typedef struct {
     apr_size_t body_len;
     const char *content_type;
     const char *cache_control; /* the Cache-Control header, NULL when absent */
+    apr_table_t *headers;      /* every response header (of the last response) */
 } ipsie_http_response_t;
 
 /* Call once at start-up (curl_global_init). */
@@ -36,6 +38,13 @@ apr_status_t ipsie_http_get(ipsie_http_response_t *resp, const char *url,
 apr_status_t ipsie_http_post_form(ipsie_http_response_t *resp, const char *url, const char *form,
                                   const char *basic_user, const char *basic_pass,
                                   const ipsie_http_opts_t *opts, apr_pool_t *p);
+
+/* The general exchange: GET when form is NULL, otherwise a form POST; headers: more request
+ * headers ("Name: value", NULL-terminated list; NULL for none), e.g. Authorization or DPoP;
+ * basic_user/basic_pass as for ipsie_http_post_form. */
+apr_status_t ipsie_http_send(ipsie_http_response_t *resp, const char *url, const char *form,
+                             const char *const *headers, const char *basic_user,
+                             const char *basic_pass, const ipsie_http_opts_t *opts, apr_pool_t *p);
 
 /* The freshness lifetime a Cache-Control header gives (RFC 9111 5.2.2.1 max-age), in
  * seconds: 0 for no-store or no-cache, -1 when it states none (header absent, no max-age,

@@ -32,6 +32,14 @@ typedef struct {
 apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char *json,
                                         apr_size_t len, apr_pool_t *p);
 
+/* POST a grant to the token endpoint with the client's authentication: grant holds the
+ * grant's own parameters, form-urlencoded (grant_type=... and the rest). The response as
+ * ipsie_token_response_parse reads it. IPSIE_ERR_HTTP_STATUS for a non-200 answer (the OP's
+ * error code is logged), IPSIE_ERR_HTTP when it cannot be reached. */
+apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provider_t *op,
+                               const ipsie_client_t *client, const char *grant,
+                               const ipsie_http_opts_t *opts, apr_pool_t *p);
+
 /* Exchange an authorization code (with the PKCE verifier) at the token endpoint.
  * IPSIE_ERR_HTTP_STATUS for a non-200 answer (the OP's error code is logged). */
 apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provider_t *op,

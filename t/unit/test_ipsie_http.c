@@ -169,6 +169,42 @@ START_TEST(http_get_returns_the_cache_control_header)
 }
 END_TEST
 
+/* More request headers go out as given; every response header comes back. */
+START_TEST(http_send_adds_request_headers_and_returns_response_headers)
+{
+    ipsie_http_response_t resp;
+    const char *headers[] = {"Authorization: DPoP abc", "DPoP: eyJ.x.y", NULL};
+
+    srv_set("/h", 401, "DPoP-Nonce: n-1\r\nWWW-Authenticate: DPoP error=\"use_dpop_nonce\"\r\n",
+            "{}", 0, 0);
+    ck_assert_int_eq(ipsie_http_send(&resp, url("/h"), NULL, headers, NULL, NULL, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(resp.status, 401);
+    ck_assert_ptr_nonnull(strstr(srv.last_request, "GET /h HTTP/1.1\r\n"));
+    ck_assert_ptr_nonnull(strstr(srv.last_request, "\r\nAuthorization: DPoP abc\r\n"));
+    ck_assert_ptr_nonnull(strstr(srv.last_request, "\r\nDPoP: eyJ.x.y\r\n"));
+    ck_assert_str_eq(apr_table_get(resp.headers, "dpop-nonce"), "n-1");
+    ck_assert_str_eq(apr_table_get(resp.headers, "WWW-Authenticate"),
+                     "DPoP error=\"use_dpop_nonce\"");
+}
+END_TEST
+
+/* A header that would be two (CR or LF inside), or is no header, is not sent: nothing is. */
+START_TEST(http_send_refuses_a_header_that_is_not_one)
+{
+    ipsie_http_response_t resp;
+    const char *split[] = {"DPoP: a\r\nX-Injected: 1", NULL};
+    const char *bare[] = {"no colon", NULL};
+
+    srv_json("/h2", 200, "{}");
+    ck_assert_int_eq(ipsie_http_send(&resp, url("/h2"), NULL, split, NULL, NULL, NULL, pool),
+                     APR_EINVAL);
+    ck_assert_int_eq(ipsie_http_send(&resp, url("/h2"), NULL, bare, NULL, NULL, NULL, pool),
+                     APR_EINVAL);
+    ck_assert_int_eq(srv.requests, 0);
+}
+END_TEST
+
 /* ---- form POSTs ----------------------------------------------------------------------- */
 
 START_TEST(http_post_form_sends_the_form_verbatim_without_credentials)
@@ -445,6 +481,8 @@ static Suite *http_suite(void)
     tcase_add_test(http, http_get_times_out_on_a_silent_peer);
     tcase_add_test(http, http_post_form_encodes_basic_credentials);
     tcase_add_test(http, http_get_returns_the_cache_control_header);
+    tcase_add_test(http, http_send_adds_request_headers_and_returns_response_headers);
+    tcase_add_test(http, http_send_refuses_a_header_that_is_not_one);
     tcase_add_test(http, http_post_form_sends_the_form_verbatim_without_credentials);
     tcase_add_test(http, http_post_form_without_a_form_sends_an_empty_body);
     tcase_add_test(http, http_post_form_with_a_user_and_no_password_sends_an_empty_password);
