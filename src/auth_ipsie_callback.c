@@ -213,7 +213,7 @@ static apr_status_t request_tokens(ipsie_token_response_t **tokens, request_rec 
     }
     http.deadline = auth_ipsie_provider_deadline(r, cfg);
     rv = ipsie_token_request(tokens, op, &cfg->client, code, auth_ipsie_redirect_uri_abs(r, cfg),
-                             st->code_verifier, &http, r->pool);
+                             st->code_verifier, NULL, &http, r->pool);
     ipsie_provider_cache_leave(cfg->provider, &lease);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");

@@ -1,6 +1,7 @@
 /* Starting a login: a login state in a slot cookie, then the browser sent to the provider's
  * authorization endpoint. */
 #include <httpd.h>
+#include <string.h>
 
 #include <apr_strings.h>
 #include <http_log.h>
@@ -70,6 +71,7 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
     }
     auth_ipsie_set_cookie(r, cfg, ipsie_login_state_cookie_name(st->slot, r->pool), sealed,
                           cfg->state_timeout, 0);
+    memset(&req, 0, sizeof(req));
     req.client_id = cfg->client.client_id;
     req.redirect_uri = auth_ipsie_redirect_uri_abs(r, cfg);
     req.scope = cfg->scope;

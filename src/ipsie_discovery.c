@@ -75,6 +75,29 @@ static apr_status_t get_url_member(const char **out, json_t *doc, const char *na
     return APR_SUCCESS;
 }
 
+/* A member that is a JSON array of strings, as an array of const char *; NULL when absent or
+ * of another shape (a list that cannot be read advertises nothing). */
+static const apr_array_header_t *string_array(json_t *doc, const char *name, apr_pool_t *p)
+{
+    json_t *v = json_object_get(doc, name);
+    json_t *m;
+    apr_array_header_t *out;
+    size_t i;
+
+    if (!json_is_array(v)) {
+        return NULL;
+    }
+    out = apr_array_make(p, (int)json_array_size(v) + 1, sizeof(const char *));
+    json_array_foreach(v, i, m)
+    {
+        if (!json_is_string(m)) {
+            return NULL;
+        }
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, json_string_value(m));
+    }
+    return out;
+}
+
 /* Why the metadata fails to advertise PKCE S256, the only method the module sends, or NULL
  * when it does (RFC 8414 code_challenge_methods_supported: a JSON array of strings). */
 static const char *s256_not_advertised(json_t *doc)
@@ -155,11 +178,16 @@ apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_
     if (rv == APR_SUCCESS) {
         rv = get_url_member(&op->end_session_endpoint, doc, "end_session_endpoint", 0, p);
     }
+    if (rv == APR_SUCCESS) {
+        rv = get_url_member(&op->par_endpoint, doc, "pushed_authorization_request_endpoint", 0, p);
+    }
     if (rv != APR_SUCCESS) {
         goto leave;
     }
     op->iss_parameter_supported =
         json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
+    op->require_par = json_is_true(json_object_get(doc, "require_pushed_authorization_requests"));
+    op->dpop_algs = string_array(doc, "dpop_signing_alg_values_supported", p);
     /* PKCE S256 is always sent; a provider that does not say so may still support it. */
     why = s256_not_advertised(doc);
     if (why != NULL) {

@@ -19,13 +19,11 @@ static const char *query_start(const char *url)
     return strchr(url, '?') != NULL ? "&" : "?";
 }
 
-const char *ipsie_login_authorization_url(const ipsie_provider_t *op,
-                                          const ipsie_login_request_t *req,
-                                          const ipsie_login_state_t *st, apr_pool_t *p)
+const char *ipsie_login_authorization_params(const ipsie_login_request_t *req,
+                                             const ipsie_login_state_t *st, apr_pool_t *p)
 {
     return apr_pstrcat(
-        p, op->authorization_endpoint, query_start(op->authorization_endpoint),
-        "response_type=code&client_id=", ipsie_url_encode(req->client_id, p),
+        p, "response_type=code&client_id=", ipsie_url_encode(req->client_id, p),
         "&redirect_uri=", ipsie_url_encode(req->redirect_uri, p),
         "&scope=", ipsie_url_encode(req->scope, p), "&state=", st->state, "&nonce=", st->nonce,
         "&code_challenge=", ipsie_pkce_challenge_s256(st->code_verifier, p),
@@ -33,8 +31,17 @@ const char *ipsie_login_authorization_url(const ipsie_provider_t *op,
         req->max_age >= 0 ? apr_psprintf(p, "&max_age=%" APR_INT64_T_FMT, (apr_int64_t)req->max_age)
                           : "",
         req->login_hint ? "&login_hint=" : "",
-        req->login_hint ? ipsie_url_encode(req->login_hint, p) : "", req->extra_params ? "&" : "",
-        req->extra_params ? req->extra_params : "", NULL);
+        req->login_hint ? ipsie_url_encode(req->login_hint, p) : "",
+        req->dpop_jkt ? "&dpop_jkt=" : "", req->dpop_jkt ? ipsie_url_encode(req->dpop_jkt, p) : "",
+        req->extra_params ? "&" : "", req->extra_params ? req->extra_params : "", NULL);
+}
+
+const char *ipsie_login_authorization_url(const ipsie_provider_t *op,
+                                          const ipsie_login_request_t *req,
+                                          const ipsie_login_state_t *st, apr_pool_t *p)
+{
+    return apr_pstrcat(p, op->authorization_endpoint, query_start(op->authorization_endpoint),
+                       ipsie_login_authorization_params(req, st, p), NULL);
 }
 
 const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,

@@ -1,5 +1,5 @@
-/* The token endpoint exchange (OIDC Core 3.1.3): the authorization code request and its
- * response. */
+/* The token endpoint exchange (OIDC Core 3.1.3): a grant with the client's authentication and
+ * DPoP, the authorization code request and the response. */
 #include <string.h>
 
 #include <apr_lib.h>
@@ -10,8 +10,6 @@
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_token.h"
 #include "ipsie/ipsie_util.h"
-
-#define OP_ERROR_MAX 64
 
 /* An optional member: absent or null leaves *out NULL, a non-string is malformed. */
 static apr_status_t get_opt_string(const char **out, json_t *doc, const char *name, apr_pool_t *p)
@@ -69,8 +67,9 @@ apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char
         goto leave;
     }
     if (get_opt_string(&tr->token_type, doc, "token_type", p) != APR_SUCCESS
-        || tr->token_type == NULL || strcasecmp(tr->token_type, "Bearer") != 0) {
-        what = "token_type is not Bearer";
+        || tr->token_type == NULL
+        || (strcasecmp(tr->token_type, "Bearer") != 0 && strcasecmp(tr->token_type, "DPoP") != 0)) {
+        what = "token_type is neither Bearer nor DPoP";
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
@@ -98,44 +97,37 @@ leave:
     return rv;
 }
 
-/* The OP's "error" code reduced to [A-Za-z0-9_.-], at most OP_ERROR_MAX characters. */
-static const char *op_error_code(const char *body, apr_size_t len, apr_pool_t *p)
+/* RFC 9449 5: a DPoP token needs the proof's key, which only a request with a proof used; a
+ * Bearer token after a proof is what a server without DPoP answers, refused when required. */
+static apr_status_t check_binding(const ipsie_token_response_t *tr, int dpop_sent, int required)
 {
-    json_t *doc;
-    json_t *v;
-    json_error_t jerr;
-    const char *s;
-    char *out;
-    apr_size_t n = 0;
+    int bound = strcasecmp(tr->token_type, "DPoP") == 0;
 
-    if (body == NULL || len == 0 || len > IPSIE_HTTP_MAX_BODY) {
-        return "-";
+    if (bound && !dpop_sent) {
+        ipsie_log(IPSIE_LOG_ERROR,
+                  "IPSIE06201: the token response is DPoP-bound, but the request carried no "
+                  "DPoP proof");
+        return IPSIE_ERR_MALFORMED;
     }
-    doc = json_loadb(body, len, 0, &jerr);
-    v = json_is_object(doc) ? json_object_get(doc, "error") : NULL;
-    if (!json_is_string(v)) {
-        json_decref(doc);
-        return "-";
+    if (!bound && dpop_sent && required) {
+        ipsie_log(IPSIE_LOG_ERROR,
+                  "IPSIE06202: the token response is not DPoP-bound (token_type Bearer), and "
+                  "IPSIEDPoP required refuses it");
+        return IPSIE_ERR_DPOP_UNBOUND;
     }
-    out = apr_palloc(p, OP_ERROR_MAX + 1);
-    for (s = json_string_value(v); *s && n < OP_ERROR_MAX; s++) {
-        if (apr_isalnum(*s) || *s == '_' || *s == '.' || *s == '-') {
-            out[n++] = *s;
-        }
+    if (!bound && dpop_sent) {
+        ipsie_log(IPSIE_LOG_INFO, "IPSIE06203: the provider answered a DPoP proof with a Bearer "
+                                  "token: used as a Bearer token");
     }
-    out[n] = '\0';
-    json_decref(doc);
-    return n ? out : "-";
+    return APR_SUCCESS;
 }
 
 apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provider_t *op,
                                const ipsie_client_t *client, const char *grant,
-                               const ipsie_http_opts_t *opts, apr_pool_t *p)
+                               const ipsie_client_opts_t *copts, const ipsie_http_opts_t *opts,
+                               apr_pool_t *p)
 {
     ipsie_http_response_t resp;
-    const char *form = grant;
-    const char *user = NULL;
-    const char *pass = NULL;
     apr_status_t rv;
 
     *out = NULL;
@@ -143,38 +135,33 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
         || grant == NULL) {
         return APR_EINVAL;
     }
-    if (client->auth_method == IPSIE_AUTH_PRIVATE_KEY_JWT) {
-        return APR_ENOTIMPL;
-    }
-    if (client->client_secret == NULL) {
-        return APR_EINVAL;
-    }
-    if (client->auth_method == IPSIE_AUTH_CLIENT_SECRET_POST) {
-        form = apr_pstrcat(p, grant, "&client_id=", ipsie_url_encode(client->client_id, p),
-                           "&client_secret=", ipsie_url_encode(client->client_secret, p), NULL);
-    }
-    else {
-        user = client->client_id;
-        pass = client->client_secret;
-    }
-
-    rv = ipsie_http_post_form(&resp, op->token_endpoint, form, user, pass, opts, p);
+    rv = ipsie_client_post(&resp, op, client, op->token_endpoint, grant, copts, opts, p);
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed", op->token_endpoint);
         return rv;
     }
     if (resp.status != 200) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08203: token endpoint %s answered status %ld, error %s",
-                  op->token_endpoint, resp.status, op_error_code(resp.body, resp.body_len, p));
+                  op->token_endpoint, resp.status,
+                  ipsie_client_op_error(resp.body, resp.body_len, p));
         return IPSIE_ERR_HTTP_STATUS;
     }
-    return ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+    rv = ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+    if (rv == APR_SUCCESS) {
+        rv = check_binding(*out, copts != NULL && copts->dpop != NULL,
+                           copts != NULL && copts->dpop_required);
+        if (rv != APR_SUCCESS) {
+            *out = NULL;
+        }
+    }
+    return rv;
 }
 
 apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provider_t *op,
                                  const ipsie_client_t *client, const char *code,
                                  const char *redirect_uri, const char *code_verifier,
-                                 const ipsie_http_opts_t *opts, apr_pool_t *p)
+                                 const ipsie_client_opts_t *copts, const ipsie_http_opts_t *opts,
+                                 apr_pool_t *p)
 {
     *out = NULL;
     if (code == NULL || redirect_uri == NULL || code_verifier == NULL) {
@@ -185,5 +172,5 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
         apr_pstrcat(p, "grant_type=authorization_code&code=", ipsie_url_encode(code, p),
                     "&redirect_uri=", ipsie_url_encode(redirect_uri, p),
                     "&code_verifier=", ipsie_url_encode(code_verifier, p), NULL),
-        opts, p);
+        copts, opts, p);
 }

@@ -4,6 +4,7 @@
 #define IPSIE_DISCOVERY_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 typedef struct {
     const char *issuer;
@@ -12,6 +13,12 @@ typedef struct {
     const char *jwks_uri;
     const char *end_session_endpoint; /* NULL when absent */
     int iss_parameter_supported;      /* authorization_response_iss_parameter_supported */
+    /* Pushed authorization requests (RFC 9126) and DPoP (RFC 9449). */
+    const char *par_endpoint; /* pushed_authorization_request_endpoint, NULL when absent */
+    int require_par;          /* require_pushed_authorization_requests */
+    /* dpop_signing_alg_values_supported (const char *), NULL when absent or not an array of
+     * strings */
+    const apr_array_header_t *dpop_algs;
 } ipsie_provider_t;
 
 /* The issuer a discovery URL names: the URL without "/.well-known/openid-configuration". */

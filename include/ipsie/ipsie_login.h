@@ -52,11 +52,17 @@ typedef struct {
     long long max_age;        /* -1: not sent */
     const char *login_hint;   /* NULL: not sent */
     const char *extra_params; /* an encoded query, NULL: none */
+    const char *dpop_jkt;     /* RFC 9449 10: the DPoP key's thumbprint, NULL: not sent */
 } ipsie_login_request_t;
 
-/* The authorization endpoint URL for the login state st: response_type code, client_id,
- * redirect_uri, scope, state, nonce, PKCE S256, prompt=login when st asks for it, max_age,
- * login_hint and the extra parameters, each encoded. */
+/* The authorization request's parameters for the login state st, as an encoded query without
+ * '?': response_type code, client_id, redirect_uri, scope, state, nonce, PKCE S256,
+ * prompt=login when st asks for it, max_age, login_hint, dpop_jkt and the extra parameters.
+ * What a pushed authorization request (ipsie_par_push) sends. */
+const char *ipsie_login_authorization_params(const ipsie_login_request_t *req,
+                                             const ipsie_login_state_t *st, apr_pool_t *p);
+
+/* The authorization endpoint URL with ipsie_login_authorization_params. */
 const char *ipsie_login_authorization_url(const ipsie_provider_t *op,
                                           const ipsie_login_request_t *req,
                                           const ipsie_login_state_t *st, apr_pool_t *p);

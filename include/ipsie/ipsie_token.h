@@ -1,50 +1,45 @@
-/* The token endpoint exchange (OIDC Core 3.1.3): the client's credentials, the authorization
- * code request and its response. */
+/* The token endpoint exchange (OIDC Core 3.1.3): a grant with the client's authentication
+ * (ipsie_client.h) and DPoP, the authorization code request and the response. */
 #ifndef IPSIE_TOKEN_H
 #define IPSIE_TOKEN_H
 
 #include <apr_pools.h>
+#include "ipsie_client.h"
 #include "ipsie_discovery.h"
 #include "ipsie_http.h"
-
-typedef enum {
-    IPSIE_AUTH_CLIENT_SECRET_BASIC = 0,
-    IPSIE_AUTH_CLIENT_SECRET_POST,
-    IPSIE_AUTH_PRIVATE_KEY_JWT
-} ipsie_client_auth_e;
-
-typedef struct {
-    const char *client_id;
-    const char *client_secret;
-    ipsie_client_auth_e auth_method;
-} ipsie_client_t;
 
 typedef struct {
     const char *id_token;
     const char *access_token;
     const char *refresh_token; /* NULL when absent */
-    const char *token_type;
-    long long expires_in; /* 0 when absent */
+    const char *token_type;    /* "Bearer" or "DPoP" (any case): a DPoP-bound access token */
+    long long expires_in;      /* 0 when absent */
 } ipsie_token_response_t;
 
 /* Parse a token endpoint response body: JSON object with string id_token, access_token,
- * token_type ("Bearer", case-insensitive). IPSIE_ERR_MALFORMED otherwise. */
+ * token_type ("Bearer" or "DPoP", case-insensitive). IPSIE_ERR_MALFORMED otherwise. */
 apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char *json,
                                         apr_size_t len, apr_pool_t *p);
 
-/* POST a grant to the token endpoint with the client's authentication: grant holds the
- * grant's own parameters, form-urlencoded (grant_type=... and the rest). The response as
- * ipsie_token_response_parse reads it. IPSIE_ERR_HTTP_STATUS for a non-200 answer (the OP's
- * error code is logged), IPSIE_ERR_HTTP when it cannot be reached. */
+/* POST a grant to the token endpoint with the client's authentication (ipsie_client_post: with
+ * copts->dpop a DPoP proof, and a use_dpop_nonce answer retried once): grant holds the grant's
+ * own parameters, form-urlencoded (grant_type=... and the rest); copts NULL: no DPoP, the
+ * assertion's times from the clock. The response as ipsie_token_response_parse reads it, whose
+ * token_type must fit the request: a DPoP token without a proof is IPSIE_ERR_MALFORMED, a
+ * Bearer token after a proof is accepted unless copts->dpop_required (IPSIE_ERR_DPOP_UNBOUND).
+ * IPSIE_ERR_HTTP_STATUS for a non-200 answer (the OP's error code is logged), IPSIE_ERR_HTTP
+ * when it cannot be reached. */
 apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provider_t *op,
                                const ipsie_client_t *client, const char *grant,
-                               const ipsie_http_opts_t *opts, apr_pool_t *p);
+                               const ipsie_client_opts_t *copts, const ipsie_http_opts_t *opts,
+                               apr_pool_t *p);
 
-/* Exchange an authorization code (with the PKCE verifier) at the token endpoint.
- * IPSIE_ERR_HTTP_STATUS for a non-200 answer (the OP's error code is logged). */
+/* Exchange an authorization code (with the PKCE verifier) at the token endpoint: the
+ * authorization_code grant of ipsie_token_grant. */
 apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provider_t *op,
                                  const ipsie_client_t *client, const char *code,
                                  const char *redirect_uri, const char *code_verifier,
-                                 const ipsie_http_opts_t *opts, apr_pool_t *p);
+                                 const ipsie_client_opts_t *copts, const ipsie_http_opts_t *opts,
+                                 apr_pool_t *p);
 
 #endif

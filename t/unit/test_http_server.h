@@ -34,6 +34,7 @@ typedef struct {
     char *body;
     size_t body_len;
     int close_delimited; /* no Content-Length: the body ends with the connection */
+    int once;            /* served to the first request for path alone, before the others */
     int hits;
 } canned_t;
 
@@ -48,6 +49,8 @@ static struct {
     int requests;
     char last_request[MAX_REQUEST + 1]; /* head and body of the last request */
     char last_body[MAX_REQUEST + 1];
+    char prev_request[MAX_REQUEST + 1]; /* ... and of the one before it */
+    char prev_body[MAX_REQUEST + 1];
     SSL_CTX *tls; /* NULL: plain HTTP */
 } srv;
 
@@ -63,7 +66,7 @@ static inline void srv_set(const char *path, int status, const char *headers, co
 
     pthread_mutex_lock(&srv.lock);
     for (i = 0; i < srv.ncanned; i++) {
-        if (strcmp(srv.canned[i].path, path) == 0) {
+        if (strcmp(srv.canned[i].path, path) == 0 && !srv.canned[i].once) {
             c = &srv.canned[i];
         }
     }
@@ -72,6 +75,7 @@ static inline void srv_set(const char *path, int status, const char *headers, co
         c = &srv.canned[srv.ncanned++];
         c->path = strdup(path);
         c->hits = 0;
+        c->once = 0;
     }
     free(c->headers);
     free(c->body);
@@ -89,6 +93,26 @@ static inline void srv_json(const char *path, int status, const char *body)
     srv_set(path, status, "Content-Type: application/json\r\n", body, 0, 0);
 }
 
+/* An answer for the next request to path alone, before what srv_set gave for it; several are
+ * served in the order given. */
+static inline void srv_set_once(const char *path, int status, const char *headers, const char *body)
+{
+    canned_t *c;
+
+    pthread_mutex_lock(&srv.lock);
+    ck_assert_int_lt(srv.ncanned, MAX_CANNED);
+    c = &srv.canned[srv.ncanned++];
+    c->path = strdup(path);
+    c->status = status;
+    c->headers = strdup(headers ? headers : "");
+    c->body_len = strlen(body);
+    c->body = strdup(body);
+    c->close_delimited = 0;
+    c->once = 1;
+    c->hits = 0;
+    pthread_mutex_unlock(&srv.lock);
+}
+
 static inline int srv_hits(const char *path)
 {
     int i, n = 0;
@@ -96,7 +120,7 @@ static inline int srv_hits(const char *path)
     pthread_mutex_lock(&srv.lock);
     for (i = 0; i < srv.ncanned; i++) {
         if (strcmp(srv.canned[i].path, path) == 0) {
-            n = srv.canned[i].hits;
+            n += srv.canned[i].hits;
         }
     }
     pthread_mutex_unlock(&srv.lock);
@@ -158,14 +182,26 @@ static inline void serve_one(int fd, SSL *ssl)
 
     pthread_mutex_lock(&srv.lock);
     srv.requests++;
+    memcpy(srv.prev_request, srv.last_request, sizeof(srv.prev_request));
+    memcpy(srv.prev_body, srv.last_body, sizeof(srv.prev_body));
     memcpy(srv.last_request, req, used + 1);
     memcpy(srv.last_body, req + head_len, body_len);
     srv.last_body[body_len] = '\0';
     for (i = 0; i < srv.ncanned; i++) {
-        if (strcmp(srv.canned[i].path, path) == 0) {
-            c = &srv.canned[i];
-            c->hits++;
+        canned_t *e = &srv.canned[i];
+
+        if (strcmp(e->path, path) != 0 || (e->once && e->hits > 0)) {
+            continue;
         }
+        /* The first unspent one-shot answer, else the path's own. */
+        if (e->once) {
+            c = e;
+            break;
+        }
+        c = e;
+    }
+    if (c != NULL) {
+        c->hits++;
     }
     if (c == NULL) {
         pthread_mutex_unlock(&srv.lock);

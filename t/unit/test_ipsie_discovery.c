@@ -114,6 +114,53 @@ START_TEST(discovery_optional_members_default_to_absent)
 }
 END_TEST
 
+START_TEST(discovery_reads_the_par_endpoint_and_whether_par_is_required)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"" ISS "\"")), APR_SUCCESS);
+    ck_assert_ptr_null(op->par_endpoint);
+    ck_assert_int_eq(op->require_par, 0);
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("pushed_authorization_request_endpoint", "\"" ISS "/par\"")),
+        APR_SUCCESS);
+    ck_assert_str_eq(op->par_endpoint, ISS "/par");
+    ck_assert_int_eq(parse_doc(&op, doc_with("require_pushed_authorization_requests", "true")),
+                     APR_SUCCESS);
+    ck_assert_int_eq(op->require_par, 1);
+    ck_assert_int_eq(parse_doc(&op, doc_with("require_pushed_authorization_requests", "\"true\"")),
+                     APR_SUCCESS);
+    ck_assert_int_eq(op->require_par, 0);
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("pushed_authorization_request_endpoint", "\"javascript:x\"")),
+        IPSIE_ERR_METADATA);
+}
+END_TEST
+
+START_TEST(discovery_reads_the_dpop_algs_as_a_list_of_strings_only)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"" ISS "\"")), APR_SUCCESS);
+    ck_assert_ptr_null(op->dpop_algs);
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("dpop_signing_alg_values_supported", "[\"ES256\",\"EdDSA\"]")),
+        APR_SUCCESS);
+    ck_assert_int_eq(op->dpop_algs->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(op->dpop_algs, 1, const char *), "EdDSA");
+    ck_assert_int_eq(parse_doc(&op, doc_with("dpop_signing_alg_values_supported", "[]")),
+                     APR_SUCCESS);
+    ck_assert_int_eq(op->dpop_algs->nelts, 0);
+    /* Another shape advertises nothing, and the metadata stays usable. */
+    ck_assert_int_eq(parse_doc(&op, doc_with("dpop_signing_alg_values_supported", "\"ES256\"")),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(op->dpop_algs);
+    ck_assert_int_eq(parse_doc(&op, doc_with("dpop_signing_alg_values_supported", "[\"ES256\",1]")),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(op->dpop_algs);
+}
+END_TEST
+
 START_TEST(discovery_advertising_s256_logs_no_pkce_warning)
 {
     ipsie_provider_t *op = NULL;
@@ -354,6 +401,8 @@ static Suite *discovery_suite(void)
     tcase_add_test(parse, issuer_from_url_leaves_other_urls_alone);
     tcase_add_test(parse, discovery_good_document_yields_every_field);
     tcase_add_test(parse, discovery_optional_members_default_to_absent);
+    tcase_add_test(parse, discovery_reads_the_par_endpoint_and_whether_par_is_required);
+    tcase_add_test(parse, discovery_reads_the_dpop_algs_as_a_list_of_strings_only);
     tcase_add_test(parse, discovery_advertising_s256_logs_no_pkce_warning);
     tcase_add_test(parse, discovery_without_code_challenge_methods_warns_and_goes_on);
     tcase_add_test(parse, discovery_without_s256_in_code_challenge_methods_warns_once_and_goes_on);

@@ -101,6 +101,24 @@ START_TEST(authorization_url_carries_every_parameter_encoded)
 }
 END_TEST
 
+START_TEST(authorization_params_are_the_urls_query_and_carry_dpop_jkt_when_given)
+{
+    ipsie_provider_t op = provider();
+    ipsie_login_request_t req = request();
+    ipsie_login_state_t *st = state(0);
+    const char *url = ipsie_login_authorization_url(&op, &req, st, pool);
+    const char *params = ipsie_login_authorization_params(&req, st, pool);
+
+    ck_assert_ptr_nonnull(strstr(url, apr_pstrcat(pool, "?", params, NULL)));
+    ck_assert_ptr_null(strstr(params, "dpop_jkt"));
+    req.dpop_jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    params = ipsie_login_authorization_params(&req, st, pool);
+    ck_assert_str_eq(
+        apr_table_get(query_of(apr_pstrcat(pool, "https://x/?", params, NULL)), "dpop_jkt"),
+        "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+}
+END_TEST
+
 START_TEST(authorization_url_asks_prompt_login_only_when_the_state_does)
 {
     ipsie_provider_t op = provider();
@@ -814,6 +832,7 @@ static Suite *login_suite(void)
 
     tcase_add_checked_fixture(urls, pool_setup, pool_teardown);
     tcase_add_test(urls, authorization_url_carries_every_parameter_encoded);
+    tcase_add_test(urls, authorization_params_are_the_urls_query_and_carry_dpop_jkt_when_given);
     tcase_add_test(urls, authorization_url_asks_prompt_login_only_when_the_state_does);
     tcase_add_test(urls, authorization_url_sends_max_age_only_when_not_negative_zero_included);
     tcase_add_test(urls, authorization_url_encodes_the_login_hint_and_sends_none_without_one);

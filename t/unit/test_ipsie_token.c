@@ -6,6 +6,7 @@
 #include "test_http_server.h"
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_token.h"
+#include "ipsie/ipsie_util.h"
 
 /* ---- token responses ------------------------------------------------------------------ */
 
@@ -27,6 +28,17 @@ START_TEST(token_response_good_yields_every_field)
     ck_assert_str_eq(tr->token_type, "bearer");
     ck_assert_str_eq(tr->refresh_token, "rt");
     ck_assert_int_eq(tr->expires_in, 3600);
+}
+END_TEST
+
+START_TEST(token_response_of_a_dpop_bound_token_is_read)
+{
+    ipsie_token_response_t *tr = NULL;
+
+    ck_assert_int_eq(parse_tr(&tr, "{\"id_token\":\"a.b.c\",\"access_token\":\"at\","
+                                   "\"token_type\":\"dpop\"}"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(tr->token_type, "dpop");
 }
 END_TEST
 
@@ -63,7 +75,7 @@ START_TEST(token_response_rejects_bad_documents)
         "{\"id_token\":\"a.b.c\",\"access_token\":[\"at\"],\"token_type\":\"Bearer\"}",
         "{\"id_token\":\"a.b.c\",\"access_token\":\"at\"}",
         "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"mac\"}",
-        "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"DPoP\"}",
+        "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"DPoP \"}",
         "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer \"}",
         "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":true}",
         "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer\","
@@ -131,14 +143,15 @@ static ipsie_provider_t *test_op(void)
 START_TEST(token_request_basic_sends_the_code_grant_and_a_basic_header)
 {
     ipsie_token_response_t *tr = NULL;
-    ipsie_client_t client = {"client:1", "s3cr%t /+", IPSIE_AUTH_CLIENT_SECRET_BASIC};
+    ipsie_client_t client = {"client:1", "s3cr%t /+", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
     const char *pair = "client%3A1:s3cr%25t%20%2F%2B";
     char *b64 = apr_palloc(pool, apr_base64_encode_len(strlen(pair)));
 
     apr_base64_encode(b64, pair, strlen(pair));
     srv_json("/token", 200, GOOD_TOKENS);
-    ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "c0de+/=",
-                                         "https://rp.example/cb?x=1", "verifier-123", NULL, pool),
+    ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client,
+                                         "c0de+/=", "https://rp.example/cb?x=1", "verifier-123",
+                                         NULL, NULL, pool),
                      APR_SUCCESS);
     ck_assert_str_eq(tr->id_token, "h.p.s");
     ck_assert_ptr_nonnull(strstr(srv.last_request, "POST /token HTTP/1.1\r\n"));
@@ -153,11 +166,11 @@ END_TEST
 START_TEST(token_request_post_sends_credentials_in_the_body_only)
 {
     ipsie_token_response_t *tr = NULL;
-    ipsie_client_t client = {"client:1", "s3cr%t", IPSIE_AUTH_CLIENT_SECRET_POST};
+    ipsie_client_t client = {"client:1", "s3cr%t", IPSIE_AUTH_CLIENT_SECRET_POST, NULL};
 
     srv_json("/token", 200, GOOD_TOKENS);
     ck_assert_int_eq(
-        ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v", NULL, pool),
+        ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v", NULL, NULL, pool),
         APR_SUCCESS);
     ck_assert_ptr_nonnull(tr);
     ck_assert_ptr_null(strcasestr(srv.last_request, "\r\nAuthorization:"));
@@ -167,23 +180,106 @@ START_TEST(token_request_post_sends_credentials_in_the_body_only)
 }
 END_TEST
 
-START_TEST(token_request_private_key_jwt_is_not_implemented_yet)
+START_TEST(token_request_private_key_jwt_sends_an_assertion_for_the_issuer)
 {
     ipsie_token_response_t *tr = NULL;
-    ipsie_client_t client = {"client", NULL, IPSIE_AUTH_PRIVATE_KEY_JWT};
+    ipsie_client_t client = {"client", NULL, IPSIE_AUTH_PRIVATE_KEY_JWT, NULL};
+    ipsie_client_opts_t copts = {NULL, 0, 1700000000};
+    ipsie_signer_t *key = NULL;
+    apr_table_t *form;
+    const char *assertion;
+    unsigned char *claims;
+    apr_size_t len;
+
+    ck_assert_int_eq(ipsie_signer_generate(&key, "ES256", NULL, pool), APR_SUCCESS);
+    client.signing_key = key;
+    srv_json("/token", 200, GOOD_TOKENS);
+    ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v",
+                                         &copts, NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(strcasestr(srv.last_request, "\r\nAuthorization:"));
+    ck_assert_int_eq(ipsie_form_parse(&form, srv.last_body, pool), APR_SUCCESS);
+    ck_assert_str_eq(apr_table_get(form, "grant_type"), "authorization_code");
+    ck_assert_str_eq(apr_table_get(form, "code"), "abc");
+    ck_assert_str_eq(apr_table_get(form, "client_id"), "client");
+    ck_assert_str_eq(apr_table_get(form, "client_assertion_type"), IPSIE_CLIENT_ASSERTION_TYPE);
+    assertion = strchr(apr_table_get(form, "client_assertion"), '.') + 1;
+    ck_assert_int_eq(ipsie_b64url_decode(&claims, &len, assertion, strcspn(assertion, "."), pool),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(
+        strstr((const char *)claims, apr_pstrcat(pool, "\"aud\":\"", base_url, "\"", NULL)));
+    ck_assert_ptr_nonnull(strstr((const char *)claims, "\"iat\":1700000000"));
+}
+END_TEST
+
+/* ---- DPoP-bound tokens ---------------------------------------------------------------- */
+
+#define DPOP_TOKENS "{\"id_token\":\"h.p.s\",\"access_token\":\"at\",\"token_type\":\"DPoP\"}"
+
+static ipsie_dpop_t *dpop_key(void)
+{
+    ipsie_signer_t *key = NULL;
+    ipsie_dpop_t *d = NULL;
+
+    ck_assert_int_eq(ipsie_signer_generate(&key, "ES256", NULL, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_dpop_create(&d, key, pool), APR_SUCCESS);
+    return d;
+}
+
+START_TEST(token_request_with_a_proof_takes_a_dpop_token)
+{
+    ipsie_token_response_t *tr = NULL;
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
+    ipsie_client_opts_t copts = {dpop_key(), 1, 1700000000};
+
+    srv_json("/token", 200, DPOP_TOKENS);
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", &copts, NULL, pool),
+        APR_SUCCESS);
+    ck_assert_str_eq(tr->token_type, "DPoP");
+    ck_assert_ptr_nonnull(strcasestr(srv.last_request, "\r\nDPoP: ey"));
+}
+END_TEST
+
+START_TEST(token_request_refuses_a_bearer_token_when_dpop_is_required)
+{
+    ipsie_token_response_t *tr = NULL;
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
+    ipsie_client_opts_t copts = {dpop_key(), 1, 1700000000};
 
     srv_json("/token", 200, GOOD_TOKENS);
     ck_assert_int_eq(
-        ipsie_token_request(&tr, test_op(), &client, "abc", "https://rp/cb", "v", NULL, pool),
-        APR_ENOTIMPL);
-    ck_assert_int_eq(srv_hits("/token"), 0);
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", &copts, NULL, pool),
+        IPSIE_ERR_DPOP_UNBOUND);
+    ck_assert_ptr_null(tr);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE06202"));
+    /* Not required: the provider's Bearer token is used as one. */
+    copts.dpop_required = 0;
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", &copts, NULL, pool),
+        APR_SUCCESS);
+    ck_assert_str_eq(tr->token_type, "Bearer");
+}
+END_TEST
+
+START_TEST(token_request_refuses_a_dpop_token_it_has_no_proof_for)
+{
+    ipsie_token_response_t *tr = NULL;
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
+
+    srv_json("/token", 200, DPOP_TOKENS);
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, NULL, pool),
+        IPSIE_ERR_MALFORMED);
+    ck_assert_ptr_null(tr);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE06201"));
 }
 END_TEST
 
 START_TEST(token_request_error_status_logs_only_a_sanitised_error_code)
 {
     ipsie_token_response_t *tr = NULL;
-    ipsie_client_t client = {"client", "TOPSECRET", IPSIE_AUTH_CLIENT_SECRET_BASIC};
+    ipsie_client_t client = {"client", "TOPSECRET", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
     char expected[6 + 64 + 2];
 
     srv_json("/token", 400,
@@ -191,7 +287,7 @@ START_TEST(token_request_error_status_logs_only_a_sanitised_error_code)
              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
              "\",\"error_description\":\"DESCRIPTION\"}");
     ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "THECODE", "https://rp/cb",
-                                         "VERIFIER", NULL, pool),
+                                         "VERIFIER", NULL, NULL, pool),
                      IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_null(tr);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08203"));
@@ -212,11 +308,11 @@ END_TEST
 START_TEST(token_request_error_status_without_json_is_still_an_error)
 {
     ipsie_token_response_t *tr = NULL;
-    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC};
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
 
     srv_set("/token", 502, NULL, "<html>bad gateway</html>", 0, 0);
     ck_assert_int_eq(
-        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, pool),
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, NULL, pool),
         IPSIE_ERR_HTTP_STATUS);
     ck_assert_ptr_nonnull(strstr(captured_log, "status 502, error -"));
 }
@@ -225,11 +321,11 @@ END_TEST
 START_TEST(token_request_unusable_200_body_is_malformed)
 {
     ipsie_token_response_t *tr = NULL;
-    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC};
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
 
     srv_json("/token", 200, "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}");
     ck_assert_int_eq(
-        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, pool),
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, NULL, pool),
         IPSIE_ERR_MALFORMED);
     ck_assert_ptr_null(tr);
 }
@@ -238,12 +334,13 @@ END_TEST
 START_TEST(token_request_unreachable_op_is_a_transport_error)
 {
     ipsie_token_response_t *tr = NULL;
-    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC};
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
     ipsie_provider_t *op = test_op();
 
     op->token_endpoint = refused_url("/token");
-    ck_assert_int_eq(ipsie_token_request(&tr, op, &client, "c", "https://rp/cb", "v", NULL, pool),
-                     IPSIE_ERR_HTTP);
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, op, &client, "c", "https://rp/cb", "v", NULL, NULL, pool),
+        IPSIE_ERR_HTTP);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08202"));
 }
 END_TEST
@@ -257,6 +354,7 @@ static Suite *token_suite(void)
     tcase_add_checked_fixture(parse, pool_setup, pool_teardown);
     tcase_add_test(parse, token_response_good_yields_every_field);
     tcase_add_test(parse, token_response_optional_members_may_be_absent);
+    tcase_add_test(parse, token_response_of_a_dpop_bound_token_is_read);
     tcase_add_test(parse, token_response_rejects_bad_documents);
     tcase_add_test(parse, token_response_rejection_logs_no_token);
     tcase_add_test(parse, token_response_rejects_a_huge_body);
@@ -266,7 +364,10 @@ static Suite *token_suite(void)
     tcase_set_timeout(token, 30);
     tcase_add_test(token, token_request_basic_sends_the_code_grant_and_a_basic_header);
     tcase_add_test(token, token_request_post_sends_credentials_in_the_body_only);
-    tcase_add_test(token, token_request_private_key_jwt_is_not_implemented_yet);
+    tcase_add_test(token, token_request_private_key_jwt_sends_an_assertion_for_the_issuer);
+    tcase_add_test(token, token_request_with_a_proof_takes_a_dpop_token);
+    tcase_add_test(token, token_request_refuses_a_bearer_token_when_dpop_is_required);
+    tcase_add_test(token, token_request_refuses_a_dpop_token_it_has_no_proof_for);
     tcase_add_test(token, token_request_error_status_logs_only_a_sanitised_error_code);
     tcase_add_test(token, token_request_error_status_without_json_is_still_an_error);
     tcase_add_test(token, token_request_unusable_200_body_is_malformed);
