@@ -140,7 +140,8 @@ apr_status_t ipsie_client_post(ipsie_http_response_t *resp, const ipsie_provider
             || !ipsie_dpop_retry_with_nonce(dpop, endpoint, resp, nonce, p)) {
             return rv;
         }
-        nonce = ipsie_dpop_nonce(dpop, endpoint, p);
+        /* The nonce just given, kept or not (an endpoint URL too long to keep one for). */
+        nonce = apr_pstrdup(p, apr_table_get(resp->headers, "DPoP-Nonce"));
         ipsie_log(IPSIE_LOG_DEBUG, "IPSIE06102: %s asked for a DPoP nonce: sent again with it",
                   ipsie_log_safe(ipsie_dpop_htu(endpoint, p), p));
     }

@@ -226,35 +226,39 @@ static int param_follows(const char *s)
     return *s == '"' || is_tchar(*s);
 }
 
-/* A token or quoted string at *s, unescaped into *value; NULL *value when malformed. */
-static void read_value(const char **s, const char **value, apr_pool_t *p)
+/* Past the token or quoted string at *s: 1 when it is well formed, with *equals set when its
+ * value (unescaped) is want; 0 when malformed. */
+static int read_value(const char **s, int *equals, const char *want)
 {
     const char *c = *s;
-    char *buf;
-    apr_size_t n = 0;
+    const char *w = want;
 
-    *value = NULL;
     if (*c != '"') {
         while (is_tchar(*c)) {
             c++;
         }
-        *value = apr_pstrmemdup(p, *s, (apr_size_t)(c - *s));
+        *equals = (apr_size_t)(c - *s) == strlen(want) && strncmp(*s, want, strlen(want)) == 0;
         *s = c;
-        return;
+        return 1;
     }
-    buf = apr_palloc(p, strlen(c) + 1);
+    *equals = 1;
     for (c++; *c != '"'; c++) {
         if (*c == '\\') {
             c++;
         }
         if (*c == '\0' || ((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) {
-            return;
+            return 0;
         }
-        buf[n++] = *c;
+        if (*equals && *w == *c) {
+            w++;
+        }
+        else {
+            *equals = 0;
+        }
     }
-    buf[n] = '\0';
-    *value = buf;
+    *equals = *equals && *w == '\0';
     *s = c + 1;
+    return 1;
 }
 
 /* After a scheme and its spaces, at s: the end of a token68 there (RFC 9110 11.4), or s when
@@ -279,21 +283,17 @@ static const char *skip_token68(const char *s)
 
 int ipsie_dpop_challenge_wants_nonce(const char *www_authenticate)
 {
-    apr_pool_t *p = NULL;
     const char *s = www_authenticate;
     int in_challenge = 0; /* a scheme was read: what follows may be its parameters */
     int in_dpop = 0;      /* ... and it is DPoP */
     int found = 0;
-    int ok = 1;
+    int ok = s != NULL && strlen(s) <= 8192;
 
-    if (s == NULL || strlen(s) > 8192 || apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return 0;
-    }
     while (ok) {
         const char *start;
-        const char *name;
-        const char *value;
+        apr_size_t len;
         int scheme;
+        int equals;
 
         s = skip_ws(s);
         if (*s == ',') {
@@ -305,36 +305,33 @@ int ipsie_dpop_challenge_wants_nonce(const char *www_authenticate)
         }
         for (start = s; is_tchar(*s); s++) {
         }
-        if (s == start) {
+        len = (apr_size_t)(s - start);
+        if (len == 0) {
             ok = 0;
             break;
         }
-        name = apr_pstrmemdup(p, start, (apr_size_t)(s - start));
         scheme = !in_challenge || !param_follows(s);
         if (scheme) {
             in_challenge = 1;
-            in_dpop = strcasecmp(name, "DPoP") == 0;
+            in_dpop = len == 4 && strncasecmp(start, "DPoP", 4) == 0;
             if (*s == ' ' || *s == '\t') {
                 s = skip_token68(skip_ws(s));
             }
         }
         else {
             s = skip_ws(skip_ws(s) + 1);
-            read_value(&s, &value, p);
-            if (value == NULL) {
+            if (!read_value(&s, &equals, "use_dpop_nonce")) {
                 ok = 0;
                 break;
             }
-            found |=
-                in_dpop && strcasecmp(name, "error") == 0 && strcmp(value, "use_dpop_nonce") == 0;
+            found |= in_dpop && equals && len == 5 && strncasecmp(start, "error", 5) == 0;
         }
         s = skip_ws(s);
         /* An element ends at a comma; a scheme's first parameter follows it after spaces. */
-        if (*s != ',' && *s != '\0' && !(scheme && s > start + strlen(name) && is_tchar(*s))) {
+        if (*s != ',' && *s != '\0' && !(scheme && s > start + len && is_tchar(*s))) {
             ok = 0;
         }
     }
-    apr_pool_destroy(p);
     return ok && found;
 }
 
@@ -434,6 +431,6 @@ apr_status_t ipsie_dpop_resource_send(ipsie_http_response_t *resp, ipsie_dpop_t 
             || !ipsie_dpop_retry_with_nonce(d, url, resp, nonce, p)) {
             return rv;
         }
-        nonce = ipsie_dpop_nonce(d, url, p);
+        nonce = apr_pstrdup(p, apr_table_get(resp->headers, "DPoP-Nonce"));
     }
 }

@@ -63,7 +63,7 @@ int ipsie_dpop_challenge_wants_nonce(const char *www_authenticate);
  * kept for url, and 1 is returned when the server asks for a proof with a nonce and gave one
  * that was not used (retry, once): an authorization server answers 400 with
  * {"error":"use_dpop_nonce"} (RFC 9449 8), a resource 401 with a use_dpop_nonce challenge (9).
- * used: the nonce the request carried, or NULL. */
+ * The retry then carries resp's DPoP-Nonce. used: the nonce the request carried, or NULL. */
 int ipsie_dpop_retry_with_nonce(ipsie_dpop_t *d, const char *url, const ipsie_http_response_t *resp,
                                 const char *used, apr_pool_t *p);
 

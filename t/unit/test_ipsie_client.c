@@ -322,6 +322,71 @@ START_TEST(use_dpop_nonce_without_a_nonce_or_without_dpop_is_not_retried)
 }
 END_TEST
 
+START_TEST(an_endpoint_too_long_to_keep_a_nonce_for_is_retried_with_the_nonce_given)
+{
+    ipsie_client_t client = {"c", "s", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
+    ipsie_client_opts_t copts = {dpop(), 0, NOW};
+    ipsie_http_response_t resp;
+    char *path = apr_palloc(pool, 1011);
+    json_t *h;
+
+    /* Past the 1024 characters of an endpoint whose nonce is kept. */
+    path[0] = '/';
+    memset(path + 1, 't', 1009);
+    path[1010] = '\0';
+    srv_set_once(path, 400, "Content-Type: application/json\r\nDPoP-Nonce: long-1\r\n", USE_NONCE);
+    srv_json(path, 200, "{\"ok\":true}");
+    ck_assert_int_gt(strlen(url(path)), 1024);
+    ck_assert_int_eq(
+        ipsie_client_post(&resp, test_op(), &client, url(path), "grant_type=x", &copts, NULL, pool),
+        APR_SUCCESS);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_int_eq(srv_hits(path), 2);
+    ck_assert_str_eq(claim_str(proof_of(srv.last_request, &h), "nonce"), "long-1");
+    json_decref(h);
+    ck_assert_ptr_null(ipsie_dpop_nonce(copts.dpop, url(path), pool));
+}
+END_TEST
+
+START_TEST(a_hostile_nonce_answer_is_not_retried)
+{
+    ipsie_client_t client = {"c", "s", IPSIE_AUTH_CLIENT_SECRET_BASIC, NULL};
+    ipsie_client_opts_t copts = {dpop(), 0, NOW};
+    ipsie_http_response_t resp;
+    char *huge = apr_palloc(pool, 40000);
+    const char *heads[3];
+    const char *bodies[] = {USE_NONCE, "{\"error\":\"use_dpop_nonce\"", "[\"use_dpop_nonce\"]",
+                            "{\"error\":[\"use_dpop_nonce\"]}", "use_dpop_nonce"};
+    int hits = 0;
+    size_t i;
+    size_t j;
+
+    /* A nonce that is not one (a quote, over 512 characters, a huge header) ... */
+    memset(huge, 'n', 39999);
+    huge[39999] = '\0';
+    heads[0] = "Content-Type: application/json\r\nDPoP-Nonce: a\"b\r\n";
+    heads[1] = apr_pstrcat(pool, "Content-Type: application/json\r\nDPoP-Nonce: ",
+                           apr_pstrndup(pool, huge, IPSIE_DPOP_NONCE_MAX + 1), "\r\n", NULL);
+    heads[2] =
+        apr_pstrcat(pool, "Content-Type: application/json\r\nDPoP-Nonce: ", huge, "\r\n", NULL);
+    for (i = 0; i < 3; i++) {
+        srv_set("/token", 400, heads[i], USE_NONCE, 0, 0);
+        ipsie_client_post(&resp, test_op(), &client, url("/token"), "grant_type=x", &copts, NULL,
+                          pool);
+        ck_assert_int_eq(srv_hits("/token"), ++hits);
+    }
+    /* ... and a good nonce with a body that does not ask for it in the JSON way. */
+    for (j = 1; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
+        srv_set("/token", 400, "Content-Type: application/json\r\nDPoP-Nonce: fine\r\n", bodies[j],
+                0, 0);
+        ipsie_client_post(&resp, test_op(), &client, url("/token"), "grant_type=x", &copts, NULL,
+                          pool);
+        ck_assert_int_eq(srv_hits("/token"), ++hits);
+    }
+    ck_assert_ptr_null(strstr(captured_log, huge + 39000));
+}
+END_TEST
+
 START_TEST(the_providers_error_code_is_reduced_for_a_log_line)
 {
     ck_assert_str_eq(ipsie_client_op_error("{\"error\":\"invalid_client\"}", 26, pool),
@@ -355,6 +420,8 @@ static Suite *client_suite(void)
                    a_use_dpop_nonce_answer_is_retried_once_with_the_nonce_and_a_new_assertion);
     tcase_add_test(post, a_server_that_asks_again_gets_no_third_request);
     tcase_add_test(post, use_dpop_nonce_without_a_nonce_or_without_dpop_is_not_retried);
+    tcase_add_test(post, an_endpoint_too_long_to_keep_a_nonce_for_is_retried_with_the_nonce_given);
+    tcase_add_test(post, a_hostile_nonce_answer_is_not_retried);
     suite_add_tcase(s, post);
     return s;
 }

@@ -245,6 +245,7 @@ START_TEST(challenges_asking_for_a_nonce_are_recognised)
         "DPoP error=use_dpop_nonce;",
         "DPoP error_description=\"use_dpop_nonce\"",
     };
+    char *huge;
     size_t i;
 
     for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
@@ -254,6 +255,12 @@ START_TEST(challenges_asking_for_a_nonce_are_recognised)
         ck_assert_msg(!ipsie_dpop_challenge_wants_nonce(no[i]), "recognised: %s", no[i]);
     }
     ck_assert(!ipsie_dpop_challenge_wants_nonce(NULL));
+    /* A value past 8192 characters is not read, whatever it ends with. */
+    huge = apr_palloc(pool, 9000);
+    memset(huge, ' ', 9000);
+    strcpy(huge + 9000 - sizeof("DPoP error=\"use_dpop_nonce\""), "DPoP error=\"use_dpop_nonce\"");
+    ck_assert(!ipsie_dpop_challenge_wants_nonce(huge));
+    ck_assert(ipsie_dpop_challenge_wants_nonce(huge + 9000 - 8192 - 1));
 }
 END_TEST
 
