@@ -31,6 +31,19 @@ static int endpoint_ok(const char *url)
     return 1;
 }
 
+/* dpop_signing_alg_values_supported as read: strings, none NULL. */
+static int dpop_algs_ok(const apr_array_header_t *algs)
+{
+    int i;
+
+    for (i = 0; i < algs->nelts; i++) {
+        if (APR_ARRAY_IDX(algs, i, const char *) == NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool_create();
@@ -48,8 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(
             endpoint_ok(op->authorization_endpoint) && endpoint_ok(op->token_endpoint)
                 && endpoint_ok(op->jwks_uri)
-                && (op->end_session_endpoint == NULL || endpoint_ok(op->end_session_endpoint)),
+                && (op->end_session_endpoint == NULL || endpoint_ok(op->end_session_endpoint))
+                && (op->par_endpoint == NULL || endpoint_ok(op->par_endpoint)),
             "every accepted endpoint is a clean http(s) URL");
+        FUZZ_ASSERT(op->dpop_algs == NULL || dpop_algs_ok(op->dpop_algs),
+                    "the DPoP algorithms read are strings");
     }
     else {
         FUZZ_ASSERT(op == NULL, "refused metadata leaves no output");
@@ -59,8 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(tr != NULL && tr->id_token != NULL && tr->id_token[0] != '\0'
                         && tr->access_token != NULL && tr->access_token[0] != '\0',
                     "an accepted token response has an ID token and an access token");
-        FUZZ_ASSERT(tr->token_type != NULL && strcasecmp(tr->token_type, "Bearer") == 0,
-                    "an accepted token response is of type Bearer");
+        FUZZ_ASSERT(tr->token_type != NULL
+                        && (strcasecmp(tr->token_type, "Bearer") == 0
+                            || strcasecmp(tr->token_type, "DPoP") == 0),
+                    "an accepted token response is of type Bearer or DPoP");
         FUZZ_ASSERT(tr->expires_in >= 0, "expires_in is never negative");
     }
     else {
