@@ -8,7 +8,9 @@
 #include <mod_auth.h>
 
 #include "auth_ipsie_store.h"
+#include "ipsie/ipsie_client.h"
 #include "ipsie/ipsie_crypto.h"
+#include "ipsie/ipsie_dpop.h"
 #include "ipsie/ipsie_http.h"
 #include "ipsie/ipsie_kv.h"
 #include "ipsie/ipsie_login.h"
@@ -35,7 +37,12 @@ typedef struct auth_ipsie_settings_t {
     const char *redirect_origin; /* scheme://host[:port], NULL when configured as a path */
     const char *scope;
     const char *auth_request_params; /* extra query, already encoded, or NULL */
-    long long max_age;               /* -1: not sent */
+    int auth_request_par;            /* IPSIEAuthRequestMethod PAR */
+    ipsie_dpop_mode_e dpop_mode;     /* IPSIEDPoP */
+    /* The DPoP key (IPSIEDPoPSigningKey, else the one generated at start-up) and the nonces
+     * the provider gave it; NULL with IPSIEDPoP off, and in the settings configtest checks. */
+    ipsie_dpop_t *dpop;
+    long long max_age; /* -1: not sent */
     const apr_array_header_t *signing_algs;
     long clock_skew;
     ipsie_http_opts_t http;
@@ -123,6 +130,11 @@ int auth_ipsie_kv_socache_any_revocation(const ipsie_kv_t *kv);
 void auth_ipsie_kv_socache_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* auth_ipsie_request.c: what the module knows about one request */
+/* What the client's requests to op carry for this server: DPoP proofs when IPSIEDPoP and the
+ * metadata say so (ipsie_dpop_wanted), the token's binding required under IPSIEDPoP required,
+ * and the current time. */
+void auth_ipsie_client_opts(ipsie_client_opts_t *out, const auth_ipsie_settings_t *cfg,
+                            const ipsie_provider_t *op);
 /* The request's parsed cookies, parsed once. */
 apr_table_t *auth_ipsie_cookies(request_rec *r);
 /* The session the authn hook accepted for this request (for authz, subrequests and internal
@@ -151,8 +163,12 @@ long long auth_ipsie_now(void);
 apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_settings_t *cfg);
 
 /* auth_ipsie_response.c: the responses the module sends itself */
-/* Send a complete response from a hook: status, content type, body. Returns DONE. */
+/* Send a complete response from a hook: status, content type, body; never stored by a cache.
+ * Returns DONE. */
 int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
+/* The same with the Cache-Control header given. */
+int auth_ipsie_send_cached(request_rec *r, int status, const char *content_type, const char *body,
+                           const char *cache_control);
 /* A small HTML error page; message is escaped. Returns DONE. */
 int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message);
 /* The same with a "Try again" link to again (a URL of this site) when it is not NULL. */
@@ -248,6 +264,8 @@ int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_tabl
 int auth_ipsie_info(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 /* auth_ipsie_third_party.c: ?iss=&target_link_uri= */
 int auth_ipsie_third_party(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_jwks.c: ?jwks */
+int auth_ipsie_jwks(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 
 /* auth_ipsie_pass.c: what the application receives */
 /* Remove incoming headers that could pose as our identity headers. */

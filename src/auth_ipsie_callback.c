@@ -205,6 +205,7 @@ static apr_status_t request_tokens(ipsie_token_response_t **tokens, request_rec 
 {
     ipsie_gate_lease_t lease;
     ipsie_http_opts_t http = cfg->http;
+    ipsie_client_opts_t copts;
     apr_status_t rv;
 
     rv = ipsie_provider_cache_enter(cfg->provider, &lease);
@@ -212,8 +213,9 @@ static apr_status_t request_tokens(ipsie_token_response_t **tokens, request_rec 
         return rv;
     }
     http.deadline = auth_ipsie_provider_deadline(r, cfg);
+    auth_ipsie_client_opts(&copts, cfg, op);
     rv = ipsie_token_request(tokens, op, &cfg->client, code, auth_ipsie_redirect_uri_abs(r, cfg),
-                             st->code_verifier, NULL, &http, r->pool);
+                             st->code_verifier, &copts, &http, r->pool);
     ipsie_provider_cache_leave(cfg->provider, &lease);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE12007: token request failed");
@@ -357,6 +359,12 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
         return refuse(r, &result);
     }
     rv = request_tokens(&tokens, r, cfg, op, apr_table_get(args, "code"), st);
+    if (rv == IPSIE_ERR_DPOP_UNBOUND) {
+        return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in failed",
+                                     "The identity provider did not bind its tokens to this "
+                                     "site's key (DPoP), which this site requires. Please tell "
+                                     "the site's administrators.");
+    }
     if (rv != APR_SUCCESS) {
         return rv == IPSIE_ERR_BUSY ? provider_failure(r, cfg, st, rv, 0) : bad_gateway(r);
     }

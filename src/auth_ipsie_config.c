@@ -55,9 +55,9 @@ static const char *parse_redirect_uri(auth_ipsie_settings_t *st, const char *uri
 static const char *check_auth_request_params(const char *params, apr_pool_t *p)
 {
     static const char *const reserved[] = {
-        "response_type", "client_id",      "redirect_uri",          "scope",  "state",
-        "nonce",         "code_challenge", "code_challenge_method", "prompt", "max_age",
-        "request",       "request_uri",    "response_mode",         NULL};
+        "response_type", "client_id",      "redirect_uri",          "scope",    "state",
+        "nonce",         "code_challenge", "code_challenge_method", "prompt",   "max_age",
+        "request",       "request_uri",    "response_mode",         "dpop_jkt", NULL};
     apr_table_t *parsed;
     int i;
 
@@ -238,6 +238,89 @@ static const char *resolve_store(auth_ipsie_settings_t *st, const auth_ipsie_ser
     return NULL;
 }
 
+/* A kid given in the configuration: 1 to 128 printable characters, no space or quote. */
+static int kid_usable(const char *kid)
+{
+    const char *c;
+
+    if (*kid == '\0' || strlen(kid) > 128) {
+        return 0;
+    }
+    for (c = kid; *c; c++) {
+        if (*c <= 0x20 || *c >= 0x7f || *c == '"' || *c == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The client's signing key (private_key_jwt) and the DPoP key, read from their PEM files (at
+ * configtest too, so that a key that cannot be used fails it), and the DPoP and PAR choices.
+ * A DPoP key to be generated is made at start-up (setup_dpop). */
+static const char *resolve_keys(auth_ipsie_settings_t *st, const auth_ipsie_server_conf_t *c,
+                                apr_pool_t *p)
+{
+    const apr_array_header_t *key = auth_ipsie_conf_list(c, CMD_CLIENT_SIGNING_KEY);
+    const char *dpop_file = auth_ipsie_conf_str(c, CMD_DPOP_SIGNING_KEY);
+    const char *file;
+    const char *kid = NULL;
+    const char *why;
+    ipsie_signer_t *signer;
+    const char *alg;
+
+    st->auth_request_par = auth_ipsie_conf_keyword(c, CMD_AUTH_REQUEST_METHOD) == 1;
+    st->dpop_mode = (ipsie_dpop_mode_e)auth_ipsie_conf_keyword(c, CMD_DPOP);
+    if (key != NULL && st->client.auth_method != IPSIE_AUTH_PRIVATE_KEY_JWT) {
+        return "IPSIEClientSigningKey is used only with IPSIEClientAuthMethod private_key_jwt: "
+               "set that too, or remove IPSIEClientSigningKey";
+    }
+    if (key == NULL && st->client.auth_method == IPSIE_AUTH_PRIVATE_KEY_JWT) {
+        return "IPSIEClientAuthMethod private_key_jwt needs IPSIEClientSigningKey <PEM file> "
+               "[kid]: the private key whose public key is registered at the OpenID Provider";
+    }
+    if (key != NULL) {
+        if (key->nelts > 2) {
+            return "IPSIEClientSigningKey takes a PEM file and, optionally, a kid";
+        }
+        file = ap_server_root_relative(p, APR_ARRAY_IDX(key, 0, const char *));
+        if (key->nelts == 2) {
+            kid = APR_ARRAY_IDX(key, 1, const char *);
+            if (!kid_usable(kid)) {
+                return "IPSIEClientSigningKey: the kid must be 1 to 128 printable characters "
+                       "without spaces or quotes";
+            }
+        }
+        /* IPSIE SL1 allows PS256, not RS256, for an RSA key. */
+        if (file == NULL
+            || ipsie_signer_load(&signer, &why, file, st->profile_sl1 ? "PS256" : "RS256", kid, p)
+                   != APR_SUCCESS) {
+            return apr_psprintf(p, "IPSIEClientSigningKey %s cannot be used: %s",
+                                APR_ARRAY_IDX(key, 0, const char *),
+                                file ? why : "not a valid path");
+        }
+        st->client.signing_key = signer;
+    }
+    if (dpop_file != NULL) {
+        file = ap_server_root_relative(p, dpop_file);
+        if (file == NULL || ipsie_signer_load(&signer, &why, file, NULL, NULL, p) != APR_SUCCESS) {
+            return apr_psprintf(p, "IPSIEDPoPSigningKey %s cannot be used: %s", dpop_file,
+                                file ? why : "not a valid path");
+        }
+        alg = ipsie_signer_alg(signer);
+        if (strcmp(alg, "ES256") != 0 && strcmp(alg, "EdDSA") != 0) {
+            return apr_psprintf(p,
+                                "IPSIEDPoPSigningKey %s is an RSA key: DPoP keys must be EC "
+                                "P-256 (ES256) or Ed25519 (EdDSA)",
+                                dpop_file);
+        }
+        if (st->dpop_mode != IPSIE_DPOP_OFF
+            && ipsie_dpop_create(&st->dpop, signer, p) != APR_SUCCESS) {
+            return "IPSIEDPoPSigningKey: cannot set up DPoP";
+        }
+    }
+    return NULL;
+}
+
 /* Resolve one server's raw record into settings, or say what to fix. */
 static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_conf_t *c,
                            apr_pool_t *p)
@@ -259,9 +342,11 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
         return "IPSIEClientID is missing: set it to the client_id registered at the OpenID "
                "Provider";
     }
-    if (auth_ipsie_conf_str(c, CMD_CLIENT_SECRET) == NULL) {
+    if (auth_ipsie_conf_str(c, CMD_CLIENT_SECRET) == NULL
+        && auth_ipsie_conf_keyword(c, CMD_CLIENT_AUTH_METHOD) != IPSIE_AUTH_PRIVATE_KEY_JWT) {
         return "IPSIEClientSecret is missing: set it to the client secret registered at the "
-               "OpenID Provider";
+               "OpenID Provider (or authenticate with a key: IPSIEClientAuthMethod "
+               "private_key_jwt and IPSIEClientSigningKey)";
     }
     if (auth_ipsie_conf_str(c, CMD_REDIRECT_URI) == NULL) {
         return "IPSIERedirectURI is missing: set it to a URL inside a location protected with "
@@ -351,8 +436,9 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
     if (err != NULL) {
         return err;
     }
-    if (auth_ipsie_conf_str(c, CMD_CLIENT_SIGNING_KEY) != NULL) {
-        return "IPSIEClientSigningKey is not supported by this version of mod_auth_ipsie";
+    err = resolve_keys(st, c, p);
+    if (err != NULL) {
+        return err;
     }
     st->login.client_id = st->client.client_id;
     st->login.signing_algs = st->signing_algs;
@@ -562,6 +648,65 @@ static apr_status_t make_shared_store(auth_ipsie_settings_t *st, server_rec *s, 
     return APR_SUCCESS;
 }
 
+/* The DPoP key generated at start-up for servers without IPSIEDPoPSigningKey: made once in
+ * the parent, before the children are forked (so that every child signs with it), and kept
+ * across graceful restarts (a session's DPoP-bound tokens stay usable). */
+static apr_status_t generated_dpop_key(const ipsie_signer_t **out, server_rec *s)
+{
+    struct retained_key {
+        ipsie_signer_t *key;
+    } * kept;
+    apr_status_t rv;
+
+    kept = ap_retained_data_get("auth_ipsie_dpop_key");
+    if (kept == NULL) {
+        kept = ap_retained_data_create("auth_ipsie_dpop_key", sizeof(*kept));
+        kept->key = NULL;
+    }
+    if (kept->key == NULL) {
+        rv = ipsie_signer_generate(&kept->key, "ES256", NULL, s->process->pool);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "IPSIE17001: generated the DPoP key (ES256, kid %s) for servers without "
+                     "IPSIEDPoPSigningKey",
+                     ipsie_signer_kid(kept->key));
+    }
+    *out = kept->key;
+    return APR_SUCCESS;
+}
+
+/* With IPSIEDPoP on and no key of its own, the server signs proofs with the generated key. */
+static apr_status_t setup_dpop(auth_ipsie_settings_t *st, server_rec *s, apr_pool_t *pconf)
+{
+    const ipsie_signer_t *key;
+    apr_status_t rv;
+
+    if (st->dpop_mode == IPSIE_DPOP_OFF) {
+        return APR_SUCCESS;
+    }
+    if (st->dpop == NULL) {
+        rv = generated_dpop_key(&key, s);
+        if (rv == APR_SUCCESS) {
+            rv = ipsie_dpop_create(&st->dpop, key, pconf);
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "IPSIE17002: cannot make a DPoP key");
+            return rv;
+        }
+    }
+    if (auth_ipsie_access_token_wanted()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "IPSIE17003: IPSIEPassAccessToken On with IPSIEDPoP %s: access tokens the "
+                     "provider binds to the module's DPoP key are passed on, and the "
+                     "application cannot use them without that key (IPSIEDPoP off gives it "
+                     "Bearer tokens)",
+                     st->dpop_mode == IPSIE_DPOP_REQUIRED ? "required" : "auto");
+    }
+    return APR_SUCCESS;
+}
+
 int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
@@ -603,6 +748,9 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         if (rv == APR_SUCCESS) {
             ipsie_provider_cache_set_gate(st->provider, gate);
             rv = make_shared_store(st, sp, pconf);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = setup_dpop(st, sp, pconf);
         }
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, sp,

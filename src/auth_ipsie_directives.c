@@ -62,8 +62,14 @@ typedef union {
 static const keyword_t auth_methods[] = {
     {"client_secret_basic", IPSIE_AUTH_CLIENT_SECRET_BASIC, OFFERED},
     {"client_secret_post", IPSIE_AUTH_CLIENT_SECRET_POST, OFFERED},
-    {"private_key_jwt", IPSIE_AUTH_PRIVATE_KEY_JWT, NOT_OFFERED},
+    {"private_key_jwt", IPSIE_AUTH_PRIVATE_KEY_JWT, OFFERED},
     {NULL, 0, 0}};
+static const keyword_t auth_request_methods[] = {
+    {"GET", 0, OFFERED}, {"PAR", 1, OFFERED}, {NULL, 0, 0}};
+static const keyword_t dpop_modes[] = {{"off", IPSIE_DPOP_OFF, OFFERED},
+                                       {"auto", IPSIE_DPOP_AUTO, OFFERED},
+                                       {"required", IPSIE_DPOP_REQUIRED, OFFERED},
+                                       {NULL, 0, 0}};
 static const keyword_t session_stores[] = {
     {"cookie", 0, OFFERED}, {"cache", 1, OFFERED}, {NULL, 0, 0}};
 static const keyword_t expiry_actions[] = {

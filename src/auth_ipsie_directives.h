@@ -36,15 +36,21 @@
     X("IPSIEClientSecret", CLIENT_SECRET, SERVER, STRING, NONE("(required)"), NO_RANGE,            \
       NULL, NULL, "client secret")                                                                 \
     X("IPSIEClientAuthMethod", CLIENT_AUTH_METHOD, SERVER, KEYWORD, VALUE("client_secret_basic"),  \
-      NO_RANGE, auth_methods, NULL, "client_secret_basic or client_secret_post")                   \
-    X("IPSIEClientSigningKey", CLIENT_SIGNING_KEY, SERVER, STRING, NONE("none"), NO_RANGE,         \
-      NULL, NULL, "private key for private_key_jwt")                                               \
+      NO_RANGE, auth_methods, NULL, "client_secret_basic, client_secret_post or private_key_jwt")  \
+    X("IPSIEClientSigningKey", CLIENT_SIGNING_KEY, SERVER, LIST, NONE("none"), NO_RANGE,           \
+      NULL, NULL, "private key (PEM file) for private_key_jwt, and its kid")                       \
     X("IPSIERedirectURI", REDIRECT_URI, SERVER, STRING, NONE("(required)"), NO_RANGE,              \
       NULL, NULL, "redirect URI, inside a location protected with AuthType ipsie")                 \
     X("IPSIEScope", SCOPE, SERVER, STRING, VALUE("openid"), NO_RANGE,                              \
       NULL, NULL, "scope of the authorization request")                                            \
     X("IPSIEAuthRequestParams", AUTH_REQUEST_PARAMS, SERVER, STRING, NONE("none"), NO_RANGE,       \
       NULL, NULL, "extra authorization request parameters, as a query string")                     \
+    X("IPSIEAuthRequestMethod", AUTH_REQUEST_METHOD, SERVER, KEYWORD, VALUE("GET"), NO_RANGE,      \
+      auth_request_methods, NULL, "GET, or PAR for pushed authorization requests")                 \
+    X("IPSIEDPoP", DPOP, SERVER, KEYWORD, VALUE("auto"), NO_RANGE, dpop_modes, NULL,               \
+      "DPoP proofs: off, auto (when the provider supports DPoP) or required")                      \
+    X("IPSIEDPoPSigningKey", DPOP_SIGNING_KEY, SERVER, STRING, NONE("generated at start-up"),      \
+      NO_RANGE, NULL, NULL, "private key (PEM file, EC P-256 or Ed25519) for DPoP proofs")         \
     X("IPSIEMaxAge", MAX_AGE, SERVER, NUMBER, NONE("not sent"), RANGE(0, 31536000),                \
       NULL, NULL, "max_age of the authorization request, seconds")                                 \
     X("IPSIEIDTokenSigningAlgs", SIGNING_ALGS, SERVER, LIST, VALUE("RS256 PS256 ES256 EdDSA"),     \

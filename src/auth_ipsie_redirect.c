@@ -22,6 +22,7 @@ static const struct {
     {M_GET, "code", auth_ipsie_callback},       /* ... */
     {M_GET, "error", auth_ipsie_callback},      /* ... */
     {M_GET, "iss", auth_ipsie_third_party},     /* auth_ipsie_third_party.c */
+    {M_GET, "jwks", auth_ipsie_jwks},           /* auth_ipsie_jwks.c */
 };
 
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg)

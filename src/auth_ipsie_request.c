@@ -1,5 +1,6 @@
 /* What the module knows about one request: its cookies (parsed once), the session the
- * authentication hook accepted for it, where the site is, and the clock for the provider. */
+ * authentication hook accepted for it, where the site is, the clock for the provider, and what
+ * the client's requests to the provider carry. */
 #include <httpd.h>
 #include <string.h>
 
@@ -109,4 +110,16 @@ long long auth_ipsie_now(void)
 apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_settings_t *cfg)
 {
     return r->request_time + apr_time_from_sec(cfg->http.timeout + 1);
+}
+
+void auth_ipsie_client_opts(ipsie_client_opts_t *out, const auth_ipsie_settings_t *cfg,
+                            const ipsie_provider_t *op)
+{
+    out->dpop = cfg->dpop != NULL
+                        && ipsie_dpop_wanted(cfg->dpop_mode, op,
+                                             ipsie_signer_alg(ipsie_dpop_key(cfg->dpop)))
+                    ? cfg->dpop
+                    : NULL;
+    out->dpop_required = cfg->dpop_mode == IPSIE_DPOP_REQUIRED;
+    out->now = auth_ipsie_now();
 }

@@ -13,11 +13,17 @@ APLOG_USE_MODULE(auth_ipsie);
 
 int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body)
 {
+    return auth_ipsie_send_cached(r, status, content_type, body, "no-store");
+}
+
+int auth_ipsie_send_cached(request_rec *r, int status, const char *content_type, const char *body,
+                           const char *cache_control)
+{
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     apr_size_t len = strlen(body);
 
     r->status = status;
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->err_headers_out, "Cache-Control", cache_control);
     ap_set_content_type(r, content_type);
     ap_set_content_length(r, (apr_off_t)len);
     if (!r->header_only) {

@@ -10,7 +10,10 @@
 //   "redirect_uris": [...], "post_logout_redirect_uris": [...],
 //   "token_endpoint_auth_method": "client_secret_basic" } ],
 //   "kids": { "rsa": "k1", "ec": "k2" }, "issuerPort": 9091, "backchannelLogout": false,
-//   "testHooks": false }
+//   "testHooks": false, "dpopNonces": false, "dpopOff": false, "parRequired": false,
+//   "parOff": false }
+// A client's other registration metadata (jwks, dpop_bound_access_tokens,
+// require_pushed_authorization_requests, ...) is passed to oidc-provider as it is.
 // kids (optional) names the signing keys; without it each start picks random kids. The key
 // material is new on every start either way, so a restart with the same kids is a key
 // rotation under unchanged kids. issuerPort (optional): the OP names itself
@@ -27,7 +30,20 @@
 // request reaches the RP on 127.0.0.1. Each logout token sent is recorded.
 // testHooks adds GET /_test/report: { tokenRequests (POSTs to the token endpoint so far),
 // logoutTokens [{ url, token, status }] sent, backchannel [{ ok, clientId, sub, sid, error }],
-// signingKeys (the private JWKs, so a test can sign tokens of its own) }.
+// signingKeys (the private JWKs, so a test can sign tokens of its own), exchanges [{ path
+// (/token or /request, the PAR endpoint), status, error, tokenType, basic (an Authorization:
+// Basic header came), assertion (the client assertion's header and claims, or null), dpop (the
+// DPoP proof's header and claims, or null) }] }.
+//
+// oidc-provider 9 offers DPoP and pushed authorization requests (PAR) by default, without
+// nonces and without requiring PAR; four more opt-ins, each off by default, change that:
+// dpopNonces: DPoP nonces (features.dPoP.nonceSecret) required in every proof (requireNonce),
+// so that a proof without the server's current nonce is answered use_dpop_nonce with a
+// DPoP-Nonce; dpopOff: no DPoP (the metadata lists no DPoP algorithms and a DPoP header is
+// ignored: Bearer tokens); parRequired: PAR required of every client
+// (requirePushedAuthorizationRequests, so the metadata says
+// require_pushed_authorization_requests); parOff: no PAR (the metadata has no
+// pushed_authorization_request_endpoint).
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -153,12 +169,38 @@ function backchannelFetch(clients, record) {
     };
 }
 
+// The header and claims of a compact JWS, unverified, or null.
+function jwsParts(jws) {
+    try {
+        const [header, payload] = String(jws).split('.').slice(0, 2)
+            .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
+        return { header, payload };
+    } catch {
+        return null;
+    }
+}
+
+// What the testHooks report says of a POST to the token or PAR endpoint, once answered.
+function exchangeEntry(ctx) {
+    const body = ctx.body && typeof ctx.body === 'object' ? ctx.body : {};
+    return {
+        path: ctx.path,
+        status: ctx.status,
+        error: body.error,
+        tokenType: body.token_type,
+        basic: /^Basic /i.test(ctx.get('authorization')),
+        assertion: jwsParts(ctx.oidc?.params?.client_assertion),
+        dpop: ctx.get('dpop') ? jwsParts(ctx.get('dpop')) : null,
+    };
+}
+
 export function createProvider({
     port, issuerPort, clients, defaultTtl = 3600, kids, backchannelLogout = false, testHooks = false,
+    dpopNonces = false, dpopOff = false, parRequired = false, parOff = false,
 }) {
     const issuer = `http://127.0.0.1:${issuerPort ?? port}`;
     const jwks = signingKeys(kids);
-    const report = { tokenRequests: 0, logoutTokens: [], backchannel: [] };
+    const report = { tokenRequests: 0, logoutTokens: [], backchannel: [], exchanges: [] };
     const configuration = {
         clients: clients.map(clientFrom),
         jwks,
@@ -182,6 +224,14 @@ export function createProvider({
             devInteractions: { enabled: true },
             rpInitiatedLogout: { enabled: true },
             backchannelLogout: { enabled: backchannelLogout },
+            dPoP: {
+                enabled: !dpopOff,
+                ...(dpopNonces ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
+            },
+            pushedAuthorizationRequests: {
+                enabled: !parOff,
+                requirePushedAuthorizationRequests: parRequired,
+            },
         },
         ...(backchannelLogout ? { fetch: backchannelFetch(clients, report.logoutTokens) } : {}),
         async findAccount(ctx, id, token) {
@@ -226,6 +276,9 @@ export function createProvider({
                 report.tokenRequests += 1;
             }
             await next();
+            if (ctx.method === 'POST' && ['/token', '/request'].includes(ctx.path)) {
+                report.exchanges.push(exchangeEntry(ctx));
+            }
         });
     }
     return { issuer, provider };
@@ -247,6 +300,8 @@ function main() {
     const { issuer, provider } = createProvider({
         port, issuerPort: config.issuerPort, clients: config.clients, defaultTtl: config.defaultTtl,
         kids: config.kids, backchannelLogout: config.backchannelLogout, testHooks: config.testHooks,
+        dpopNonces: config.dpopNonces, dpopOff: config.dpopOff, parRequired: config.parRequired,
+        parOff: config.parOff,
     });
     const server = provider.listen(port, '127.0.0.1', () => {
         console.log(`OP listening on 127.0.0.1:${port} as ${issuer}`);

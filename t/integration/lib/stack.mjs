@@ -18,12 +18,13 @@ export function configtestDirectives(httpdPort) {
     });
 }
 
-// The server-level IPSIE directives for an OP, an httpd port and a client secret.
+// The server-level IPSIE directives for an OP, an httpd port and a client secret (none when
+// clientSecret is null).
 export function ipsieDirectives({ metadataUrl, httpdPort, clientSecret, passphrase, host = '127.0.0.1' }) {
     return [
         `IPSIEProviderMetadataURL ${metadataUrl}`,
         `IPSIEClientID ${CLIENT_ID}`,
-        `IPSIEClientSecret ${clientSecret}`,
+        ...(clientSecret === null ? [] : [`IPSIEClientSecret ${clientSecret}`]),
         `IPSIERedirectURI http://${host}:${httpdPort}/app/redirect_uri`,
         `IPSIECryptoPassphrase ${passphrase}`,
         'IPSIEScope "openid email profile groups"',
@@ -57,6 +58,9 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // backchannelLogout: the OP sends Back-Channel Logout to the first instance's
 // <redirect_uri>?logout=backchannel (backchannel_logout_session_required: its ID tokens carry
 // sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); mpm: as for startHttpd.
+// opOptions: more opt-ins of the OP (dpopNonces, dpopOff, parRequired, parOff: t/op/op.mjs);
+// client: more registration metadata of the OP's client (jwks, dpop_bound_access_tokens, ...);
+// withoutSecret: httpd is given no IPSIEClientSecret (a client that authenticates otherwise).
 // Returns { op, backend, httpd, proxy, redirectUri, origin, url(path), sites, restartOP(opts),
 // restartHttpd(i), stop() }; sites[i] is { httpd, origin, redirectUri, url(path) } of instance
 // i (httpd, redirectUri, origin and url are sites[0]'s); restartOP stops the OP and starts it
@@ -67,6 +71,7 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
     opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, mpm,
+    opOptions = {}, client: clientExtra = {}, withoutSecret = false,
 } = {}) {
     const ports = [];
     while (ports.length < httpds) {
@@ -86,6 +91,7 @@ export async function startStack({
         redirect_uris: redirectUris,
         post_logout_redirect_uris: origins.flatMap((origin) => [`${origin}/`, `${origin}/app/`, `${origin}/app/logged-out`]),
         token_endpoint_auth_method: authMethod,
+        ...clientExtra,
     };
     if (backchannelLogout) {
         client.backchannel_logout_uri = `${redirectUris[0]}?logout=backchannel`;
@@ -97,6 +103,7 @@ export async function startStack({
         clients: [client],
         backchannelLogout,
         testHooks: opTestHooks,
+        ...opOptions,
     };
     let proxy;
     if (slowProxy) {
@@ -116,7 +123,13 @@ export async function startStack({
             httpdOpts.push({
                 port,
                 directives: [
-                    ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort: port, clientSecret, passphrase, host }),
+                    ...ipsieDirectives({
+                        metadataUrl: op.metadataUrl,
+                        httpdPort: port,
+                        clientSecret: withoutSecret ? null : clientSecret,
+                        passphrase,
+                        host,
+                    }),
                     ...directives,
                 ],
                 locations: locs,

@@ -1,0 +1,259 @@
+// DPoP (RFC 9449; SPEC section 2) against the real oidc-provider: proofs on token and pushed
+// requests with IPSIEDPoP auto, the server's nonces (features.dPoP.nonceSecret, required in
+// every proof) retried once and kept, the code bound to the key (dpop_jkt), a client registered
+// with dpop_bound_access_tokens, the key of IPSIEDPoPSigningKey or the one generated at start-up
+// (the same in every child and across graceful restarts), and the refusals: DPoP required and
+// a Bearer token, DPoP off and a client that needs it.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { Client, login, request } from './lib/client.mjs';
+import { keyStore, thumbprint } from './lib/keys.mjs';
+import { startStack } from './lib/stack.mjs';
+import { logLines, nowS, pageText, query } from './lib/util.mjs';
+
+const keys = keyStore();
+after(() => keys.remove());
+
+const exchanges = async (stack, path) => (await stack.op.report()).exchanges.filter((e) => e.path === path);
+
+// The DPoP key of ?jwks: the one whose kid is its thumbprint and that is not the client's.
+async function dpopJwk(stack) {
+    const served = (await request(`${stack.redirectUri}?jwks`)).json().keys;
+    const dpop = served.filter((k) => k.kid === thumbprint(k));
+    assert.equal(dpop.length, 1, JSON.stringify(served));
+    return dpop[0];
+}
+
+function assertProof(proof, { htu, jwk, nonce }) {
+    assert.ok(proof, 'a DPoP proof');
+    assert.equal(proof.header.typ, 'dpop+jwt');
+    assert.equal(proof.header.alg, jwk.alg);
+    assert.equal(thumbprint(proof.header.jwk), jwk.kid, 'the proof carries the served key');
+    assert.equal(proof.header.jwk.d, undefined);
+    assert.equal(proof.payload.htm, 'POST');
+    assert.equal(proof.payload.htu, htu);
+    assert.ok(Math.abs(proof.payload.iat - nowS()) <= 5, String(proof.payload.iat));
+    assert.match(proof.payload.jti, /^[A-Za-z0-9_-]{32,}$/);
+    assert.equal(proof.payload.ath, undefined);
+    assert.equal(proof.payload.nonce, nonce);
+}
+
+describe('IPSIEDPoP auto with a provider that offers DPoP', () => {
+    let stack;
+    let meta;
+
+    before(async () => {
+        stack = await startStack({ opTestHooks: true });
+        meta = (await request(stack.op.metadataUrl)).json();
+    });
+    after(() => stack?.stop());
+    afterEach(() => assert.deepEqual(stack.httpd.errorLogProblems(), []));
+
+    test('the token request carries a proof and the tokens are DPoP-bound', async () => {
+        assert.ok(meta.dpop_signing_alg_values_supported.includes('ES256'));
+        const { res } = await login(new Client(), stack.url('/app/'), 'alice');
+        assert.equal(res.status, 200, res.body);
+        const [token] = await exchanges(stack, '/token');
+        assert.equal(token.status, 200);
+        assert.equal(token.tokenType, 'DPoP');
+        assertProof(token.dpop, { htu: meta.token_endpoint, jwk: await dpopJwk(stack), nonce: undefined });
+    });
+
+    test('the authorization request names the key (dpop_jkt), binding the code to it', async () => {
+        const res = await new Client().get(stack.url('/app/'));
+        assert.equal(query(res.location).get('dpop_jkt'), (await dpopJwk(stack)).kid);
+    });
+
+    test('every proof has its own jti', async () => {
+        await login(new Client(), stack.url('/app/'), 'bob');
+        const jtis = (await exchanges(stack, '/token')).map((e) => e.dpop.payload.jti);
+        assert.equal(new Set(jtis).size, jtis.length);
+    });
+
+    test('?jwks serves the generated DPoP key (ES256, public only)', async () => {
+        const jwk = await dpopJwk(stack);
+        assert.equal(jwk.kty, 'EC');
+        assert.equal(jwk.crv, 'P-256');
+        assert.equal(jwk.alg, 'ES256');
+        assert.equal(jwk.use, 'sig');
+        assert.equal(jwk.d, undefined);
+    });
+});
+
+describe('DPoP nonces required by the provider', () => {
+    let stack;
+    let meta;
+
+    before(async () => {
+        stack = await startStack({
+            opTestHooks: true,
+            opOptions: { dpopNonces: true },
+            client: { dpop_bound_access_tokens: true },
+        });
+        meta = (await request(stack.op.metadataUrl)).json();
+    });
+    after(() => stack?.stop());
+    afterEach(() => assert.deepEqual(stack.httpd.errorLogProblems(), []));
+
+    test('the first token request is answered use_dpop_nonce and sent again once with the nonce', async () => {
+        const { res } = await login(new Client(), stack.url('/app/'), 'carol');
+        assert.equal(res.status, 200, res.body);
+        const tokens = await exchanges(stack, '/token');
+        assert.equal(tokens.length, 2, JSON.stringify(tokens.map((t) => [t.status, t.error])));
+        assert.equal(tokens[0].status, 400);
+        assert.equal(tokens[0].error, 'use_dpop_nonce');
+        assert.equal(tokens[0].dpop.payload.nonce, undefined);
+        assert.equal(tokens[1].status, 200);
+        assert.equal(tokens[1].tokenType, 'DPoP');
+        assert.equal(typeof tokens[1].dpop.payload.nonce, 'string');
+        assertProof(tokens[1].dpop, { htu: meta.token_endpoint, jwk: await dpopJwk(stack), nonce: tokens[1].dpop.payload.nonce });
+        assert.notEqual(tokens[0].dpop.payload.jti, tokens[1].dpop.payload.jti);
+    });
+
+    test('the nonce is kept: the next login\'s token request carries it at once', async () => {
+        const before = (await exchanges(stack, '/token')).length;
+        const { res } = await login(new Client(), stack.url('/app/'), 'dave');
+        assert.equal(res.status, 200, res.body);
+        const tokens = (await exchanges(stack, '/token')).slice(before);
+        assert.equal(tokens.length, 1, JSON.stringify(tokens.map((t) => [t.status, t.error])));
+        assert.equal(tokens[0].status, 200);
+        assert.equal(typeof tokens[0].dpop.payload.nonce, 'string');
+    });
+
+    test('a pushed request with DPoP gets the nonce treatment too, and the code stays bound', async () => {
+        // A second site on the same provider, pushing its requests.
+        const par = await startStack({
+            opTestHooks: true,
+            opOptions: { dpopNonces: true },
+            client: { dpop_bound_access_tokens: true },
+            directives: ['IPSIEAuthRequestMethod PAR'],
+        });
+        try {
+            const parMeta = (await request(par.op.metadataUrl)).json();
+            const { res } = await login(new Client(), par.url('/app/'), 'erin');
+            assert.equal(res.status, 200, res.body);
+            const pushes = await exchanges(par, '/request');
+            assert.deepEqual(pushes.map((p) => p.status), [400, 201]);
+            assert.equal(pushes[0].error, 'use_dpop_nonce');
+            assertProof(pushes[1].dpop, { htu: parMeta.pushed_authorization_request_endpoint, jwk: await dpopJwk(par), nonce: pushes[1].dpop.payload.nonce });
+            const tokens = await exchanges(par, '/token');
+            assert.equal(tokens.at(-1).status, 200);
+            assert.equal(tokens.at(-1).tokenType, 'DPoP');
+            assert.deepEqual(par.httpd.errorLogProblems(), []);
+        } finally {
+            await par.stop();
+        }
+    });
+});
+
+describe('DPoP with a key of IPSIEDPoPSigningKey', () => {
+    test('an Ed25519 key signs EdDSA proofs and is the one ?jwks serves', async () => {
+        const key = keys.make('ed25519');
+        const stack = await startStack({ opTestHooks: true, directives: [`IPSIEDPoPSigningKey ${key.path}`] });
+        try {
+            const jwk = await dpopJwk(stack);
+            assert.deepEqual(jwk, { ...key.jwk, kid: key.thumbprint, alg: 'EdDSA', use: 'sig' });
+            const { res } = await login(new Client(), stack.url('/app/'), 'frank');
+            assert.equal(res.status, 200, res.body);
+            const [token] = await exchanges(stack, '/token');
+            assert.equal(token.dpop.header.alg, 'EdDSA');
+            assert.equal(thumbprint(token.dpop.header.jwk), key.thumbprint);
+            assert.equal(token.tokenType, 'DPoP');
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+});
+
+describe('the generated DPoP key', () => {
+    test('is the same in every child (prefork) and after graceful restarts', async () => {
+        const stack = await startStack({ mpm: 'prefork' });
+        try {
+            const kids = new Set();
+            for (let i = 0; i < 24; i++) {
+                kids.add((await dpopJwk(stack)).kid);
+            }
+            assert.equal(kids.size, 1, [...kids].join(' '));
+            await stack.httpd.graceful();
+            await stack.httpd.graceful();
+            assert.equal((await dpopJwk(stack)).kid, [...kids][0]);
+            assert.equal(logLines(stack.httpd, /IPSIE17001/).length, 1, 'generated once');
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+});
+
+describe('DPoP off, and a provider without DPoP', () => {
+    test('IPSIEDPoP off: no proof, Bearer tokens, no DPoP key served', async () => {
+        const stack = await startStack({ opTestHooks: true, directives: ['IPSIEDPoP off'] });
+        try {
+            const first = await new Client().get(stack.url('/app/'));
+            assert.equal(query(first.location).get('dpop_jkt'), null);
+            const { res } = await login(new Client(), stack.url('/app/'), 'gina');
+            assert.equal(res.status, 200, res.body);
+            const [token] = await exchanges(stack, '/token');
+            assert.equal(token.dpop, null);
+            assert.equal(token.tokenType, 'Bearer');
+            assert.deepEqual((await request(`${stack.redirectUri}?jwks`)).json(), { keys: [] });
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+
+    test('IPSIEDPoP auto with a provider that does not list DPoP: no proof, Bearer tokens', async () => {
+        const stack = await startStack({ opTestHooks: true, opOptions: { dpopOff: true } });
+        try {
+            const meta = (await request(stack.op.metadataUrl)).json();
+            assert.equal(meta.dpop_signing_alg_values_supported, undefined);
+            const { res } = await login(new Client(), stack.url('/app/'), 'hank');
+            assert.equal(res.status, 200, res.body);
+            const [token] = await exchanges(stack, '/token');
+            assert.equal(token.dpop, null);
+            assert.equal(token.tokenType, 'Bearer');
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+});
+
+describe('DPoP refusals', () => {
+    test('IPSIEDPoP required and a Bearer token: the login fails with a clear page', async () => {
+        const stack = await startStack({ opTestHooks: true, opOptions: { dpopOff: true }, directives: ['IPSIEDPoP required'] });
+        try {
+            const client = new Client();
+            const { res } = await login(client, stack.url('/app/'), 'ivan');
+            assert.equal(res.status, 502, res.body);
+            assert.match(pageText(res), /did not bind its tokens to this site's key \(DPoP\)/);
+            const [token] = await exchanges(stack, '/token');
+            assert.ok(token.dpop, 'the proof was sent');
+            assert.equal(token.tokenType, 'Bearer');
+            assert.equal(logLines(stack.httpd, /IPSIE06202/).length, 1);
+            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE06202/, /IPSIE12007/]), []);
+            // No session was made for the browser that tried.
+            assert.ok(!client.jar.names().some((n) => n.startsWith('ipsie_session')), client.jar.names().join(' '));
+            assert.equal((await client.get(stack.url('/app/'), { xhr: true })).status, 401);
+        } finally {
+            await stack.stop();
+        }
+    });
+
+    test('IPSIEDPoP off and a client registered with dpop_bound_access_tokens: the provider refuses, a 502 page', async () => {
+        const stack = await startStack({ opTestHooks: true, client: { dpop_bound_access_tokens: true }, directives: ['IPSIEDPoP off'] });
+        try {
+            const { res } = await login(new Client(), stack.url('/app/'), 'judy');
+            assert.equal(res.status, 502, res.body);
+            assert.match(pageText(res), /Sign-in unavailable/);
+            const [token] = await exchanges(stack, '/token');
+            assert.equal(token.status, 400);
+            assert.equal(logLines(stack.httpd, /IPSIE08203/, /status 400/).length, 1);
+            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE08203/, /IPSIE12007/]), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+});
