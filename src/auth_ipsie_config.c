@@ -569,6 +569,11 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     apr_status_t rv;
 
     ipsie_log_set_sink(log_sink, log_is_level, s);
+    /* Once per start and restart: not in the dry run httpd makes before it starts. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "IPSIE10014: mod_auth_ipsie %s",
+                     AUTH_IPSIE_VERSION);
+    }
     rv = ipsie_http_global_init();
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "IPSIE10002: libcurl initialisation failed");
