@@ -114,12 +114,36 @@ static const char *check_signing_alg(const char *name, const char *arg, apr_pool
 
 static const char *check_passphrase(const char *name, const char *arg, apr_pool_t *p)
 {
+    const char *weakness;
+
     if (strlen(arg) < MIN_PASSPHRASE_LEN) {
         return apr_psprintf(p,
                             "%s: each passphrase must be at least "
                             "%d characters long (one given has %d); use a long random value, "
                             "e.g. from 'openssl rand -base64 48'",
                             name, MIN_PASSPHRASE_LEN, (int)strlen(arg));
+    }
+    weakness = ipsie_secret_weakness(arg, 12);
+    if (weakness != NULL) {
+        return apr_psprintf(
+            p,
+            "%s: a passphrase is guessable (%s): anyone who guesses it can forge "
+            "sessions; use a long random value, e.g. from 'openssl rand -base64 48'",
+            name, weakness);
+    }
+    return NULL;
+}
+
+/* A client secret comes from the provider; what documentation puts in its place does not. */
+static const char *check_client_secret(const char *name, const char *arg, apr_pool_t *p)
+{
+    const char *weakness = ipsie_secret_weakness(arg, 6);
+
+    if (weakness != NULL) {
+        return apr_psprintf(p,
+                            "%s: the client secret is guessable (%s): give the secret the "
+                            "provider registered for this client",
+                            name, weakness);
     }
     return NULL;
 }

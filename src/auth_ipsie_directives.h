@@ -34,7 +34,7 @@
     X("IPSIEClientID", CLIENT_ID, SERVER, STRING, NONE("(required)"), NO_RANGE,                    \
       NULL, NULL, "client_id registered at the OpenID Provider")                                   \
     X("IPSIEClientSecret", CLIENT_SECRET, SERVER, STRING, NONE("(required)"), NO_RANGE,            \
-      NULL, NULL, "client secret")                                                                 \
+      NULL, check_client_secret, "client secret")                                                  \
     X("IPSIEClientAuthMethod", CLIENT_AUTH_METHOD, SERVER, KEYWORD, VALUE("client_secret_basic"),  \
       NO_RANGE, auth_methods, NULL, "client_secret_basic or client_secret_post")                   \
     X("IPSIEClientSigningKey", CLIENT_SIGNING_KEY, SERVER, STRING, NONE("none"), NO_RANGE,         \
