@@ -81,12 +81,11 @@ static const keyword_t pass_as_values[] = {{"none", 0, OFFERED},
                                            {"environment", PASS_ENVIRONMENT, OFFERED},
                                            {"both", PASS_HEADERS | PASS_ENVIRONMENT, OFFERED},
                                            {NULL, 0, 0}};
-/* The ID token algorithms the module verifies. */
-static const keyword_t signing_algs[] = {{"RS256", 0, OFFERED},
-                                         {"PS256", 0, OFFERED},
-                                         {"ES256", 0, OFFERED},
-                                         {"EdDSA", 0, OFFERED},
-                                         {NULL, 0, 0}};
+/* The ID token algorithms the module verifies (those beyond the default only when listed). */
+static const keyword_t signing_algs[] = {
+    {"RS256", 0, OFFERED}, {"PS256", 0, OFFERED}, {"ES256", 0, OFFERED}, {"EdDSA", 0, OFFERED},
+    {"RS384", 0, OFFERED}, {"RS512", 0, OFFERED}, {"PS384", 0, OFFERED}, {"PS512", 0, OFFERED},
+    {"ES384", 0, OFFERED}, {"ES512", 0, OFFERED}, {NULL, 0, 0}};
 
 /* The index of arg among keywords, without regard to case; -1 when it is not one. */
 static int keyword_index(const keyword_t *keywords, const char *arg)
