@@ -111,6 +111,19 @@ static const char *check_signing_alg(const char *name, const char *arg, apr_pool
     return NULL;
 }
 
+/* An issuer is compared exactly: only a well-formed URL can ever match one (Discovery 3). */
+static const char *check_provider_issuer(const char *name, const char *arg, apr_pool_t *p)
+{
+    if (!ipsie_provider_issuer_valid(arg)) {
+        return apr_psprintf(p,
+                            "%s: '%s' is not an absolute http(s) URL with a host and no query or "
+                            "fragment: give the provider's issuer exactly as its metadata names "
+                            "it, e.g. https://login.example.com/realms/main",
+                            name, arg);
+    }
+    return NULL;
+}
+
 static const char *check_passphrase(const char *name, const char *arg, apr_pool_t *p)
 {
     if (strlen(arg) < MIN_PASSPHRASE_LEN) {
