@@ -31,6 +31,9 @@
 #define AUTH_IPSIE_DIRECTIVES(X)                                                                   \
     X("IPSIEProviderMetadataURL", METADATA_URL, SERVER, STRING, NONE("(required)"), NO_RANGE,      \
       NULL, NULL, "URL of the OpenID Provider's discovery document")                               \
+    X("IPSIEProviderIssuer", PROVIDER_ISSUER, SERVER, STRING, NONE("from the metadata URL"),       \
+      NO_RANGE, NULL, check_provider_issuer,                                                       \
+      "the provider's exact issuer, when the metadata URL does not name it")                       \
     X("IPSIEClientID", CLIENT_ID, SERVER, STRING, NONE("(required)"), NO_RANGE,                    \
       NULL, NULL, "client_id registered at the OpenID Provider")                                   \
     X("IPSIEClientSecret", CLIENT_SECRET, SERVER, STRING, NONE("(required)"), NO_RANGE,            \
