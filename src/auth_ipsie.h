@@ -30,7 +30,9 @@ extern module AP_MODULE_DECLARE_DATA auth_ipsie_module;
 /* A server's settings with every default applied; resolved once at start-up. */
 typedef struct auth_ipsie_settings_t {
     const char *metadata_url;
-    const char *issuer;
+    /* IPSIEProviderIssuer, or NULL: either spelling metadata_url names. What is compared with a
+     * token or a response is the metadata's own issuer (ipsie_provider_t.issuer), never this. */
+    const char *configured_issuer;
     ipsie_client_t client;
     const char *redirect_uri;    /* as configured: absolute URL or path */
     const char *redirect_path;   /* its path */

@@ -226,7 +226,7 @@ static apr_status_t request_tokens(ipsie_token_response_t **tokens, request_rec 
 /* Complete the login with the provider's keys, and once more with keys fetched again when
  * none of those held verifies the ID token. *keys_rv: why keys could not be had. */
 static void complete(ipsie_login_result_t *result, apr_status_t *keys_rv, long *retry_after,
-                     request_rec *r, const auth_ipsie_settings_t *cfg,
+                     request_rec *r, const auth_ipsie_settings_t *cfg, const ipsie_provider_t *op,
                      const ipsie_login_state_t *st, const ipsie_token_response_t *tokens,
                      long long now)
 {
@@ -239,15 +239,15 @@ static void complete(ipsie_login_result_t *result, apr_status_t *keys_rv, long *
     if (*keys_rv != APR_SUCCESS) {
         return;
     }
-    /* The issuer as configured: the metadata may be replaced while the token request runs. */
-    ipsie_login_complete(result, st, tokens, cfg->issuer, jwks, 0, &cfg->login, now, r->pool);
+    /* The issuer of the metadata the code was exchanged with, exactly as it spells itself. */
+    ipsie_login_complete(result, st, tokens, op->issuer, jwks, 0, &cfg->login, now, r->pool);
     if (result->outcome != IPSIE_LOGIN_KEYS_NEEDED) {
         return;
     }
     *keys_rv = ipsie_provider_cache_jwks_refresh(&fresh, retry_after, cfg->provider, jwks,
                                                  auth_ipsie_now(), deadline);
     if (*keys_rv == APR_SUCCESS) {
-        ipsie_login_complete(result, st, tokens, cfg->issuer, fresh, 1, &cfg->login, now, r->pool);
+        ipsie_login_complete(result, st, tokens, op->issuer, fresh, 1, &cfg->login, now, r->pool);
     }
 }
 
@@ -370,7 +370,7 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
     }
 
     /* The ID token and the session it makes. */
-    complete(&result, &rv, &retry_after, r, cfg, st, tokens, now);
+    complete(&result, &rv, &retry_after, r, cfg, op, st, tokens, now);
     if (rv == IPSIE_ERR_THROTTLED) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "IPSIE12016: cannot validate the ID token yet: the provider's keys "

@@ -361,7 +361,15 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
         return err;
     }
     st->metadata_url = auth_ipsie_conf_str(c, CMD_METADATA_URL);
-    st->issuer = ipsie_provider_issuer_from_url(st->metadata_url, p);
+    st->configured_issuer = auth_ipsie_conf_str(c, CMD_PROVIDER_ISSUER);
+    if (st->configured_issuer == NULL && !ipsie_provider_url_names_issuer(st->metadata_url)) {
+        return apr_psprintf(p,
+                            "IPSIEProviderMetadataURL %s does not end in "
+                            "/.well-known/openid-configuration, so the provider's issuer cannot "
+                            "be derived from it: set IPSIEProviderIssuer to the issuer exactly "
+                            "as the provider's metadata names it",
+                            st->metadata_url);
+    }
     st->client.client_id = auth_ipsie_conf_str(c, CMD_CLIENT_ID);
     st->client.client_secret = auth_ipsie_conf_str(c, CMD_CLIENT_SECRET);
     st->client.auth_method =
@@ -714,6 +722,11 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     apr_status_t rv;
 
     ipsie_log_set_sink(log_sink, log_is_level, s);
+    /* Once per start and restart: not in the dry run httpd makes before it starts. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "IPSIE10014: mod_auth_ipsie %s",
+                     AUTH_IPSIE_VERSION);
+    }
     rv = ipsie_http_global_init();
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "IPSIE10002: libcurl initialisation failed");
@@ -747,6 +760,7 @@ int auth_ipsie_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         }
         if (rv == APR_SUCCESS) {
             ipsie_provider_cache_set_gate(st->provider, gate);
+            ipsie_provider_cache_set_issuer(st->provider, st->configured_issuer);
             rv = make_shared_store(st, sp, pconf);
         }
         if (rv == APR_SUCCESS) {

@@ -31,10 +31,13 @@
 #define AUTH_IPSIE_DIRECTIVES(X)                                                                   \
     X("IPSIEProviderMetadataURL", METADATA_URL, SERVER, STRING, NONE("(required)"), NO_RANGE,      \
       NULL, NULL, "URL of the OpenID Provider's discovery document")                               \
+    X("IPSIEProviderIssuer", PROVIDER_ISSUER, SERVER, STRING, NONE("from the metadata URL"),       \
+      NO_RANGE, NULL, check_provider_issuer,                                                       \
+      "the provider's exact issuer, when the metadata URL does not name it")                       \
     X("IPSIEClientID", CLIENT_ID, SERVER, STRING, NONE("(required)"), NO_RANGE,                    \
       NULL, NULL, "client_id registered at the OpenID Provider")                                   \
     X("IPSIEClientSecret", CLIENT_SECRET, SERVER, STRING, NONE("(required)"), NO_RANGE,            \
-      NULL, NULL, "client secret")                                                                 \
+      NULL, check_client_secret, "client secret")                                                  \
     X("IPSIEClientAuthMethod", CLIENT_AUTH_METHOD, SERVER, KEYWORD, VALUE("client_secret_basic"),  \
       NO_RANGE, auth_methods, NULL, "client_secret_basic, client_secret_post or private_key_jwt")  \
     X("IPSIEClientSigningKey", CLIENT_SIGNING_KEY, SERVER, LIST, NONE("none"), NO_RANGE,           \

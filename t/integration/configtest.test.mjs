@@ -84,6 +84,40 @@ describe('configtest', () => {
         assert.equal(r.code, 0, r.output);
     });
 
+    for (const issuer of ['ftp://op.example', 'op.example', '/realms/main', 'https://', '"https://op.example/?tenant=a"',
+        'https://op.example/#top', '"https://op.example/a b"']) {
+        test(`IPSIEProviderIssuer ${issuer} fails: an issuer is an absolute http(s) URL without query or fragment`, () => {
+            const r = check({ add: [`IPSIEProviderIssuer ${issuer}`] });
+            assertFails(r, 'IPSIEProviderIssuer');
+            assert.match(r.output, /is not an absolute http\(s\) URL with a host and no query or fragment/);
+        });
+    }
+
+    for (const issuer of ['https://login.example.com/realms/main', 'http://127.0.0.1:9/', 'http://127.0.0.1:9']) {
+        test(`IPSIEProviderIssuer ${issuer} passes`, () => {
+            const r = check({ add: [`IPSIEProviderIssuer ${issuer}`] });
+            assert.equal(r.code, 0, r.output);
+        });
+    }
+
+    // The metadata URL replaced by one that names no issuer, with more lines.
+    const elsewhere = (...add) => check({
+        without: ['IPSIEProviderMetadataURL'],
+        add: ['IPSIEProviderMetadataURL https://cdn.example.com/oidc/tenant-a.json', ...add],
+    });
+
+    test('a metadata URL that does not end in /.well-known/openid-configuration fails without IPSIEProviderIssuer', () => {
+        const r = elsewhere();
+        assertFails(r, 'IPSIE10001');
+        assert.match(r.output, /IPSIEProviderMetadataURL https:\/\/cdn\.example\.com\/oidc\/tenant-a\.json does not end in \/\.well-known\/openid-configuration/);
+        assert.match(r.output, /set IPSIEProviderIssuer/);
+    });
+
+    test('a metadata URL that does not end in /.well-known/openid-configuration passes with IPSIEProviderIssuer', () => {
+        const r = elsewhere('IPSIEProviderIssuer https://login.example.com/tenant-a');
+        assert.equal(r.code, 0, r.output);
+    });
+
     test('extra authorization parameters that touch nothing of ours pass', () => {
         const r = check({ add: ['IPSIEAuthRequestParams "acr_values=phr&ui_locales=en"'] });
         assert.equal(r.code, 0, r.output);

@@ -287,6 +287,17 @@ START_TEST(response_naming_another_issuer_is_iss_wrong)
 }
 END_TEST
 
+START_TEST(response_iss_is_compared_with_the_metadata_spelling_of_a_slashed_issuer)
+{
+    ipsie_provider_t op = provider();
+
+    op.issuer = ISSUER "/";
+    op.iss_parameter_supported = 1;
+    ck_assert_int_eq(ipsie_login_check_response("c0de", ISSUER "/", &op), IPSIE_LOGIN_OK);
+    ck_assert_int_eq(ipsie_login_check_response("c0de", ISSUER, &op), IPSIE_LOGIN_ISS_WRONG);
+}
+END_TEST
+
 START_TEST(response_without_iss_is_accepted_when_the_provider_does_not_advertise_it)
 {
     ipsie_provider_t op = provider();
@@ -847,6 +858,8 @@ static Suite *login_suite(void)
     tcase_add_checked_fixture(response, pool_setup, pool_teardown);
     tcase_add_test(response, response_with_the_issuers_iss_and_a_code_is_accepted);
     tcase_add_test(response, response_naming_another_issuer_is_iss_wrong);
+    tcase_add_test(response,
+                   response_iss_is_compared_with_the_metadata_spelling_of_a_slashed_issuer);
     tcase_add_test(response,
                    response_without_iss_is_accepted_when_the_provider_does_not_advertise_it);
     tcase_add_test(response, response_without_iss_is_iss_missing_when_the_provider_advertises_it);
