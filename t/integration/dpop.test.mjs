@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
 import { keyStore, thumbprint } from './lib/keys.mjs';
-import { startStack } from './lib/stack.mjs';
+import { protectedLocation, startStack } from './lib/stack.mjs';
 import { logLines, nowS, pageText, query } from './lib/util.mjs';
 
 const keys = keyStore();
@@ -252,6 +252,36 @@ describe('DPoP refusals', () => {
             assert.equal(token.status, 400);
             assert.equal(logLines(stack.httpd, /IPSIE08203/, /status 400/).length, 1);
             assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE08203/, /IPSIE12007/]), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+});
+
+describe('IPSIEPassAccessToken with DPoP', () => {
+    const passing = (backend) => protectedLocation('/app', backend, { extra: ['IPSIEPassAccessToken On'] });
+
+    test('with IPSIEDPoP auto, start-up warns that the tokens passed on are DPoP-bound', async () => {
+        const stack = await startStack({ opTestHooks: true, locations: passing });
+        try {
+            assert.ok(logLines(stack.httpd, /IPSIE17003/, /IPSIEDPoP auto/).length >= 1, stack.httpd.errorLog());
+            const { res } = await login(new Client(), stack.url('/app/'), 'kate');
+            assert.equal(res.status, 200, res.body);
+            assert.ok(res.json().headers['ipsie-access-token']?.length > 10);
+            assert.equal((await exchanges(stack, '/token'))[0].tokenType, 'DPoP');
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+
+    test('with IPSIEDPoP off, no warning and a Bearer token', async () => {
+        const stack = await startStack({ opTestHooks: true, locations: passing, directives: ['IPSIEDPoP off'] });
+        try {
+            assert.equal(logLines(stack.httpd, /IPSIE17003/).length, 0);
+            const { res } = await login(new Client(), stack.url('/app/'), 'liam');
+            assert.equal(res.status, 200, res.body);
+            assert.equal((await exchanges(stack, '/token'))[0].tokenType, 'Bearer');
         } finally {
             await stack.stop();
         }

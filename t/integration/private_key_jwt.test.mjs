@@ -17,8 +17,9 @@ after(() => keys.remove());
 // A stack whose client authenticates with a key: the module signs with signing (a keys.make()
 // result, with kid when given), the provider knows registered (the same key unless a test
 // wants another).
-function keyStack({ signing, kid, registered = signing, directives = [], opOptions = {} }) {
+function keyStack({ signing, kid, registered = signing, directives = [], opOptions = {}, opIssuerSlash = false }) {
     return startStack({
+        opIssuerSlash,
         withoutSecret: true,
         authMethod: 'private_key_jwt',
         opTestHooks: true,
@@ -132,6 +133,25 @@ describe('private_key_jwt with an Ed25519 key', () => {
             assert.equal(res.status, 200, res.body);
             const token = (await stack.op.report()).exchanges.find((e) => e.path === '/token');
             assert.equal(token.assertion.header.alg, 'EdDSA');
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+});
+
+describe('private_key_jwt with a provider whose issuer ends in a slash', () => {
+    test('the assertion\'s aud is the issuer as the metadata spells it, slash included', async () => {
+        const signing = keys.make('ec');
+        const stack = await keyStack({ signing, opIssuerSlash: true });
+        try {
+            const meta = (await request(stack.op.metadataUrl)).json();
+            assert.ok(meta.issuer.endsWith('/'), meta.issuer);
+            const { res } = await login(new Client(), stack.url('/app/'), 'nina');
+            assert.equal(res.status, 200, res.body);
+            const token = (await stack.op.report()).exchanges.find((e) => e.path === '/token');
+            assert.equal(token.status, 200);
+            assert.equal(token.assertion.payload.aud, meta.issuer);
             assert.deepEqual(stack.httpd.errorLogProblems(), []);
         } finally {
             await stack.stop();
