@@ -44,7 +44,8 @@ typedef struct auth_ipsie_settings_t {
     /* The DPoP key (IPSIEDPoPSigningKey, else the one generated at start-up) and the nonces
      * the provider gave it; NULL with IPSIEDPoP off, and in the settings configtest checks. */
     ipsie_dpop_t *dpop;
-    long long max_age; /* -1: not sent */
+    int dpop_key_configured; /* IPSIEDPoPSigningKey: every host and restart sign with the key */
+    long long max_age;       /* -1: not sent */
     const apr_array_header_t *signing_algs;
     long clock_skew;
     ipsie_http_opts_t http;

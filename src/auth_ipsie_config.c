@@ -300,6 +300,7 @@ static const char *resolve_keys(auth_ipsie_settings_t *st, const auth_ipsie_serv
         }
         st->client.signing_key = signer;
     }
+    st->dpop_key_configured = dpop_file != NULL;
     if (dpop_file != NULL) {
         file = ap_server_root_relative(p, dpop_file);
         if (file == NULL || ipsie_signer_load(&signer, &why, file, NULL, NULL, p) != APR_SUCCESS) {

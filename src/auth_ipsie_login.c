@@ -135,7 +135,12 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
     req.login_hint = login_hint;
     req.extra_params = cfg->auth_request_params;
     auth_ipsie_client_opts(&copts, cfg, op);
-    /* RFC 9449 10: the code is bound to the key whose proofs will redeem it. */
+    /* RFC 9449 10: the code is bound to the DPoP key (dpop_jkt, and a proof on the push) only
+     * when that key is IPSIEDPoPSigningKey: a generated one is not the same on another host or
+     * after a restart, where a login in progress must still redeem its code. */
+    if (copts.dpop != NULL && !cfg->dpop_key_configured) {
+        copts.dpop = NULL;
+    }
     req.dpop_jkt = copts.dpop ? ipsie_signer_thumbprint(ipsie_dpop_key(copts.dpop)) : NULL;
     if (ipsie_par_wanted(cfg->auth_request_par, op)) {
         rv = push_request(&location, r, cfg, op,

@@ -1,9 +1,10 @@
 // DPoP (RFC 9449; SPEC section 2) against the real oidc-provider: proofs on token and pushed
 // requests with IPSIEDPoP auto, the server's nonces (features.dPoP.nonceSecret, required in
-// every proof) retried once and kept, the code bound to the key (dpop_jkt), a client registered
-// with dpop_bound_access_tokens, the key of IPSIEDPoPSigningKey or the one generated at start-up
-// (the same in every child and across graceful restarts), and the refusals: DPoP required and
-// a Bearer token, DPoP off and a client that needs it.
+// every proof) retried once and kept, a client registered with dpop_bound_access_tokens, the
+// key of IPSIEDPoPSigningKey (which binds the code: dpop_jkt) or the one generated at start-up
+// (the same in every child and across graceful restarts; it binds no code, so that a login
+// survives a restart), and the refusals: DPoP required and a Bearer token, DPoP off and a
+// client that needs it.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
@@ -59,9 +60,24 @@ describe('IPSIEDPoP auto with a provider that offers DPoP', () => {
         assertProof(token.dpop, { htu: meta.token_endpoint, jwk: await dpopJwk(stack), nonce: undefined });
     });
 
-    test('the authorization request names the key (dpop_jkt), binding the code to it', async () => {
+    test('the generated key does not bind the code (no dpop_jkt): another host or a restart can redeem it', async () => {
         const res = await new Client().get(stack.url('/app/'));
-        assert.equal(query(res.location).get('dpop_jkt'), (await dpopJwk(stack)).kid);
+        assert.equal(res.status, 302);
+        assert.equal(query(res.location).get('dpop_jkt'), null);
+    });
+
+    test('a login in progress across a restart (a new generated key) completes, bound to the new key', async () => {
+        const client = new Client();
+        const { callbackUrl } = await login(client, stack.url('/app/'), 'olga', { stopAtCallback: true });
+        const before = await dpopJwk(stack);
+        await stack.restartHttpd();
+        const after = await dpopJwk(stack);
+        assert.notEqual(after.kid, before.kid, 'a stop and start makes a new key');
+        const { res } = await client.follow(await client.get(callbackUrl));
+        assert.equal(res.status, 200, res.body);
+        const token = (await exchanges(stack, '/token')).at(-1);
+        assert.equal(token.tokenType, 'DPoP');
+        assert.equal(thumbprint(token.dpop.header.jwk), after.kid);
     });
 
     test('every proof has its own jti', async () => {
@@ -122,11 +138,12 @@ describe('DPoP nonces required by the provider', () => {
 
     test('a pushed request with DPoP gets the nonce treatment too, and the code stays bound', async () => {
         // A second site on the same provider, pushing its requests.
+        // A key of its own: only such a key binds the code, with a proof on the push.
         const par = await startStack({
             opTestHooks: true,
             opOptions: { dpopNonces: true },
             client: { dpop_bound_access_tokens: true },
-            directives: ['IPSIEAuthRequestMethod PAR'],
+            directives: ['IPSIEAuthRequestMethod PAR', `IPSIEDPoPSigningKey ${keys.make('ec').path}`],
         });
         try {
             const parMeta = (await request(par.op.metadataUrl)).json();
@@ -147,6 +164,26 @@ describe('DPoP nonces required by the provider', () => {
 });
 
 describe('DPoP with a key of IPSIEDPoPSigningKey', () => {
+    test('the key binds the code (dpop_jkt), and a login in progress across a restart completes', async () => {
+        const key = keys.make('ec');
+        const stack = await startStack({ opTestHooks: true, directives: [`IPSIEDPoPSigningKey ${key.path}`] });
+        try {
+            const client = new Client();
+            const first = await client.get(stack.url('/app/'));
+            assert.equal(query(first.location).get('dpop_jkt'), key.thumbprint);
+            const { callbackUrl } = await login(client, first, 'paul', { stopAtCallback: true });
+            await stack.restartHttpd();
+            const { res } = await client.follow(await client.get(callbackUrl));
+            assert.equal(res.status, 200, res.body);
+            const [token] = await exchanges(stack, '/token');
+            assert.equal(token.tokenType, 'DPoP');
+            assert.equal(thumbprint(token.dpop.header.jwk), key.thumbprint);
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+
     test('an Ed25519 key signs EdDSA proofs and is the one ?jwks serves', async () => {
         const key = keys.make('ed25519');
         const stack = await startStack({ opTestHooks: true, directives: [`IPSIEDPoPSigningKey ${key.path}`] });
