@@ -1,10 +1,11 @@
 /* What the configuration means: each configured server's directives resolved into the
  * settings the rest reads, with the checks configtest applies (IPSIE10001, IPSIE10004,
- * IPSIE10020, IPSIE10021), and the provider cache and keys set up at start-up. The directives themselves, their defaults and
- * records are in auth_ipsie_directives.c. */
+ * IPSIE10020, IPSIE10021), and the provider cache and keys set up at start-up. The directives
+ * themselves, their defaults and records are in auth_ipsie_directives.c. */
 #include <httpd.h>
 #include <string.h>
 
+#include <apr_file_io.h>
 #include <apr_fnmatch.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -198,6 +199,61 @@ static const char *check_post_logout_redirect_uri(const auth_ipsie_settings_t *s
 /* Where sessions live and what keeps revocations: IPSIESessionStore and IPSIESessionCache.
  * The cookie store uses the shared store for revocation when there is one (shmcb by default,
  * when mod_socache_shmcb is loaded); the cache store needs one. */
+/* The page template: IPSIEHTMLTemplate's file (an absolute path, or one under ServerRoot), or
+ * the built-in one. NULL, or what is wrong with the file. */
+static const char *load_page_template(auth_ipsie_settings_t *st, const char *path, apr_pool_t *p)
+{
+    ipsie_template_t *t;
+    const char *why;
+    const char *full;
+    apr_file_t *f;
+    apr_finfo_t info;
+    char *text;
+    apr_size_t got;
+
+    if (path == NULL) {
+        st->page_template_builtin = 1;
+        if (ipsie_template_parse(&t, ipsie_template_builtin, strlen(ipsie_template_builtin), &why,
+                                 p)
+            != APR_SUCCESS) {
+            return apr_psprintf(p, "the built-in page template is broken: %s", why);
+        }
+        st->page_template = t;
+        return NULL;
+    }
+    full = ap_server_root_relative(p, path);
+    if (full == NULL
+        || apr_file_open(&f, full, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS) {
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s cannot be read", path);
+    }
+    if (apr_file_info_get(&info, APR_FINFO_SIZE | APR_FINFO_TYPE, f) != APR_SUCCESS
+        || info.filetype != APR_REG) {
+        apr_file_close(f);
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s is not a regular file", path);
+    }
+    if (info.size > IPSIE_TEMPLATE_MAX) {
+        apr_file_close(f);
+        return apr_psprintf(p,
+                            "IPSIEHTMLTemplate %s is not a usable page template: it is larger "
+                            "than %d bytes",
+                            path, IPSIE_TEMPLATE_MAX);
+    }
+    text = apr_palloc(p, (apr_size_t)info.size + 1);
+    if (apr_file_read_full(f, text, (apr_size_t)info.size, &got) != APR_SUCCESS
+        && got != (apr_size_t)info.size) {
+        apr_file_close(f);
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s cannot be read", path);
+    }
+    apr_file_close(f);
+    text[got] = '\0';
+    if (ipsie_template_parse(&t, text, got, &why, p) != APR_SUCCESS) {
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s is not a usable page template: %s", path, why);
+    }
+    st->page_template = t;
+    st->page_template_builtin = 0;
+    return NULL;
+}
+
 static const char *resolve_store(auth_ipsie_settings_t *st, const auth_ipsie_server_conf_t *c,
                                  apr_pool_t *p)
 {
@@ -356,6 +412,10 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
         return err;
     }
     st->profile_sl1 = auth_ipsie_conf_keyword(c, CMD_PROFILE);
+    err = load_page_template(st, auth_ipsie_conf_str(c, CMD_HTML_TEMPLATE), p);
+    if (err != NULL) {
+        return err;
+    }
     err = resolve_store(st, c, p);
     if (err != NULL) {
         return err;
@@ -559,7 +619,9 @@ int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         const char *err;
 
         if (c == NULL) {
-            if (server_uses_ipsie(sp, ptemp)) {
+            /* With virtual hosts, the main server's sections are theirs (checked with them),
+             * and the main server itself may answer nothing. */
+            if ((sp->is_virtual || s->next == NULL) && server_uses_ipsie(sp, ptemp)) {
                 ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp,
                              "IPSIE10020: %s protects locations with 'AuthType ipsie' but has no "
                              "provider configuration: set IPSIEProviderMetadataURL, "

@@ -247,6 +247,28 @@ describe('configtest', () => {
         assert.match(r.output, /no provider configuration/);
     });
 
+    test('the main server with AuthType ipsie and no provider configuration fails when it has no virtual host', () => {
+        const r = configtest(({ dir }) => httpdConf({ dir, port: PORT, directives: [], locations: protectedLocation('/app', 'http://127.0.0.1:9') }));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /the main server protects/);
+    });
+
+    test('sections of the main server are checked in each virtual host that inherits them', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: [], locations: protectedLocation('/app', 'http://127.0.0.1:9') }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName configured.example',
+            ...BASE.map((line) => `    ${line}`),
+            '</VirtualHost>',
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName forgotten.example',
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /ServerName forgotten\.example/);
+        assert.doesNotMatch(r.output, /configured\.example/);
+    });
+
     test('a <VirtualHost> without AuthType ipsie needs no provider configuration', () => {
         const r = configtest(({ dir }) => [
             httpdConf({ dir, port: PORT, directives: BASE, locations: protectedLocation('/app', 'http://127.0.0.1:9') }),
