@@ -301,6 +301,10 @@ static const char *apply_profile_sl1(auth_ipsie_settings_t *st, const auth_ipsie
                "session_expiry, and a login without one is refused)";
     }
     st->policy.require_session_expiry = 1;
+    if (auth_ipsie_conf_keyword(c, CMD_DPOP) == IPSIE_DPOP_OFF) {
+        return "IPSIEProfile sl1: IPSIEDPoP off (SL1: DPoP is used for the requests to the "
+               "provider): set IPSIEDPoP auto or required";
+    }
     if (st->max_age < 0) {
         return "IPSIEProfile sl1: IPSIEMaxAge is missing (SL1: the authorization request sends "
                "max_age): set it to the longest time, in seconds, since the user last "

@@ -68,10 +68,11 @@ ipsie_login_outcome_e ipsie_login_check_response(const char *code, const char *i
 
 const char *ipsie_provider_plain_endpoint(const ipsie_provider_t *op)
 {
-    const char *const names[] = {"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
-                                 "end_session_endpoint"};
-    const char *const urls[] = {op->issuer, op->authorization_endpoint, op->token_endpoint,
-                                op->jwks_uri, op->end_session_endpoint};
+    const char *const names[] = {
+        "issuer",   "authorization_endpoint", "token_endpoint",
+        "jwks_uri", "end_session_endpoint",   "pushed_authorization_request_endpoint"};
+    const char *const urls[] = {op->issuer,   op->authorization_endpoint, op->token_endpoint,
+                                op->jwks_uri, op->end_session_endpoint,   op->par_endpoint};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

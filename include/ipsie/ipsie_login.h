@@ -85,7 +85,7 @@ ipsie_login_outcome_e ipsie_login_check_response_iss(const char *code, const cha
                                                      const ipsie_provider_t *op, int require_iss);
 
 /* The name of the first of the provider's endpoints (issuer, authorization, token, jwks_uri,
- * end_session) that is not an https URL, or NULL when all are. */
+ * end_session, pushed authorization requests) that is not an https URL, or NULL when all are. */
 const char *ipsie_provider_plain_endpoint(const ipsie_provider_t *op);
 
 typedef struct {

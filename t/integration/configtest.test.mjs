@@ -380,6 +380,13 @@ describe('configtest of IPSIEProfile sl1', () => {
     test('session_expiry required: IPSIERequireSessionExpiry Off is refused', () => {
         refused(check(['IPSIERequireSessionExpiry Off']), /IPSIERequireSessionExpiry Off \(SL1: every ID token carries session_expiry/);
     });
+    test('DPoP used: IPSIEDPoP off is refused, auto and required pass', () => {
+        refused(check(['IPSIEDPoP off']), /IPSIEDPoP off \(SL1: DPoP is used for the requests to the provider\)/);
+        for (const mode of ['auto', 'required']) {
+            const r = check([`IPSIEDPoP ${mode}`]);
+            assert.equal(r.code, 0, `${mode}: ${r.output}`);
+        }
+    });
     test('max_age sent: a missing IPSIEMaxAge is refused', () => {
         refused(check([], ['IPSIEMaxAge']), /IPSIEMaxAge is missing \(SL1: the authorization request sends max_age\)/);
     });

@@ -331,6 +331,10 @@ START_TEST(plain_endpoint_names_the_first_that_is_not_https)
     op.jwks_uri = "https://op.example.org/jwks";
     op.end_session_endpoint = NULL;
     ck_assert_ptr_null(ipsie_provider_plain_endpoint(&op));
+    op.par_endpoint = "https://op.example.org/par";
+    ck_assert_ptr_null(ipsie_provider_plain_endpoint(&op));
+    op.par_endpoint = "http://op.example.org/par";
+    ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "pushed_authorization_request_endpoint");
     op.end_session_endpoint = "http://op.example.org/logout";
     ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "end_session_endpoint");
     op.jwks_uri = "http://op.example.org/jwks";
