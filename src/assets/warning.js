@@ -194,7 +194,9 @@
     }
 
     function reloadPage() {
-        location.assign(location.href); /* a GET: the module signs the user in as usual */
+        /* A GET of the page (without its fragment, which would only scroll): the module signs
+         * the user in as usual. */
+        location.assign(location.href.split('#')[0]);
     }
 
     function signOut() {
