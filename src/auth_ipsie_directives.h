@@ -104,6 +104,9 @@
     X("IPSIESessionWarningLead", SESSION_WARNING_LEAD, SERVER, NUMBER, VALUE("60"),                \
       RANGE(1, 3600), NULL, NULL,                                                                  \
       "seconds before the ceiling and the idle deadline that the warning shows")                   \
+    X("IPSIEHTMLTemplate", HTML_TEMPLATE, SERVER, STRING, NONE("built-in"), NO_RANGE,              \
+      NULL, NULL, "HTML file the module's pages are made from: {{title}}, {{message}}, "           \
+      "{{link_url}}, {{link_text}}")                                                               \
     X("IPSIEUnauthAction", UNAUTH_ACTION, DIRECTORY, KEYWORD, VALUE("auth"), NO_RANGE,             \
       unauth_actions, NULL, "auth, 401, 403 or pass")                                              \
     X("IPSIEPassClaimsAs", PASS_CLAIMS_AS, DIRECTORY, KEYWORD, VALUE("both"), NO_RANGE,            \

@@ -51,8 +51,11 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
             return auth_ipsie_unavailable_page(r, 0, NULL);
         }
         return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
-                                     "The identity provider cannot be reached right now. "
-                                     "Please try again in a moment.");
+                                     apr_pstrcat(r->pool,
+                                                 prompt_login ? AUTH_IPSIE_CEILING_TEXT : "",
+                                                 "The identity provider cannot be reached right "
+                                                 "now. Please try again in a moment.",
+                                                 NULL));
     }
     rv = ipsie_login_state_choose(&slot, &clear, auth_ipsie_cookies(r), cfg->crypto,
                                   cfg->state_max_cookies, cfg->state_timeout, now, r->pool);

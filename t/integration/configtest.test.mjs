@@ -233,4 +233,95 @@ describe('configtest', () => {
         const r = check({ without: ['IPSIERedirectURI'], add: [`IPSIERedirectURI http://127.0.0.1:${PORT}/elsewhere/cb`] });
         assertFails(r, 'IPSIERedirectURI');
     });
+
+    test('a <VirtualHost> with AuthType ipsie and no provider configuration fails, naming it', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: [], locations: '' }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName second.example',
+            protectedLocation('/app', 'http://127.0.0.1:9'),
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /<VirtualHost> at \S+httpd\.conf:\d+ \(ServerName second\.example\)/);
+        assert.match(r.output, /no provider configuration/);
+    });
+
+    test('the main server with AuthType ipsie and no provider configuration fails when it has no virtual host', () => {
+        const r = configtest(({ dir }) => httpdConf({ dir, port: PORT, directives: [], locations: protectedLocation('/app', 'http://127.0.0.1:9') }));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /the main server protects/);
+    });
+
+    test('sections of the main server are checked in each virtual host that inherits them', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: [], locations: protectedLocation('/app', 'http://127.0.0.1:9') }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName configured.example',
+            ...BASE.map((line) => `    ${line}`),
+            '</VirtualHost>',
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName forgotten.example',
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /ServerName forgotten\.example/);
+        assert.doesNotMatch(r.output, /configured\.example/);
+    });
+
+    test('a <VirtualHost> without AuthType ipsie needs no provider configuration', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: BASE, locations: protectedLocation('/app', 'http://127.0.0.1:9') }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName plain.example',
+            '</VirtualHost>',
+        ].join('\n'));
+        assert.equal(r.code, 0, r.output);
+    });
+
+    test('an error in a <VirtualHost> names it by file, line and ServerName', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: [], locations: '' }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName third.example',
+            ...BASE.filter((line) => !line.startsWith('IPSIEClientID ')).map((line) => `    ${line}`),
+            protectedLocation('/app', 'http://127.0.0.1:9'),
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIEClientID');
+        assert.match(r.output, /IPSIE10001: configuration of the <VirtualHost> at \S+:\d+ \(ServerName third\.example\)/);
+    });
+
+    for (const [name, location] of [
+        ['with no Require', ['<Location /app>', '    AuthType ipsie', '</Location>']],
+        ['with a Require for POST only', ['<Location /app>', '    AuthType ipsie', '    <Limit POST>', '        Require valid-user', '    </Limit>', '</Location>']],
+        ['inside a location whose Require does not cover it', [protectedLocation('/app', 'http://127.0.0.1:9'), '<Location /open>', '    AuthType ipsie', '</Location>']],
+    ]) {
+        test(`a <Location> with AuthType ipsie ${name} fails: httpd would serve it without a login`, () => {
+            const r = configtest(({ dir }) => httpdConf({ dir, port: PORT, directives: BASE, locations: location.join('\n') }));
+            assertFails(r, 'IPSIE10001');
+            assert.match(r.output, /AuthType ipsie' but no Require applies/);
+        });
+    }
+
+    test('a Require in an enclosing <Location> covers the inner one', () => {
+        const r = check({ add: ['<Location /app/inner>\n    AuthType ipsie\n</Location>'] });
+        assert.equal(r.code, 0, r.output);
+    });
+
+    for (const url of ['http://op.example/.well-known/openid-configuration', 'http://10.0.0.7:8080/.well-known/openid-configuration']) {
+        test(`IPSIEProviderMetadataURL ${url} passes with a warning: plain http to another machine`, () => {
+            const r = check({ without: ['IPSIEProviderMetadataURL'], add: [`IPSIEProviderMetadataURL ${url}`] });
+            assert.equal(r.code, 0, r.output);
+            assert.match(r.output, /IPSIE10021: .*plain http to another machine/);
+        });
+    }
+
+    for (const url of ['http://127.0.0.1:9/.well-known/openid-configuration', 'http://localhost:9/.well-known/openid-configuration', 'https://op.example/.well-known/openid-configuration']) {
+        test(`IPSIEProviderMetadataURL ${url} passes without a warning`, () => {
+            const r = check({ without: ['IPSIEProviderMetadataURL'], add: [`IPSIEProviderMetadataURL ${url}`] });
+            assert.equal(r.code, 0, r.output);
+            assert.doesNotMatch(r.output, /IPSIE10021/);
+        });
+    }
 });
