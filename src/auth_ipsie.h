@@ -63,7 +63,7 @@ typedef struct auth_ipsie_settings_t {
     long cache_timeout_ms;           /* IPSIESessionCacheTimeout */
     int revocation_per_request;      /* cookie sessions check revocation entries on every request */
     ipsie_provider_cache_t *provider;
-    long warning_lead; /* IPSIESessionWarningLead */
+    long warning_lead;                     /* IPSIESessionWarningLead */
     const ipsie_template_t *page_template; /* IPSIEHTMLTemplate, or the built-in one */
     int page_template_builtin;             /* the built-in one: its own Content-Security-Policy */
 } auth_ipsie_settings_t;
