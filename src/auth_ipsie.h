@@ -237,6 +237,10 @@ apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
                                const apr_array_header_t *names, long long now);
 
 /* auth_ipsie_login.c */
+/* Under IPSIEProfile sl1, does the provider's metadata name an endpoint that is not https?
+ * Logged (IPSIE10022) when it does. */
+int auth_ipsie_provider_breaks_profile(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                       const ipsie_provider_t *op);
 /* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
  * not NULL, is passed on); return_path: where on this site to come back to. */
 int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,

@@ -360,9 +360,12 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
                       "IPSIE12005: provider metadata unavailable during the callback");
         return provider_failure(r, cfg, st, rv, 0);
     }
+    if (auth_ipsie_provider_breaks_profile(r, cfg, op)) {
+        return bad_gateway(r);
+    }
     memset(&result, 0, sizeof(result));
-    result.outcome =
-        ipsie_login_check_response(apr_table_get(args, "code"), apr_table_get(args, "iss"), op);
+    result.outcome = ipsie_login_check_response_iss(
+        apr_table_get(args, "code"), apr_table_get(args, "iss"), op, cfg->profile_sl1);
     if (result.outcome != IPSIE_LOGIN_OK) {
         return refuse(r, &result);
     }

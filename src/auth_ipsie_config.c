@@ -254,6 +254,61 @@ static const char *load_page_template(auth_ipsie_settings_t *st, const char *pat
     return NULL;
 }
 
+/* IPSIEProfile sl1 (SPEC section 10): what the IPSIE SL1 OpenID Connect profile asks of a
+ * relying party, applied to st and c. NULL, or the rule a setting breaks. */
+static const char *apply_profile_sl1(auth_ipsie_settings_t *st, const auth_ipsie_server_conf_t *c,
+                                     apr_pool_t *p)
+{
+    static const char *const sl1_algs[] = {"PS256", "ES256", "EdDSA"};
+    apr_array_header_t *algs;
+    int i;
+
+    if (strncasecmp(st->metadata_url, "https://", 8) != 0) {
+        return "IPSIEProfile sl1: IPSIEProviderMetadataURL must be an https URL (SL1: https for "
+               "the provider's metadata and every endpoint)";
+    }
+    if (st->configured_issuer != NULL && strncasecmp(st->configured_issuer, "https://", 8) != 0) {
+        return "IPSIEProfile sl1: IPSIEProviderIssuer must be an https URL (SL1: https for the "
+               "provider's metadata and every endpoint)";
+    }
+    if (st->redirect_origin == NULL || strncasecmp(st->redirect_origin, "https://", 8) != 0) {
+        return "IPSIEProfile sl1: IPSIERedirectURI must be an absolute https URL (SL1: https for "
+               "the redirect URI)";
+    }
+    if (auth_ipsie_conf_given(c, CMD_SIGNING_ALGS)) {
+        for (i = 0; i < st->signing_algs->nelts; i++) {
+            const char *alg = APR_ARRAY_IDX(st->signing_algs, i, const char *);
+
+            if (strcmp(alg, "PS256") != 0 && strcmp(alg, "ES256") != 0
+                && strcmp(alg, "EdDSA") != 0) {
+                return apr_psprintf(p,
+                                    "IPSIEProfile sl1: IPSIEIDTokenSigningAlgs lists %s (SL1: ID "
+                                    "tokens signed PS256, ES256 or EdDSA only)",
+                                    alg);
+            }
+        }
+    }
+    else {
+        algs = apr_array_make(p, 3, sizeof(const char *));
+        for (i = 0; i < 3; i++) {
+            APR_ARRAY_PUSH(algs, const char *) = sl1_algs[i];
+        }
+        st->signing_algs = algs;
+    }
+    if (auth_ipsie_conf_given(c, CMD_REQUIRE_SESSION_EXPIRY)
+        && !st->policy.require_session_expiry) {
+        return "IPSIEProfile sl1: IPSIERequireSessionExpiry Off (SL1: every ID token carries "
+               "session_expiry, and a login without one is refused)";
+    }
+    st->policy.require_session_expiry = 1;
+    if (st->max_age < 0) {
+        return "IPSIEProfile sl1: IPSIEMaxAge is missing (SL1: the authorization request sends "
+               "max_age): set it to the longest time, in seconds, since the user last "
+               "authenticated at the provider that this site accepts";
+    }
+    return NULL;
+}
+
 static const char *resolve_store(auth_ipsie_settings_t *st, const auth_ipsie_server_conf_t *c,
                                  apr_pool_t *p)
 {
@@ -413,6 +468,12 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
         return err;
     }
     st->profile_sl1 = auth_ipsie_conf_keyword(c, CMD_PROFILE);
+    if (st->profile_sl1) {
+        err = apply_profile_sl1(st, c, p);
+        if (err != NULL) {
+            return err;
+        }
+    }
     err = load_page_template(st, auth_ipsie_conf_str(c, CMD_HTML_TEMPLATE), p);
     if (err != NULL) {
         return err;

@@ -325,3 +325,66 @@ describe('configtest', () => {
         });
     }
 });
+
+// IPSIEProfile sl1 (SPEC section 10): each rule refused at configtest, naming it.
+describe('configtest of IPSIEProfile sl1', () => {
+    const PORT = 18443;
+    const SL1 = [
+        'IPSIEProfile sl1',
+        'IPSIEProviderMetadataURL https://op.example/.well-known/openid-configuration',
+        `IPSIERedirectURI https://127.0.0.1:${PORT}/app/redirect_uri`,
+        'IPSIEMaxAge 3600',
+    ];
+    const replaced = (line) => SL1.some((l) => l.split(' ')[0] === line.split(' ')[0]);
+    const check = (add = [], without = []) => configtest(({ dir }) => httpdConf({
+        dir,
+        port: PORT,
+        directives: [...configtestDirectives(PORT).filter((l) => !replaced(l)),
+            ...SL1.filter((l) => !without.includes(l.split(' ')[0])), ...add],
+        locations: protectedLocation('/app', 'http://127.0.0.1:9'),
+    }));
+    const refused = (r, rule) => {
+        assert.notEqual(r.code, 0, r.output);
+        assert.match(r.output, /IPSIEProfile sl1: /);
+        assert.match(r.output, rule);
+    };
+
+    test('a configuration that follows every rule passes', () => {
+        const r = check();
+        assert.equal(r.code, 0, r.output);
+    });
+    test('ID token algorithms PS256, ES256 and EdDSA pass', () => {
+        const r = check(['IPSIEIDTokenSigningAlgs PS256 ES256 EdDSA']);
+        assert.equal(r.code, 0, r.output);
+    });
+    test('https everywhere: a metadata URL in http is refused', () => {
+        refused(check(['IPSIEProviderMetadataURL http://127.0.0.1:9/.well-known/openid-configuration'], ['IPSIEProviderMetadataURL']),
+            /IPSIEProviderMetadataURL must be an https URL \(SL1: https/);
+    });
+    test('https everywhere: an IPSIEProviderIssuer in http is refused', () => {
+        refused(check(['IPSIEProviderIssuer http://op.example']), /IPSIEProviderIssuer must be an https URL/);
+    });
+    test('https everywhere: a redirect URI in http is refused', () => {
+        refused(check([`IPSIERedirectURI http://127.0.0.1:${PORT}/app/redirect_uri`], ['IPSIERedirectURI']),
+            /IPSIERedirectURI must be an absolute https URL/);
+    });
+    test('https everywhere: a redirect URI that is only a path is refused', () => {
+        refused(check(['IPSIERedirectURI /app/redirect_uri'], ['IPSIERedirectURI']),
+            /IPSIERedirectURI must be an absolute https URL/);
+    });
+    for (const alg of ['RS256', 'ES384', 'PS512']) {
+        test(`ID token algorithms: ${alg} is refused`, () => {
+            refused(check([`IPSIEIDTokenSigningAlgs ES256 ${alg}`]), new RegExp(`IPSIEIDTokenSigningAlgs lists ${alg} \\(SL1: ID tokens signed PS256, ES256 or EdDSA only\\)`));
+        });
+    }
+    test('session_expiry required: IPSIERequireSessionExpiry Off is refused', () => {
+        refused(check(['IPSIERequireSessionExpiry Off']), /IPSIERequireSessionExpiry Off \(SL1: every ID token carries session_expiry/);
+    });
+    test('max_age sent: a missing IPSIEMaxAge is refused', () => {
+        refused(check([], ['IPSIEMaxAge']), /IPSIEMaxAge is missing \(SL1: the authorization request sends max_age\)/);
+    });
+    test('a plain http metadata URL to another machine, a warning elsewhere, is refused under sl1', () => {
+        refused(check(['IPSIEProviderMetadataURL http://op.example/.well-known/openid-configuration'], ['IPSIEProviderMetadataURL']),
+            /must be an https URL/);
+    });
+});
