@@ -10,7 +10,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
 import { keyStore, thumbprint } from './lib/keys.mjs';
 import { protectedLocation, startStack } from './lib/stack.mjs';
-import { logLines, nowS, pageText, query } from './lib/util.mjs';
+import { logLines, nowS, pageText, query, sleep } from './lib/util.mjs';
 
 const keys = keyStore();
 after(() => keys.remove());
@@ -301,6 +301,10 @@ describe('IPSIEPassAccessToken with DPoP', () => {
     test('with IPSIEDPoP auto, start-up warns that the tokens passed on are DPoP-bound', async () => {
         const stack = await startStack({ opTestHooks: true, locations: passing });
         try {
+            // httpd listens before its post-configuration hooks log: wait for the parent's line.
+            for (let i = 0; i < 100 && logLines(stack.httpd, /resuming normal operations/).length === 0; i++) {
+                await sleep(50);
+            }
             assert.ok(logLines(stack.httpd, /IPSIE17003/, /IPSIEDPoP auto/).length >= 1, stack.httpd.errorLog());
             const { res } = await login(new Client(), stack.url('/app/'), 'kate');
             assert.equal(res.status, 200, res.body);
@@ -315,6 +319,10 @@ describe('IPSIEPassAccessToken with DPoP', () => {
     test('with IPSIEDPoP off, no warning and a Bearer token', async () => {
         const stack = await startStack({ opTestHooks: true, locations: passing, directives: ['IPSIEDPoP off'] });
         try {
+            for (let i = 0; i < 100 && logLines(stack.httpd, /resuming normal operations/).length === 0; i++) {
+                await sleep(50);
+            }
+            assert.equal(logLines(stack.httpd, /resuming normal operations/).length, 1);
             assert.equal(logLines(stack.httpd, /IPSIE17003/).length, 0);
             const { res } = await login(new Client(), stack.url('/app/'), 'liam');
             assert.equal(res.status, 200, res.body);
