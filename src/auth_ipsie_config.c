@@ -425,6 +425,7 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
     st->policy.max_duration = auth_ipsie_conf_num(c, CMD_MAX_DURATION);
     st->policy.inactivity_timeout = auth_ipsie_conf_num(c, CMD_INACTIVITY_TIMEOUT);
     st->policy.require_session_expiry = auth_ipsie_conf_flag(c, CMD_REQUIRE_SESSION_EXPIRY);
+    st->warning_lead = (long)auth_ipsie_conf_num(c, CMD_SESSION_WARNING_LEAD);
     st->cookie_name = auth_ipsie_conf_str(c, CMD_COOKIE_NAME);
     if (strspn(st->cookie_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                 "0123456789-_")
