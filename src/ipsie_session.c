@@ -566,6 +566,34 @@ static apr_status_t token_payload(const char **payload, apr_size_t *len, const u
     return APR_SUCCESS;
 }
 
+apr_status_t ipsie_session_id_token_payload(const char **payload, apr_size_t *len,
+                                            const ipsie_session_t *s, apr_pool_t *p)
+{
+    return token_payload(payload, len, s->id_token_blob, s->id_token_blob_len, p);
+}
+
+apr_status_t ipsie_session_renew(ipsie_session_t *s, const char *id_token, long long ceiling,
+                                 long long session_expiry, apr_pool_t *p)
+{
+    ipsie_session_t renewed = *s;
+    apr_status_t rv;
+
+    if (id_token == NULL) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    renewed.id_token = apr_pstrdup(p, id_token);
+    renewed.id_token_blob = pack_token(&renewed.id_token_blob_len, renewed.id_token, p);
+    rv = read_claims(&renewed, 1, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    renewed.ceiling = ceiling;
+    renewed.session_expiry = session_expiry;
+    renewed.renewed = 1;
+    *s = renewed;
+    return APR_SUCCESS;
+}
+
 const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p)
 {
     const unsigned char *b = s->id_token_blob;

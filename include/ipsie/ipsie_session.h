@@ -127,6 +127,18 @@ int ipsie_session_claim_is_protocol(const char *name);
  * NULL when the session has none. */
 const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p);
 
+/* The JSON payload of the session's ID token (*len bytes, not NUL-terminated), for what its
+ * claims do not keep (the nonce). IPSIE_ERR_MALFORMED when the session has none. */
+apr_status_t ipsie_session_id_token_payload(const char **payload, apr_size_t *len,
+                                            const ipsie_session_t *s, apr_pool_t *p);
+
+/* Make the validated ID token id_token the session's, with a new ceiling and session_expiry
+ * (a re-validation by refresh at the ceiling): its claims are read from it, those from
+ * UserInfo kept; renewed is set. IPSIE_ERR_MALFORMED, the session unchanged, when the token's
+ * claims cannot be kept or name no string sub and iss. */
+apr_status_t ipsie_session_renew(ipsie_session_t *s, const char *id_token, long long ceiling,
+                                 long long session_expiry, apr_pool_t *p);
+
 /* The value of claim name, or NULL. */
 const char *ipsie_session_claim(const ipsie_session_t *s, const char *name);
 
