@@ -77,8 +77,9 @@ static apr_status_t parse_response(ipsie_token_response_t **out, const char *jso
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
-    if (get_opt_string(&tr->refresh_token, doc, "refresh_token", p) != APR_SUCCESS) {
-        what = "refresh_token is not a string";
+    if (get_opt_string(&tr->refresh_token, doc, "refresh_token", p) != APR_SUCCESS
+        || (tr->refresh_token != NULL && *tr->refresh_token == '\0')) {
+        what = "refresh_token is not a non-empty string";
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
@@ -142,6 +143,8 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
                                const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
     ipsie_http_response_t resp;
+    const char *headers[4];
+    int n = 0;
     const char *form = grant;
     const char *user = NULL;
     const char *pass = NULL;
@@ -167,17 +170,25 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
         pass = client->client_secret;
     }
 
-    rv = ipsie_http_post_form(&resp, op->token_endpoint, form, user, pass, opts, p);
+    /* Every request to the token endpoint goes with these headers: a DPoP proof (RFC 9449
+     * 5) joins them here. */
+    headers[n++] = "Accept: application/json";
+    headers[n] = NULL;
+    rv = ipsie_http_send(&resp, op->token_endpoint, form, headers, user, pass, opts, p);
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed", op->token_endpoint);
         return rv;
     }
     if (resp.status != 200) {
+        const char *code = op_error_code(resp.body, resp.body_len, p);
+
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08203: token endpoint %s answered status %ld, error %s",
-                  op->token_endpoint, resp.status, op_error_code(resp.body, resp.body_len, p));
-        /* RFC 6749 5.2: a 4xx is the OP's answer; anything else, an OP out of order. */
-        return resp.status >= 400 && resp.status < 500 ? IPSIE_ERR_OP_REFUSED
-                                                       : IPSIE_ERR_HTTP_STATUS;
+                  op->token_endpoint, resp.status, code);
+        /* RFC 6749 5.2: a refusal is a 400 (401 for the client's authentication) with an
+         * error code; a 429, a proxy's 403 or 404, a 5xx are an OP out of order. */
+        return (resp.status == 400 || resp.status == 401) && strcmp(code, "-") != 0
+                   ? IPSIE_ERR_OP_REFUSED
+                   : IPSIE_ERR_HTTP_STATUS;
     }
     return parse_response(out, resp.body, resp.body_len, 0, p);
 }

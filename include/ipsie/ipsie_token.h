@@ -35,9 +35,9 @@ apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char
 /* POST a grant to the token endpoint with the client's authentication: grant holds the
  * grant's own parameters, form-urlencoded (grant_type=... and the rest). The response as
  * ipsie_token_response_parse reads it, except that the id_token may be absent (NULL).
- * IPSIE_ERR_OP_REFUSED for a 4xx answer (an error response of RFC 6749 5.2, e.g. invalid_grant),
- * IPSIE_ERR_HTTP_STATUS for another status than 200 (the OP's error code is logged either way),
- * IPSIE_ERR_HTTP when it cannot be reached. */
+ * IPSIE_ERR_OP_REFUSED for an error response of RFC 6749 5.2 (a 400 or 401 with an error code,
+ * e.g. invalid_grant), IPSIE_ERR_HTTP_STATUS for any other status than 200 (the OP's error code
+ * is logged either way), IPSIE_ERR_HTTP when it cannot be reached. */
 apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provider_t *op,
                                const ipsie_client_t *client, const char *grant,
                                const ipsie_http_opts_t *opts, apr_pool_t *p);

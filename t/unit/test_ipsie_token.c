@@ -74,6 +74,8 @@ START_TEST(token_response_rejects_bad_documents)
         "\"expires_in\":1.5}",
         "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer\","
         "\"refresh_token\":7}",
+        "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer\","
+        "\"refresh_token\":\"\"}",
         "{\"id_token\":\"a.b.c\",\"id_token\":\"x.y.z\",\"access_token\":\"at\","
         "\"token_type\":\"Bearer\"}",
     };
@@ -274,6 +276,7 @@ START_TEST(refresh_sends_the_refresh_token_grant_with_the_client_authentication)
                      APR_SUCCESS);
     ck_assert_str_eq(srv.last_body, "grant_type=refresh_token&refresh_token=rt%2F1%2B%3D"
                                     "&client_id=client&client_secret=secret");
+    ck_assert_ptr_nonnull(strcasestr(srv.last_request, "\r\nAccept: application/json\r\n"));
     /* OIDC Core 12.2: an ID token may come back, or not. */
     ck_assert_ptr_null(tr->id_token);
     ck_assert_str_eq(tr->access_token, "at-2");
@@ -299,6 +302,19 @@ START_TEST(refresh_refused_by_the_op_is_told_apart_from_an_op_out_of_order)
     srv_json("/token", 401, "{\"error\":\"invalid_client\"}");
     ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool), IPSIE_ERR_OP_REFUSED);
     srv_json("/token", 503, "{\"error\":\"temporarily_unavailable\"}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    /* Not a refusal: a rate limit, a proxy's page, a 400 without an error code. */
+    srv_json("/token", 429, "{\"error\":\"slow_down\"}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    srv_set("/token", 403, NULL, "<html>forbidden</html>", 0, 0);
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    srv_set("/token", 400, NULL, "<html>bad request</html>", 0, 0);
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    srv_json("/token", 400, "{\"error\":42}");
     ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
                      IPSIE_ERR_HTTP_STATUS);
     op->token_endpoint = refused_url("/token");
