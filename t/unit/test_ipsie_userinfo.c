@@ -218,6 +218,30 @@ START_TEST(fetch_of_an_error_answer_is_a_status_failure)
 }
 END_TEST
 
+START_TEST(an_oversized_response_is_refused_unread)
+{
+    apr_size_t n = IPSIE_HTTP_MAX_BODY + 1;
+    char *big = apr_palloc(pool, n + 1);
+    ipsie_http_response_t resp;
+    ipsie_userinfo_request_t req = request_to("/me");
+    json_t *claims = (json_t *)1;
+
+    /* A JSON object of the right user, one byte past the limit. */
+    memset(big, ' ', n);
+    memcpy(big, "{\"sub\":\"" SUB "\"", 9 + strlen(SUB));
+    big[n - 1] = '}';
+    big[n] = '\0';
+    resp = response(200, "application/json", big);
+    ck_assert_int_eq(ipsie_userinfo_read(&claims, &resp, SUB, pool), IPSIE_USERINFO_MALFORMED);
+    ck_assert_ptr_null(claims);
+    srv_set("/me", 200, "Content-Type: application/json\r\n", big, n, 0);
+    ck_assert_int_eq(ipsie_userinfo_fetch(&claims, &req, SUB, NULL, pool),
+                     IPSIE_USERINFO_UNREACHABLE);
+    ck_assert_ptr_null(claims);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08003"));
+}
+END_TEST
+
 static Suite *userinfo_suite(void)
 {
     Suite *s = suite_create("ipsie_userinfo");
@@ -240,6 +264,7 @@ static Suite *userinfo_suite(void)
     tcase_add_test(fetch, fetch_of_an_unreachable_endpoint_is_unreachable);
     tcase_add_test(fetch, fetch_without_an_endpoint_or_a_token_asks_nothing);
     tcase_add_test(fetch, fetch_of_an_error_answer_is_a_status_failure);
+    tcase_add_test(fetch, an_oversized_response_is_refused_unread);
     suite_add_tcase(s, fetch);
     return s;
 }

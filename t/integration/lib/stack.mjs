@@ -56,7 +56,8 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // browser's, so a session cookie set by one instance reaches the others.
 // backchannelLogout: the OP sends Back-Channel Logout to the first instance's
 // <redirect_uri>?logout=backchannel (backchannel_logout_session_required: its ID tokens carry
-// sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); mpm: as for startHttpd.
+// sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); opOptions: more of the OP's
+// opt-ins (t/op/op.mjs: refreshTokens, accessTokenTtl, ...); mpm: as for startHttpd.
 // Returns { op, backend, httpd, proxy, redirectUri, origin, url(path), sites, restartOP(opts),
 // restartHttpd(i), stop() }; sites[i] is { httpd, origin, redirectUri, url(path) } of instance
 // i (httpd, redirectUri, origin and url are sites[0]'s); restartOP stops the OP and starts it
@@ -66,7 +67,8 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // error log is gone).
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
-    opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, mpm,
+    opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, opOptions = {},
+    mpm,
 } = {}) {
     const ports = [];
     while (ports.length < httpds) {
@@ -92,6 +94,7 @@ export async function startStack({
         client.backchannel_logout_session_required = true;
     }
     const opConfig = {
+        ...opOptions,
         defaultTtl: opTtl,
         kids: opKids,
         clients: [client],
