@@ -84,6 +84,7 @@ static const char *read_form(request_rec *r)
 static apr_status_t validate(ipsie_logout_token_t **token, apr_status_t *keys_rv, request_rec *r,
                              const auth_ipsie_settings_t *cfg, const char *jwt, long long now)
 {
+    const ipsie_provider_t *op;
     const ipsie_jwks_t *jwks;
     const ipsie_jwks_t *fresh;
     ipsie_logout_token_expect_t expect;
@@ -91,8 +92,13 @@ static apr_status_t validate(ipsie_logout_token_t **token, apr_status_t *keys_rv
     long retry_after;
     apr_status_t rv;
 
+    /* The issuer exactly as the provider's metadata spells it (and the keys need it anyway). */
+    *keys_rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(), deadline);
+    if (*keys_rv != APR_SUCCESS) {
+        return *keys_rv;
+    }
     memset(&expect, 0, sizeof(expect));
-    expect.issuer = cfg->issuer;
+    expect.issuer = op->issuer;
     expect.client_id = cfg->client.client_id;
     expect.allowed_algs = cfg->signing_algs;
     expect.aud_single_string = cfg->profile_sl1;

@@ -81,12 +81,11 @@ static const keyword_t pass_as_values[] = {{"none", 0, OFFERED},
                                            {"environment", PASS_ENVIRONMENT, OFFERED},
                                            {"both", PASS_HEADERS | PASS_ENVIRONMENT, OFFERED},
                                            {NULL, 0, 0}};
-/* The ID token algorithms the module verifies. */
-static const keyword_t signing_algs[] = {{"RS256", 0, OFFERED},
-                                         {"PS256", 0, OFFERED},
-                                         {"ES256", 0, OFFERED},
-                                         {"EdDSA", 0, OFFERED},
-                                         {NULL, 0, 0}};
+/* The ID token algorithms the module verifies (those beyond the default only when listed). */
+static const keyword_t signing_algs[] = {
+    {"RS256", 0, OFFERED}, {"PS256", 0, OFFERED}, {"ES256", 0, OFFERED}, {"EdDSA", 0, OFFERED},
+    {"RS384", 0, OFFERED}, {"RS512", 0, OFFERED}, {"PS384", 0, OFFERED}, {"PS512", 0, OFFERED},
+    {"ES384", 0, OFFERED}, {"ES512", 0, OFFERED}, {NULL, 0, 0}};
 
 /* The index of arg among keywords, without regard to case; -1 when it is not one. */
 static int keyword_index(const keyword_t *keywords, const char *arg)
@@ -112,14 +111,51 @@ static const char *check_signing_alg(const char *name, const char *arg, apr_pool
     return NULL;
 }
 
+/* An issuer is compared exactly: only a well-formed URL can ever match one (Discovery 3). */
+static const char *check_provider_issuer(const char *name, const char *arg, apr_pool_t *p)
+{
+    if (!ipsie_provider_issuer_valid(arg)) {
+        return apr_psprintf(p,
+                            "%s: '%s' is not an absolute http(s) URL with a host and no query or "
+                            "fragment: give the provider's issuer exactly as its metadata names "
+                            "it, e.g. https://login.example.com/realms/main",
+                            name, arg);
+    }
+    return NULL;
+}
+
 static const char *check_passphrase(const char *name, const char *arg, apr_pool_t *p)
 {
+    const char *weakness;
+
     if (strlen(arg) < MIN_PASSPHRASE_LEN) {
         return apr_psprintf(p,
                             "%s: each passphrase must be at least "
                             "%d characters long (one given has %d); use a long random value, "
                             "e.g. from 'openssl rand -base64 48'",
                             name, MIN_PASSPHRASE_LEN, (int)strlen(arg));
+    }
+    weakness = ipsie_secret_weakness(arg, 12);
+    if (weakness != NULL) {
+        return apr_psprintf(
+            p,
+            "%s: a passphrase is guessable (%s): anyone who guesses it can forge "
+            "sessions; use a long random value, e.g. from 'openssl rand -base64 48'",
+            name, weakness);
+    }
+    return NULL;
+}
+
+/* A client secret comes from the provider; what documentation puts in its place does not. */
+static const char *check_client_secret(const char *name, const char *arg, apr_pool_t *p)
+{
+    const char *weakness = ipsie_secret_weakness(arg, 6);
+
+    if (weakness != NULL) {
+        return apr_psprintf(p,
+                            "%s: the client secret is guessable (%s): give the secret the "
+                            "provider registered for this client",
+                            name, weakness);
     }
     return NULL;
 }

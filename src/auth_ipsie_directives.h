@@ -31,10 +31,13 @@
 #define AUTH_IPSIE_DIRECTIVES(X)                                                                   \
     X("IPSIEProviderMetadataURL", METADATA_URL, SERVER, STRING, NONE("(required)"), NO_RANGE,      \
       NULL, NULL, "URL of the OpenID Provider's discovery document")                               \
+    X("IPSIEProviderIssuer", PROVIDER_ISSUER, SERVER, STRING, NONE("from the metadata URL"),       \
+      NO_RANGE, NULL, check_provider_issuer,                                                       \
+      "the provider's exact issuer, when the metadata URL does not name it")                       \
     X("IPSIEClientID", CLIENT_ID, SERVER, STRING, NONE("(required)"), NO_RANGE,                    \
       NULL, NULL, "client_id registered at the OpenID Provider")                                   \
     X("IPSIEClientSecret", CLIENT_SECRET, SERVER, STRING, NONE("(required)"), NO_RANGE,            \
-      NULL, NULL, "client secret")                                                                 \
+      NULL, check_client_secret, "client secret")                                                  \
     X("IPSIEClientAuthMethod", CLIENT_AUTH_METHOD, SERVER, KEYWORD, VALUE("client_secret_basic"),  \
       NO_RANGE, auth_methods, NULL, "client_secret_basic or client_secret_post")                   \
     X("IPSIEClientSigningKey", CLIENT_SIGNING_KEY, SERVER, STRING, NONE("none"), NO_RANGE,         \
@@ -104,6 +107,9 @@
       NO_RANGE, NULL, NULL, "default return URL after logout")                                     \
     X("IPSIEProfile", PROFILE, SERVER, KEYWORD, VALUE("default"), NO_RANGE,                        \
       profiles, NULL, "the rules applied: default, or sl1 for the strict IPSIE SL1 rules")         \
+    X("IPSIEHTMLTemplate", HTML_TEMPLATE, SERVER, STRING, NONE("built-in"), NO_RANGE,              \
+      NULL, NULL, "HTML file the module's pages are made from: {{title}}, {{message}}, "           \
+      "{{link_url}}, {{link_text}}")                                                               \
     X("IPSIEUnauthAction", UNAUTH_ACTION, DIRECTORY, KEYWORD, VALUE("auth"), NO_RANGE,             \
       unauth_actions, NULL, "auth, 401, 403 or pass")                                              \
     X("IPSIEPassClaimsAs", PASS_CLAIMS_AS, DIRECTORY, KEYWORD, VALUE("both"), NO_RANGE,            \

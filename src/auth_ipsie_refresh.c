@@ -185,6 +185,9 @@ static try_e ask(ipsie_refresh_result_t *result, request_rec *r, const auth_ipsi
     apr_status_t rv;
 
     rv = ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(), deadline);
+    if (rv == APR_SUCCESS && auth_ipsie_provider_breaks_profile(r, cfg, op)) {
+        return TRY_UNREACHABLE;
+    }
     if (rv == APR_SUCCESS) {
         rv = ipsie_provider_cache_enter(cfg->provider, &lease);
     }
@@ -205,13 +208,14 @@ static try_e ask(ipsie_refresh_result_t *result, request_rec *r, const auth_ipsi
         rv = ipsie_provider_cache_jwks(&jwks, cfg->provider, auth_ipsie_now(), deadline);
     }
     if (rv == APR_SUCCESS) {
-        ipsie_refresh_apply(result, s, tokens, renew, cfg->issuer, jwks, 0, &cfg->login, now,
+        /* The issuer as the metadata spells it, as at login. */
+        ipsie_refresh_apply(result, s, tokens, renew, op->issuer, jwks, 0, &cfg->login, now,
                             r->pool);
         if (result->outcome == IPSIE_REFRESH_KEYS_NEEDED) {
             rv = ipsie_provider_cache_jwks_refresh(&fresh, &retry_after, cfg->provider, jwks,
                                                    auth_ipsie_now(), deadline);
             if (rv == APR_SUCCESS) {
-                ipsie_refresh_apply(result, s, tokens, renew, cfg->issuer, fresh, 1, &cfg->login,
+                ipsie_refresh_apply(result, s, tokens, renew, op->issuer, fresh, 1, &cfg->login,
                                     now, r->pool);
             }
         }

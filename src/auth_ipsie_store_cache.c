@@ -83,7 +83,7 @@ static apr_status_t cache_load(ipsie_session_t **out, int *presented, request_re
                           cfg->kv->ops->name);
             return APR_SUCCESS;
         }
-        if (strcmp(s->iss, cfg->issuer) != 0
+        if (!ipsie_provider_issuer_accepted(s->iss, cfg->configured_issuer, cfg->metadata_url)
             || !ipsie_session_claim_holds(s, "aud", cfg->client.client_id, r->pool)) {
             return APR_SUCCESS;
         }

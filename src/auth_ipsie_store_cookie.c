@@ -84,8 +84,9 @@ static apr_status_t cookie_load(ipsie_session_t **out, int *presented, request_r
         || ipsie_session_decode(&s, plain, len, r->pool) != APR_SUCCESS) {
         return APR_SUCCESS;
     }
-    /* A session made for another provider or another client is no session here. */
-    if (strcmp(s->iss, cfg->issuer) != 0
+    /* A session made for another provider or another client is no session here (its iss is
+     * the metadata's at login, which the configuration accepted then). */
+    if (!ipsie_provider_issuer_accepted(s->iss, cfg->configured_issuer, cfg->metadata_url)
         || !ipsie_session_claim_holds(s, "aud", cfg->client.client_id, r->pool)) {
         return APR_SUCCESS;
     }

@@ -101,7 +101,7 @@ void auth_ipsie_userinfo_again(int *changed, request_rec *r, const auth_ipsie_se
     if (auth_ipsie_take_mark(r, cfg, mark, now + cfg->http.timeout + 2) != APR_SUCCESS) {
         return;
     }
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && !auth_ipsie_provider_breaks_profile(r, cfg, op)) {
         outcome = fetch(&claims, r, cfg, op, s->access_token, s->sub);
     }
     if (outcome == IPSIE_USERINFO_OK

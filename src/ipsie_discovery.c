@@ -53,6 +53,45 @@ static int is_http_url(const char *s)
     return 1;
 }
 
+int ipsie_provider_url_names_issuer(const char *metadata_url)
+{
+    apr_size_t n, sn = sizeof(WELL_KNOWN_SUFFIX) - 1;
+
+    if (metadata_url == NULL) {
+        return 0;
+    }
+    n = strlen(metadata_url);
+    return n > sn && strcmp(metadata_url + n - sn, WELL_KNOWN_SUFFIX) == 0;
+}
+
+int ipsie_provider_issuer_valid(const char *issuer)
+{
+    /* OpenID Connect Discovery 3: a URL with no query or fragment. */
+    return issuer != NULL && is_http_url(issuer) && strpbrk(issuer, "?#") == NULL;
+}
+
+int ipsie_provider_issuer_accepted(const char *issuer, const char *configured,
+                                   const char *metadata_url)
+{
+    apr_size_t n, base_len;
+
+    if (issuer == NULL) {
+        return 0;
+    }
+    if (configured != NULL) {
+        return strcmp(issuer, configured) == 0;
+    }
+    if (!ipsie_provider_url_names_issuer(metadata_url)) {
+        return 0;
+    }
+    /* Discovery 4: "https://op.example" and "https://op.example/" both publish their
+     * metadata at https://op.example/.well-known/openid-configuration. */
+    base_len = strlen(metadata_url) - (sizeof(WELL_KNOWN_SUFFIX) - 1);
+    n = strlen(issuer);
+    return (n == base_len || (n == base_len + 1 && issuer[base_len] == '/'))
+           && strncmp(issuer, metadata_url, base_len) == 0;
+}
+
 /* A member that must be an http(s) URL string; absent is fine only when optional. */
 static apr_status_t get_url_member(const char **out, json_t *doc, const char *name, int required,
                                    apr_pool_t *p)
@@ -105,6 +144,32 @@ static const char *s256_not_advertised(json_t *doc)
 apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_size_t len,
                                   const char *expected_issuer, apr_pool_t *p)
 {
+    if (expected_issuer == NULL) {
+        *out = NULL;
+        return APR_EINVAL;
+    }
+    return ipsie_provider_parse_for(out, json, len, expected_issuer, NULL, p);
+}
+
+/* What the metadata's issuer was expected to be, for the log. */
+static const char *expected_text(const char *configured, const char *metadata_url, apr_pool_t *p)
+{
+    const char *base;
+
+    if (configured != NULL) {
+        return apr_psprintf(p, "'%s'", ipsie_log_safe(configured, p));
+    }
+    if (!ipsie_provider_url_names_issuer(metadata_url)) {
+        return "an issuer the metadata URL names (set IPSIEProviderIssuer)";
+    }
+    base = ipsie_log_safe(ipsie_provider_issuer_from_url(metadata_url, p), p);
+    return apr_psprintf(p, "'%s' or '%s/'", base, base);
+}
+
+apr_status_t ipsie_provider_parse_for(ipsie_provider_t **out, const char *json, apr_size_t len,
+                                      const char *configured_issuer, const char *metadata_url,
+                                      apr_pool_t *p)
+{
     json_t *doc = NULL;
     json_t *v;
     json_error_t jerr;
@@ -113,7 +178,7 @@ apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_
     apr_status_t rv = APR_SUCCESS;
 
     *out = NULL;
-    if (json == NULL || expected_issuer == NULL) {
+    if (json == NULL || (configured_issuer == NULL && metadata_url == NULL)) {
         return APR_EINVAL;
     }
     if (len > IPSIE_HTTP_MAX_BODY) {
@@ -135,16 +200,18 @@ apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_
         goto leave;
     }
     /* Discovery 1.0 section 4.3: exactly the issuer the metadata was fetched for. */
-    if (strcmp(json_string_value(v), expected_issuer) != 0) {
+    if (!ipsie_provider_issuer_accepted(json_string_value(v), configured_issuer, metadata_url)) {
         ipsie_log(IPSIE_LOG_ERROR,
-                  "IPSIE08105: provider metadata issuer '%s' is not the expected '%s'",
-                  ipsie_log_safe(json_string_value(v), p), ipsie_log_safe(expected_issuer, p));
+                  "IPSIE08105: provider metadata issuer '%s' is not the expected %s",
+                  ipsie_log_safe(json_string_value(v), p),
+                  expected_text(configured_issuer, metadata_url, p));
         rv = IPSIE_ERR_ISSUER_MISMATCH;
         goto leave;
     }
 
     op = apr_pcalloc(p, sizeof(*op));
-    op->issuer = apr_pstrdup(p, expected_issuer);
+    /* From here on the issuer is compared exactly as the metadata spells it. */
+    op->issuer = apr_pstrdup(p, json_string_value(v));
     rv = get_url_member(&op->authorization_endpoint, doc, "authorization_endpoint", 1, p);
     if (rv == APR_SUCCESS) {
         rv = get_url_member(&op->token_endpoint, doc, "token_endpoint", 1, p);

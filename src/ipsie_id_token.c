@@ -26,7 +26,8 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
         rv = IPSIE_ERR_JWT_CLAIMS;
         goto leave;
     }
-    rv = ipsie_jws_verify(&c, jwt, jwks, expect->allowed_algs, p);
+    /* RFC 8725 3.11: an access token, logout token or SET is never taken for an ID token. */
+    rv = ipsie_jws_verify_typed(&c, jwt, jwks, expect->allowed_algs, IPSIE_ID_TOKEN_TYP, p);
     if (rv != APR_SUCCESS) {
         goto leave;
     }

@@ -130,17 +130,39 @@ static const char *load_rsa(ipsie_jwk_t *key, json_t *jv, apr_pool_t *p)
     return NULL;
 }
 
+/* The NIST curves of RFC 7518 3.4, each with its coordinate size and the key type it makes. */
+static const struct {
+    const char *crv;
+    apr_size_t coordinate_len;
+    key_type_e type;
+} ec_curves[] = {
+    {"P-256", 32, KEY_EC_P256},
+    {"P-384", 48, KEY_EC_P384},
+    {"P-521", 66, KEY_EC_P521},
+};
+
 static const char *load_ec(ipsie_jwk_t *key, json_t *jv, apr_pool_t *p)
 {
     cjose_err err;
     const char *crv = NULL;
+    apr_size_t i, n = sizeof(ec_curves) / sizeof(ec_curves[0]);
 
-    if (!ipsie_jose_opt_string(&crv, jv, "crv") || crv == NULL || strcmp(crv, "P-256") != 0) {
-        return "EC key not on curve P-256";
+    if (!ipsie_jose_opt_string(&crv, jv, "crv") || crv == NULL) {
+        return "EC key without a crv";
     }
-    /* The JWK parser is lenient about coordinate lengths; P-256 needs exactly 32 bytes. */
-    if (b64_member_len(NULL, jv, "x", p) != 32 || b64_member_len(NULL, jv, "y", p) != 32) {
-        return "EC key without valid 32-byte x and y";
+    for (i = 0; i < n; i++) {
+        if (strcmp(crv, ec_curves[i].crv) == 0) {
+            break;
+        }
+    }
+    if (i == n) {
+        return "EC key not on curve P-256, P-384 or P-521";
+    }
+    /* The JWK parser is lenient about coordinate lengths; each curve has exactly one. */
+    if (b64_member_len(NULL, jv, "x", p) != ec_curves[i].coordinate_len
+        || b64_member_len(NULL, jv, "y", p) != ec_curves[i].coordinate_len) {
+        return apr_psprintf(p, "EC key without valid %" APR_SIZE_T_FMT "-byte x and y for %s",
+                            ec_curves[i].coordinate_len, ec_curves[i].crv);
     }
     key->cjwk = cjose_jwk_import_json((cjose_header_t *)jv, &err);
     if (key->cjwk == NULL) {
@@ -151,8 +173,9 @@ static const char *load_ec(ipsie_jwk_t *key, json_t *jv, apr_pool_t *p)
     if (cjose_jwk_get_kty(key->cjwk, &err) != CJOSE_JWK_KTY_EC) {
         return "EC key parsed as another type";
     }
-    key->type = KEY_EC_P256;
-    key->sig_len = 64;
+    key->type = ec_curves[i].type;
+    /* R || S, each as long as a coordinate (RFC 7518 3.4). */
+    key->sig_len = 2 * ec_curves[i].coordinate_len;
     return NULL;
 }
 

@@ -13,7 +13,8 @@
 
 #include "ipsie/ipsie_jwk.h"
 
-typedef enum { KEY_RSA, KEY_EC_P256, KEY_OKP_ED25519 } key_type_e;
+/* An EC key's type is its curve: ES256, ES384 and ES512 each need their own (RFC 7518 3.4). */
+typedef enum { KEY_RSA, KEY_EC_P256, KEY_EC_P384, KEY_EC_P521, KEY_OKP_ED25519 } key_type_e;
 
 /* One usable signature key of a JWKS. */
 typedef struct {

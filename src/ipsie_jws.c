@@ -14,10 +14,11 @@
 #include "ipsie/ipsie_util.h"
 #include "ipsie_jwk_internal.h"
 
+/* What each algorithm needs of its key: an ES alg names its curve (RFC 7518 3.4). */
 static const alg_info_t supported_algs[] = {
-    {"RS256", KEY_RSA},
-    {"PS256", KEY_RSA},
-    {"ES256", KEY_EC_P256},
+    {"RS256", KEY_RSA},         {"RS384", KEY_RSA},     {"RS512", KEY_RSA},
+    {"PS256", KEY_RSA},         {"PS384", KEY_RSA},     {"PS512", KEY_RSA},
+    {"ES256", KEY_EC_P256},     {"ES384", KEY_EC_P384}, {"ES512", KEY_EC_P521},
     {"EdDSA", KEY_OKP_ED25519},
 };
 

@@ -40,7 +40,8 @@ struct ipsie_provider_cache_t {
     apr_thread_mutex_t *mutex;  /* guards the slots only, never held across a fetch */
     apr_thread_cond_t *fetched; /* broadcast when a fetch ends, for those waiting on it */
     const char *metadata_url;
-    const char *issuer;
+    const char *issuer;            /* the provider's name in log lines */
+    const char *configured_issuer; /* IPSIEProviderIssuer; NULL: either spelling the URL names */
     long max_ttl;
     ipsie_http_opts_t opts;
     ipsie_gate_t *gate; /* bounds those waiting for the provider; NULL: no bound */
@@ -109,6 +110,14 @@ apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const cha
 void ipsie_provider_cache_set_gate(ipsie_provider_cache_t *cache, ipsie_gate_t *gate)
 {
     cache->gate = gate;
+}
+
+void ipsie_provider_cache_set_issuer(ipsie_provider_cache_t *cache, const char *issuer)
+{
+    cache->configured_issuer = issuer;
+    if (issuer != NULL) {
+        cache->issuer = issuer;
+    }
 }
 
 /* Take a lease on the gate for as long as one exchange with the provider may take. */
@@ -293,7 +302,8 @@ static apr_status_t fetch_generation(generation_t **out, ipsie_provider_cache_t 
         }
     }
     else {
-        rv = ipsie_provider_parse(&op, resp.body, resp.body_len, cache->issuer, gp);
+        rv = ipsie_provider_parse_for(&op, resp.body, resp.body_len, cache->configured_issuer,
+                                      cache->metadata_url, gp);
         if (rv != APR_SUCCESS) {
             ipsie_log(IPSIE_LOG_ERROR, "IPSIE08302: bad provider metadata at %s", url);
         }

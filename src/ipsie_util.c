@@ -495,3 +495,62 @@ int ipsie_is_browser(const char *x_requested_with, const char *sec_fetch_mode, c
     }
     return 1;
 }
+
+const char *ipsie_secret_weakness(const char *secret, int min_distinct)
+{
+    /* What documentation writes where a secret goes, ours included. */
+    static const char *const placeholders[] = {"change-me",
+                                               "changeme",
+                                               "change_me",
+                                               "change me",
+                                               "replace-me",
+                                               "replaceme",
+                                               "replace_me",
+                                               "replace with",
+                                               "openssl rand",
+                                               "at least 32 characters",
+                                               "placeholder",
+                                               "your-secret",
+                                               "your_secret",
+                                               "your secret",
+                                               "the secret registered",
+                                               "<secret>",
+                                               "<passphrase>",
+                                               NULL};
+    unsigned char seen[256];
+    apr_size_t n = strlen(secret);
+    apr_size_t i, period;
+    int distinct = 0, run = 1;
+
+    for (i = 0; placeholders[i] != NULL; i++) {
+        apr_size_t m = strlen(placeholders[i]);
+        apr_size_t j;
+
+        for (j = 0; j + m <= n; j++) {
+            if (strncasecmp(secret + j, placeholders[i], m) == 0) {
+                return "it holds a placeholder of the documentation";
+            }
+        }
+    }
+    memset(seen, 0, sizeof(seen));
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)secret[i];
+        distinct += !seen[c];
+        seen[c] = 1;
+        run = i > 0 && secret[i] == secret[i - 1] ? run + 1 : 1;
+        if (run >= 8) {
+            return "it repeats one character 8 times in a row";
+        }
+    }
+    if (distinct < min_distinct) {
+        return "it has too few different characters";
+    }
+    for (period = 1; n >= 16 && period <= 6; period++) {
+        for (i = period; i < n && secret[i] == secret[i - period]; i++) {
+        }
+        if (i == n) {
+            return "it is a short pattern repeated";
+        }
+    }
+    return NULL;
+}

@@ -18,9 +18,30 @@ typedef struct {
 /* The issuer a discovery URL names: the URL without "/.well-known/openid-configuration". */
 const char *ipsie_provider_issuer_from_url(const char *metadata_url, apr_pool_t *p);
 
+/* 1 when metadata_url ends in "/.well-known/openid-configuration", so that it names an issuer;
+ * a provider published elsewhere needs IPSIEProviderIssuer. */
+int ipsie_provider_url_names_issuer(const char *metadata_url);
+
+/* 1 when issuer may be configured as IPSIEProviderIssuer: an absolute http(s) URL with a host,
+ * no query, fragment, whitespace or control character. */
+int ipsie_provider_issuer_valid(const char *issuer);
+
+/* 1 when a provider fetched from metadata_url may call itself issuer: exactly configured when
+ * that is not NULL (IPSIEProviderIssuer); else either spelling the URL names (Discovery 4: the
+ * URL without "/.well-known/openid-configuration", with or without a trailing '/'). */
+int ipsie_provider_issuer_accepted(const char *issuer, const char *configured,
+                                   const char *metadata_url);
+
 /* Parse and check a discovery document: JSON object, issuer equal to expected_issuer
  * (IPSIE_ERR_ISSUER_MISMATCH), the endpoints present as http(s) URLs (IPSIE_ERR_METADATA). */
 apr_status_t ipsie_provider_parse(ipsie_provider_t **out, const char *json, apr_size_t len,
                                   const char *expected_issuer, apr_pool_t *p);
+
+/* ipsie_provider_parse with the issuer checked by ipsie_provider_issuer_accepted(issuer,
+ * configured_issuer, metadata_url); op->issuer is then the metadata's own spelling, the one
+ * every later comparison uses. */
+apr_status_t ipsie_provider_parse_for(ipsie_provider_t **out, const char *json, apr_size_t len,
+                                      const char *configured_issuer, const char *metadata_url,
+                                      apr_pool_t *p);
 
 #endif

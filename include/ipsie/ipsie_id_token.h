@@ -18,8 +18,13 @@ typedef struct {
     long long now;                          /* Unix seconds */
 } ipsie_id_token_expect_t;
 
-/* ipsie_jws_verify, then the ID token claim rules: iss, aud, azp (when present it must be
- * the client id; required when aud has several values), exp > now - skew, iat present and
+/* The JWS typ an ID token may name, when it names one (RFC 8725 3.11). */
+#define IPSIE_ID_TOKEN_TYP "JWT"
+
+/* ipsie_jws_verify_typed for IPSIE_ID_TOKEN_TYP (a typ of another kind of token, at+jwt,
+ * logout+jwt, secevent+jwt, and any crit header are refused), then the ID token claim rules: iss,
+ * aud, azp (when present it must be the client id; required when aud has several values), exp > now
+ * - skew, iat present and
  * <= now + skew, sub present, nonce. IPSIE_ERR_JWT_CLAIMS with a logged reason otherwise. */
 apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ipsie_jwks_t *jwks,
                                      const ipsie_id_token_expect_t *expect, apr_pool_t *p);

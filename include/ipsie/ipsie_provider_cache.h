@@ -25,6 +25,11 @@ apr_status_t ipsie_provider_cache_create(ipsie_provider_cache_t **out, const cha
  * cannot hold every worker of the server. */
 void ipsie_provider_cache_set_gate(ipsie_provider_cache_t *cache, ipsie_gate_t *gate);
 
+/* The issuer the metadata must name exactly (IPSIEProviderIssuer; it must live as long as the
+ * cache); without one (NULL, the default) either spelling the metadata URL names is accepted
+ * (ipsie_provider_issuer_accepted). Set before the first fetch. */
+void ipsie_provider_cache_set_issuer(ipsie_provider_cache_t *cache, const char *issuer);
+
 /* The metadata, fetched when missing or stale. With nothing to serve, one thread fetches and
  * the others wait for that fetch only (never longer than its timeout + 1 s) and fail with it;
  * for 2 s after a failed fetch every call fails at once. A stale value is served while a

@@ -57,4 +57,10 @@ int ipsie_name_has_prefix_loose(const char *name, const char *prefix);
  * navigate, or an Accept that admits neither text/html nor any type. Each value may be NULL. */
 int ipsie_is_browser(const char *x_requested_with, const char *sec_fetch_mode, const char *accept);
 
+/* Why a configured secret (a passphrase, a client secret) is guessable, or NULL: it holds a
+ * placeholder of documentation ("change-me", "replace with the output of ...", "openssl
+ * rand"), has fewer than min_distinct different characters, repeats one character 8 times in
+ * a row, or is a short pattern repeated (period of 6 or less over 16 characters or more). */
+const char *ipsie_secret_weakness(const char *secret, int min_distinct);
+
 #endif

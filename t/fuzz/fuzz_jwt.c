@@ -93,7 +93,8 @@ static const char *forged_rs256_token(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const char *const algs[] = {"RS256", "PS256", "ES256", "EdDSA", "HS256", "none"};
+    static const char *const algs[] = {"RS256", "PS256", "ES256", "EdDSA", "RS384", "RS512",
+                                       "PS384", "PS512", "ES384", "ES512", "HS256", "none"};
     size_t i;
 
     fuzz_setup();
@@ -106,7 +107,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     /* HS256 and none are listed to prove they are refused whatever the list says. */
-    allowed_algs = apr_array_make(global_pool, 6, sizeof(const char *));
+    allowed_algs = apr_array_make(global_pool, 12, sizeof(const char *));
     for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
         APR_ARRAY_PUSH(allowed_algs, const char *) = algs[i];
     }
@@ -117,6 +118,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     APR_ARRAY_PUSH(sample_tokens, const char *) = sample_token("ES256", NULL, 64);
     APR_ARRAY_PUSH(sample_tokens, const char *) = sample_token("EdDSA", "fuzz-ed", 64);
     APR_ARRAY_PUSH(sample_tokens, const char *) = sample_token("RS256", "k1", 512);
+    APR_ARRAY_PUSH(sample_tokens, const char *) = sample_token("PS512", NULL, 256);
+    APR_ARRAY_PUSH(sample_tokens, const char *) = sample_token("ES384", "p384", 96);
+    APR_ARRAY_PUSH(sample_tokens, const char *) = sample_token("ES512", NULL, 132);
     forged_token = forged_rs256_token();
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "ipsie/ipsie_token.h"
 
 #define FUZZ_ISSUER "https://op.example"
+#define FUZZ_METADATA_URL FUZZ_ISSUER "/.well-known/openid-configuration"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -54,6 +55,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else {
         FUZZ_ASSERT(op == NULL, "refused metadata leaves no output");
     }
+
+    /* Parsed for its URL: either spelling of the issuer, kept as the metadata gives it. */
+    op = NULL;
+    if (ipsie_provider_parse_for(&op, (const char *)data, size, NULL, FUZZ_METADATA_URL, p)
+        == APR_SUCCESS) {
+        FUZZ_ASSERT(op != NULL
+                        && (strcmp(op->issuer, FUZZ_ISSUER) == 0
+                            || strcmp(op->issuer, FUZZ_ISSUER "/") == 0),
+                    "metadata accepted for its URL names one of the two spellings");
+    }
+    else {
+        FUZZ_ASSERT(op == NULL, "refused metadata leaves no output");
+    }
+    FUZZ_ASSERT(!ipsie_provider_issuer_accepted(text, NULL, FUZZ_METADATA_URL)
+                    || strcmp(text, FUZZ_ISSUER) == 0 || strcmp(text, FUZZ_ISSUER "/") == 0,
+                "a discovery URL accepts no issuer but its two spellings");
+    FUZZ_ASSERT(!ipsie_provider_issuer_valid(text) || strpbrk(text, "?# \t\r\n") == NULL,
+                "a valid configured issuer has no query, fragment or blank");
 
     if (ipsie_token_response_parse(&tr, (const char *)data, size, p) == APR_SUCCESS) {
         FUZZ_ASSERT(tr != NULL && tr->id_token != NULL && tr->id_token[0] != '\0'

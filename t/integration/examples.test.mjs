@@ -4,20 +4,35 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { configtest, httpdConf, MODULE_SO } from './lib/httpd.mjs';
+import { configtest, httpdConf } from './lib/httpd.mjs';
 
 const CONF = fileURLToPath(new URL('../../conf/', import.meta.url));
 
+// What an administrator puts where the examples hold placeholders.
+const REAL = {
+    IPSIEClientSecret: 'kTq3-registered-at-the-provider-9xZ',
+    IPSIECryptoPassphrase: 'u8J2nV0pX4rQ7sL1wE6tY9bH3mK5cD2fG8aZ0vN4xR7q',
+};
+
 describe('conf/ examples', () => {
     for (const name of readdirSync(CONF).filter((f) => f.endsWith('.conf'))) {
-        test(`${name} passes configtest`, () => {
-            const example = readFileSync(join(CONF, name), 'utf8')
-                // The harness loads the module and mod_proxy itself.
-                .split('\n').filter((line) => !/^\s*LoadModule\s/.test(line)).join('\n');
-            assert.ok(MODULE_SO);
-            const r = configtest(({ dir }) => httpdConf({ dir, port: 18444, directives: example }));
+        // The harness loads the module and mod_proxy itself.
+        const example = readFileSync(join(CONF, name), 'utf8')
+            .split('\n').filter((line) => !/^\s*LoadModule\s/.test(line)).join('\n');
+        const filled = example.replace(/^(\s*)(IPSIEClientSecret|IPSIECryptoPassphrase)(\s+).*$/gm,
+            (_, indent, directive, space) => `${indent}${directive}${space}"${REAL[directive]}"`);
+
+        test(`${name} passes configtest once its placeholders are filled in`, () => {
+            const r = configtest(({ dir }) => httpdConf({ dir, port: 18444, directives: filled }));
             assert.equal(r.code, 0, r.output);
             assert.match(r.output, /Syntax OK/);
+        });
+
+        test(`${name} as written fails configtest, naming the placeholder`, () => {
+            const r = configtest(({ dir }) => httpdConf({ dir, port: 18444, directives: example }));
+            assert.notEqual(r.code, 0, r.output);
+            assert.match(r.output, /IPSIE(ClientSecret|CryptoPassphrase).*guessable \(it holds a placeholder/);
+            assert.match(r.output, /on line \d+ of/);
         });
     }
 });

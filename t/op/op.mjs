@@ -10,7 +10,7 @@
 //   "redirect_uris": [...], "post_logout_redirect_uris": [...],
 //   "token_endpoint_auth_method": "client_secret_basic" } ],
 //   "kids": { "rsa": "k1", "ec": "k2" }, "issuerPort": 9091, "backchannelLogout": false,
-//   "testHooks": false }
+//   "testHooks": false, "issuerTrailingSlash": false, "idTokenAlgs": [], "idTokenHeader": null }
 // kids (optional) names the signing keys; without it each start picks random kids. The key
 // material is new on every start either way, so a restart with the same kids is a key
 // rotation under unchanged kids. issuerPort (optional): the OP names itself
@@ -45,8 +45,18 @@
 // an email of its own (the ID token's must win) and session_expiry 1 (never to be taken).
 // userinfoWrongSub: UserInfo names another sub than the ID token. userinfoFails: UserInfo
 // answers 500.
+//
+// Three more opt-ins, off by default, for the ID token and issuer tests:
+// issuerTrailingSlash: the OP names itself http://127.0.0.1:<port>/, with a trailing slash, as
+// some enterprise providers do; its metadata stays at /.well-known/openid-configuration
+// (OpenID Connect Discovery 4). idTokenAlgs: ID token signing algorithms enabled beside the
+// defaults (RS384, RS512, PS384, PS512, ES384, ES512; enabledJWA.idTokenSigningAlgValues), each
+// with a key of its own (its alg set: RSA 2048, P-384 or P-521) in the JWKS; a client picks one
+// with id_token_signed_response_alg. idTokenHeader: members set in the JWS header of every ID
+// token the token endpoint returns ({ "typ": "at+jwt" }, { "crit": ["exp"], "exp": 1 }), the
+// token signed again with the same key: ID tokens oidc-provider itself never sends.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { constants, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -108,15 +118,48 @@ export function extraClaimsFor(name) {
     return {};
 }
 
-function signingKeys(kids = {}) {
+// The key an ID token algorithm beyond the defaults needs (idTokenAlgs), as a private JWK.
+function keyFor(alg) {
+    const curves = { ES384: 'P-384', ES512: 'P-521' };
+    const pair = curves[alg]
+        ? generateKeyPairSync('ec', { namedCurve: curves[alg] })
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}`;
+    return { ...pair.privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
+}
+
+function signingKeys(kids = {}, idTokenAlgs = []) {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
     return {
         keys: [
             { ...rsa, kid: kids.rsa ?? 'rs256-' + randomBytes(4).toString('hex'), alg: 'RS256', use: 'sig' },
             { ...ec, kid: kids.ec ?? 'es256-' + randomBytes(4).toString('hex'), alg: 'ES256', use: 'sig' },
+            ...idTokenAlgs.map(keyFor),
         ],
     };
+}
+
+// The compact JWS of jws's payload under its header with members added (header; one given as
+// undefined is left out), signed again with the key of its kid among keys (the idTokenHeader
+// opt-in).
+export function resignJws(jws, header, keys) {
+    const [h, payload] = jws.split('.');
+    const original = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+    const fields = { ...original, ...header };
+    const jwk = keys.find((k) => k.kid === original.kid);
+    const input = `${Buffer.from(JSON.stringify(fields)).toString('base64url')}.${payload}`;
+    const hash = `sha${fields.alg.slice(2)}`;
+    const { kty, n, e, d, p, q, dp, dq, qi, crv, x, y } = jwk;
+    const key = createPrivateKey({ key: { kty, n, e, d, p, q, dp, dq, qi, crv, x, y }, format: 'jwk' });
+    const signature = fields.alg.startsWith('ES')
+        ? sign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+        : fields.alg.startsWith('PS')
+            ? sign(hash, Buffer.from(input), {
+                key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+            })
+            : sign(hash, Buffer.from(input), key);
+    return `${input}.${signature.toString('base64url')}`;
 }
 
 function clientFrom(c, refreshTokens) {
@@ -188,12 +231,12 @@ export function userinfoOnlyClaimsFor(name) {
 
 export function createProvider({
     port, issuerPort, clients, defaultTtl = 3600, kids, backchannelLogout = false, testHooks = false,
+    issuerTrailingSlash = false, idTokenAlgs = [], idTokenHeader = null,
     refreshTokens = false, accessTokenTtl, rotateRefreshTokens = false, refreshSessionExpiry = false,
-    refreshOtherSub = false,
-    userinfoOnlyClaims = false, userinfoWrongSub = false, userinfoFails = false,
+    refreshOtherSub = false, userinfoOnlyClaims = false, userinfoWrongSub = false, userinfoFails = false,
 }) {
-    const issuer = `http://127.0.0.1:${issuerPort ?? port}`;
-    const jwks = signingKeys(kids);
+    const issuer = `http://127.0.0.1:${issuerPort ?? port}${issuerTrailingSlash ? '/' : ''}`;
+    const jwks = signingKeys(kids, idTokenAlgs);
     const report = {
         tokenRequests: 0, logoutTokens: [], backchannel: [], refreshes: 0, refreshErrors: 0, userinfoRequests: 0,
     };
@@ -219,6 +262,9 @@ export function createProvider({
         loadExistingGrant: grantLoader(offlineGrants),
         ...(refreshTokens ? { extraParams: ['x_offline_access'] } : {}),
         pkce: { required: () => true },
+        ...(idTokenAlgs.length > 0 ? {
+            enabledJWA: { idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA', ...idTokenAlgs] },
+        } : {}),
         features: {
             devInteractions: { enabled: true },
             rpInitiatedLogout: { enabled: true },
@@ -278,6 +324,14 @@ export function createProvider({
         provider.on('backchannel.error', (ctx, err, client, sub, sid) => {
             report.backchannel.push({ ok: false, clientId: client.clientId, sub, sid, error: err.message });
             console.log(`backchannel logout failed: client=${client.clientId} sub=${sub}: ${err.message}`);
+        });
+    }
+    if (idTokenHeader) {
+        provider.use(async (ctx, next) => {
+            await next();
+            if (ctx.method === 'POST' && ctx.path === '/token' && typeof ctx.body?.id_token === 'string') {
+                ctx.body = { ...ctx.body, id_token: resignJws(ctx.body.id_token, idTokenHeader, jwks.keys) };
+            }
         });
     }
     if (testHooks) {

@@ -34,6 +34,117 @@ START_TEST(issuer_from_url_leaves_other_urls_alone)
 }
 END_TEST
 
+START_TEST(url_names_an_issuer_only_with_the_well_known_suffix)
+{
+    ck_assert_int_eq(
+        ipsie_provider_url_names_issuer("https://op.example/.well-known/openid-configuration"), 1);
+    ck_assert_int_eq(
+        ipsie_provider_url_names_issuer("https://op.example/t/.well-known/openid-configuration"),
+        1);
+    ck_assert_int_eq(ipsie_provider_url_names_issuer("https://op.example/meta.json"), 0);
+    ck_assert_int_eq(ipsie_provider_url_names_issuer(
+                         "https://op.example/.well-known/openid-configuration/tenant"),
+                     0);
+    ck_assert_int_eq(ipsie_provider_url_names_issuer("/.well-known/openid-configuration"), 0);
+    ck_assert_int_eq(ipsie_provider_url_names_issuer(NULL), 0);
+}
+END_TEST
+
+#define META_URL "https://op.example/.well-known/openid-configuration"
+
+START_TEST(issuer_derived_from_the_url_is_accepted_with_or_without_a_trailing_slash)
+{
+    ck_assert_int_eq(ipsie_provider_issuer_accepted("https://op.example", NULL, META_URL), 1);
+    ck_assert_int_eq(ipsie_provider_issuer_accepted("https://op.example/", NULL, META_URL), 1);
+    ck_assert_int_eq(
+        ipsie_provider_issuer_accepted("https://op.example/t/", NULL,
+                                       "https://op.example/t/.well-known/openid-configuration"),
+        1);
+    ck_assert_int_eq(
+        ipsie_provider_issuer_accepted("https://op.example/t", NULL,
+                                       "https://op.example/t/.well-known/openid-configuration"),
+        1);
+}
+END_TEST
+
+START_TEST(issuer_derived_from_the_url_accepts_nothing_else)
+{
+    static const char *const others[] = {"https://op.example//",
+                                         "https://op.example/x",
+                                         "https://op.example/.well-known/openid-configuration",
+                                         "https://OP.example",
+                                         "HTTPS://op.example",
+                                         "http://op.example",
+                                         "https://op.example:443",
+                                         "https://op.exampl",
+                                         "https://op.example.evil",
+                                         "https://op.example.evil/",
+                                         "https://op.example?",
+                                         "https://op.example#",
+                                         "https://op.example /",
+                                         ""};
+    size_t i;
+
+    for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        ck_assert_msg(ipsie_provider_issuer_accepted(others[i], NULL, META_URL) == 0,
+                      "%s was accepted", others[i]);
+    }
+    ck_assert_int_eq(ipsie_provider_issuer_accepted(NULL, NULL, META_URL), 0);
+    /* A URL that names no issuer accepts none, not even itself. */
+    ck_assert_int_eq(ipsie_provider_issuer_accepted("https://op.example/meta.json", NULL,
+                                                    "https://op.example/meta.json"),
+                     0);
+    ck_assert_int_eq(ipsie_provider_issuer_accepted("https://op.example", NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(configured_issuer_is_the_only_one_accepted)
+{
+    ck_assert_int_eq(
+        ipsie_provider_issuer_accepted("https://op.example/", "https://op.example/", META_URL), 1);
+    ck_assert_int_eq(
+        ipsie_provider_issuer_accepted("https://op.example", "https://op.example/", META_URL), 0);
+    ck_assert_int_eq(
+        ipsie_provider_issuer_accepted("https://op.example/", "https://op.example", META_URL), 0);
+    /* Whatever the metadata URL: it may live anywhere. */
+    ck_assert_int_eq(ipsie_provider_issuer_accepted("https://id.example/tenant-1",
+                                                    "https://id.example/tenant-1",
+                                                    "https://cdn.example/meta/tenant-1.json"),
+                     1);
+    ck_assert_int_eq(ipsie_provider_issuer_accepted("https://id.example/tenant-1",
+                                                    "https://id.example/tenant-1", NULL),
+                     1);
+}
+END_TEST
+
+START_TEST(configured_issuer_must_be_an_absolute_http_url_without_query_or_fragment)
+{
+    static const char *const good[] = {"https://op.example", "https://op.example/",
+                                       "http://127.0.0.1:8080/realms/a", "HTTPS://op.example/t/"};
+    static const char *const bad[] = {"op.example",
+                                      "/realms/a",
+                                      "ftp://op.example",
+                                      "https://",
+                                      "https:///path",
+                                      "https://op.example/?a=b",
+                                      "https://op.example/#x",
+                                      "https://op.example/a b",
+                                      "https://op.example/\t",
+                                      "https://op.example/\n",
+                                      "",
+                                      NULL};
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ck_assert_msg(ipsie_provider_issuer_valid(good[i]) == 1, "%s was refused", good[i]);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(ipsie_provider_issuer_valid(bad[i]) == 0, "%s was accepted",
+                      bad[i] ? bad[i] : "NULL");
+    }
+}
+END_TEST
+
 /* ---- discovery documents -------------------------------------------------------------- */
 
 #define ISS "https://op.example"
@@ -220,6 +331,76 @@ START_TEST(discovery_rejects_another_issuer)
 }
 END_TEST
 
+/* The document of doc_with whose issuer is issuer, parsed for META_URL (configured NULL) or
+ * for configured. */
+static apr_status_t parse_for(ipsie_provider_t **op, const char *issuer, const char *configured,
+                              const char *metadata_url)
+{
+    const char *doc = doc_with("issuer", apr_psprintf(pool, "\"%s\"", issuer));
+
+    return ipsie_provider_parse_for(op, doc, strlen(doc), configured, metadata_url, pool);
+}
+
+START_TEST(discovery_for_a_url_accepts_either_spelling_and_keeps_the_metadatas)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(parse_for(&op, ISS "/", NULL, META_URL), APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, ISS "/");
+    ck_assert_int_eq(parse_for(&op, ISS, NULL, META_URL), APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, ISS);
+    ck_assert_ptr_null(strstr(captured_log, "IPSIE08105"));
+}
+END_TEST
+
+START_TEST(discovery_for_a_url_refuses_another_issuer_naming_both_spellings)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(parse_for(&op, ISS "//", NULL, META_URL), IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_ptr_null(op);
+    ck_assert_ptr_nonnull(
+        strstr(captured_log, "IPSIE08105: provider metadata issuer 'https://op.example//' is not "
+                             "the expected 'https://op.example' or 'https://op.example/'"));
+    captured_log[0] = '\0';
+    ck_assert_int_eq(parse_for(&op, ISS "/tenant", NULL, META_URL), IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_int_eq(parse_for(&op, "https://evil.example/", NULL, META_URL),
+                     IPSIE_ERR_ISSUER_MISMATCH);
+    /* A URL that names no issuer takes none: IPSIEProviderIssuer must say it. */
+    captured_log[0] = '\0';
+    ck_assert_int_eq(parse_for(&op, ISS, NULL, ISS "/meta.json"), IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIEProviderIssuer"));
+}
+END_TEST
+
+START_TEST(discovery_for_a_configured_issuer_accepts_it_alone)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(parse_for(&op, ISS "/", ISS "/", META_URL), APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, ISS "/");
+    ck_assert_int_eq(parse_for(&op, ISS, ISS "/", META_URL), IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(captured_log, "is not the expected 'https://op.example/'"));
+    ck_assert_int_eq(
+        parse_for(&op, "https://id.example/t1", "https://id.example/t1", ISS "/meta.json"),
+        APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, "https://id.example/t1");
+}
+END_TEST
+
+START_TEST(discovery_for_nothing_to_compare_with_is_an_error)
+{
+    ipsie_provider_t *op = (ipsie_provider_t *)1;
+    const char *doc = doc_with("issuer", "\"" ISS "\"");
+
+    ck_assert_int_eq(ipsie_provider_parse_for(&op, doc, strlen(doc), NULL, NULL, pool), APR_EINVAL);
+    ck_assert_ptr_null(op);
+    op = (ipsie_provider_t *)1;
+    ck_assert_int_eq(ipsie_provider_parse(&op, doc, strlen(doc), NULL, pool), APR_EINVAL);
+    ck_assert_ptr_null(op);
+}
+END_TEST
+
 START_TEST(discovery_issuer_mismatch_log_is_sanitised)
 {
     ipsie_provider_t *op = NULL;
@@ -355,6 +536,11 @@ static Suite *discovery_suite(void)
     tcase_add_checked_fixture(parse, pool_setup, pool_teardown);
     tcase_add_test(parse, issuer_from_url_strips_the_well_known_suffix);
     tcase_add_test(parse, issuer_from_url_leaves_other_urls_alone);
+    tcase_add_test(parse, url_names_an_issuer_only_with_the_well_known_suffix);
+    tcase_add_test(parse, issuer_derived_from_the_url_is_accepted_with_or_without_a_trailing_slash);
+    tcase_add_test(parse, issuer_derived_from_the_url_accepts_nothing_else);
+    tcase_add_test(parse, configured_issuer_is_the_only_one_accepted);
+    tcase_add_test(parse, configured_issuer_must_be_an_absolute_http_url_without_query_or_fragment);
     tcase_add_test(parse, discovery_good_document_yields_every_field);
     tcase_add_test(parse, discovery_optional_members_default_to_absent);
     tcase_add_test(parse, discovery_advertising_s256_logs_no_pkce_warning);
@@ -364,6 +550,10 @@ static Suite *discovery_suite(void)
                    discovery_code_challenge_methods_not_an_array_of_strings_warns_and_goes_on);
     tcase_add_test(parse, discovery_rejects_what_is_not_a_json_object);
     tcase_add_test(parse, discovery_rejects_another_issuer);
+    tcase_add_test(parse, discovery_for_a_url_accepts_either_spelling_and_keeps_the_metadatas);
+    tcase_add_test(parse, discovery_for_a_url_refuses_another_issuer_naming_both_spellings);
+    tcase_add_test(parse, discovery_for_a_configured_issuer_accepts_it_alone);
+    tcase_add_test(parse, discovery_for_nothing_to_compare_with_is_an_error);
     tcase_add_test(parse, discovery_issuer_mismatch_log_is_sanitised);
     tcase_add_test(parse, discovery_rejects_missing_or_non_string_issuer);
     tcase_add_test(parse, discovery_rejects_a_missing_required_endpoint);

@@ -363,6 +363,93 @@ START_TEST(missing_expectations_refuse_every_token)
 }
 END_TEST
 
+/* ---- RFC 8725: the JWS header of an ID token ---- */
+
+/* validate() of a valid ID token under this header (its alg RS256, its kid rsa1). */
+static apr_status_t validate_header(const char *header)
+{
+    json_t *out = NULL;
+    ipsie_id_token_expect_t e = expect_default();
+    apr_status_t rv = ipsie_id_token_validate(
+        &out, sign_raw(rsa_key, "RS256", header, json_text(good_claims())), std_jwks(), &e, pool);
+
+    ck_assert(rv == APR_SUCCESS ? out != NULL : out == NULL);
+    return rv;
+}
+
+START_TEST(typ_jwt_in_any_spelling_or_none_is_accepted)
+{
+    static const char *const typs[] = {"JWT", "jwt", "Jwt", "application/jwt", "Application/JWT"};
+    size_t i;
+
+    for (i = 0; i < sizeof(typs) / sizeof(typs[0]); i++) {
+        ck_assert_msg(validate_header(header_typed("RS256", "rsa1", typs[i])) == APR_SUCCESS,
+                      "typ %s was refused", typs[i]);
+    }
+    ck_assert_int_eq(validate_header(header_typed("RS256", "rsa1", NULL)), APR_SUCCESS);
+    ck_assert_str_eq(captured_log, "");
+}
+END_TEST
+
+START_TEST(typ_of_another_kind_of_token_is_refused)
+{
+    static const char *const typs[] = {"at+jwt",
+                                       "application/at+jwt",
+                                       "AT+JWT",
+                                       "logout+jwt",
+                                       "secevent+jwt",
+                                       "application/secevent+jwt",
+                                       "dpop+jwt",
+                                       "JOSE",
+                                       "JWS",
+                                       "",
+                                       "JWT ",
+                                       "text/jwt",
+                                       "application/application/jwt"};
+    size_t i;
+
+    for (i = 0; i < sizeof(typs) / sizeof(typs[0]); i++) {
+        captured_log[0] = '\0';
+        ck_assert_msg(validate_header(header_typed("RS256", "rsa1", typs[i]))
+                          == IPSIE_ERR_JWT_CLAIMS,
+                      "typ \"%s\" was accepted", typs[i]);
+        ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05026"));
+        ck_assert_ptr_nonnull(strstr(captured_log, "is not JWT"));
+    }
+}
+END_TEST
+
+START_TEST(typ_that_is_not_a_string_is_refused)
+{
+    ck_assert_int_eq(validate_header("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":1}"),
+                     IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_int_eq(validate_header("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":[\"JWT\"]}"),
+                     IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_int_eq(validate_header("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":null}"),
+                     IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05026"));
+}
+END_TEST
+
+START_TEST(any_crit_header_is_refused)
+{
+    static const char *const headers[] = {
+        "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":\"JWT\",\"crit\":[\"exp\"],\"exp\":1}",
+        "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[\"b64\"],\"b64\":true}",
+        "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[]}",
+        "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":null}",
+        "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":\"x\"}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        captured_log[0] = '\0';
+        ck_assert_msg(validate_header(headers[i]) != APR_SUCCESS, "%s was accepted", headers[i]);
+        ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05019"));
+    }
+}
+END_TEST
+
 static Suite *id_token_suite(void)
 {
     Suite *s = suite_create("ipsie_id_token");
@@ -392,6 +479,10 @@ static Suite *id_token_suite(void)
     tcase_add_test(claims, nonce_present_when_none_was_sent_is_refused);
     tcase_add_test(claims, refreshed_id_token_may_omit_the_nonce_but_not_change_it);
     tcase_add_test(claims, missing_expectations_refuse_every_token);
+    tcase_add_test(claims, typ_jwt_in_any_spelling_or_none_is_accepted);
+    tcase_add_test(claims, typ_of_another_kind_of_token_is_refused);
+    tcase_add_test(claims, typ_that_is_not_a_string_is_refused);
+    tcase_add_test(claims, any_crit_header_is_refused);
     suite_add_tcase(s, claims);
     return s;
 }

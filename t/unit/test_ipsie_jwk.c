@@ -87,14 +87,49 @@ START_TEST(jwks_skips_rsa_key_with_a_trivial_even_or_huge_exponent)
 }
 END_TEST
 
+START_TEST(jwks_keeps_ec_keys_on_p384_and_p521)
+{
+    ck_assert_int_eq(ipsie_jwks_count(jwks_of(json_pack("[oo]", jwk_of(ec384_key, "p384", NULL),
+                                                        jwk_of(ec521_key, "p521", NULL)))),
+                     2);
+}
+END_TEST
+
 START_TEST(jwks_skips_ec_key_on_another_curve)
 {
-    json_t *p384 = jwk_of(ec384_key, "p384", NULL);
-    json_t *relabelled = jwk_of(ec384_key, "p384b", NULL);
+    EVP_PKEY *k1 = EVP_EC_gen("secp256k1");
+    json_t *secp256k1 = jwk_of(k1, "k1", NULL);
+    json_t *no_crv = jwk_of(ec_key, "none", NULL);
 
-    /* A P-384 point relabelled as P-256 has coordinates of the wrong size. */
-    json_object_set_new(relabelled, "crv", json_string("P-256"));
-    ck_assert_int_eq(ipsie_jwks_count(jwks_of(json_pack("[oo]", p384, relabelled))), 0);
+    /* A 256-bit point of another curve, under its own name and under P-256. */
+    json_object_set_new(secp256k1, "crv", json_string("secp256k1"));
+    json_object_del(no_crv, "crv");
+    ck_assert_int_eq(
+        ipsie_jwks_count(jwks_of(json_pack("[ooo]", secp256k1, jwk_of(k1, "k1b", NULL), no_crv))),
+        0);
+    EVP_PKEY_free(k1);
+}
+END_TEST
+
+START_TEST(jwks_skips_ec_key_labelled_with_another_nist_curve)
+{
+    json_t *keys = json_array();
+    EVP_PKEY **k[] = {&ec_key, &ec384_key, &ec521_key};
+    const char *crv[] = {"P-256", "P-384", "P-521"};
+    size_t i, j;
+
+    /* Each point relabelled with the others' curves: the coordinates have the wrong size. */
+    for (i = 0; i < 3; i++) {
+        for (j = 0; j < 3; j++) {
+            if (i != j) {
+                json_t *jwk = jwk_of(*k[i], NULL, NULL);
+
+                json_object_set_new(jwk, "crv", json_string(crv[j]));
+                json_array_append_new(keys, jwk);
+            }
+        }
+    }
+    ck_assert_int_eq(ipsie_jwks_count(jwks_of(keys)), 0);
 }
 END_TEST
 
@@ -202,7 +237,9 @@ static Suite *jwk_suite(void)
     tcase_add_test(jwks, jwks_document_with_nul_byte_is_refused);
     tcase_add_test(jwks, jwks_skips_rsa_key_without_n_or_e);
     tcase_add_test(jwks, jwks_skips_rsa_key_with_a_trivial_even_or_huge_exponent);
+    tcase_add_test(jwks, jwks_keeps_ec_keys_on_p384_and_p521);
     tcase_add_test(jwks, jwks_skips_ec_key_on_another_curve);
+    tcase_add_test(jwks, jwks_skips_ec_key_labelled_with_another_nist_curve);
     tcase_add_test(jwks, jwks_skips_ec_point_not_on_the_curve);
     tcase_add_test(jwks, jwks_skips_ed25519_key_of_wrong_size_or_curve);
     tcase_add_test(jwks, jwks_skips_keys_not_for_signatures);

@@ -123,11 +123,168 @@ START_TEST(allowed_but_unsupported_alg_is_refused)
 {
     json_t *claims = NULL;
     const char *jwt =
-        sign_raw(rsa_key, "RS384", header_text("RS384", "rsa1"), json_text(good_claims()));
+        sign_raw(ec_key, "ES256K", header_text("ES256K", "ec1"), json_text(good_claims()));
 
-    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), algs("RS256 RS384"), pool),
+    ck_assert_int_eq(ipsie_jws_verify(&claims, jwt, std_jwks(), algs("RS256 ES256K"), pool),
                      IPSIE_ERR_JWT_ALG);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05018"));
+}
+END_TEST
+
+/* ---- RS384, RS512, PS384, PS512, ES384, ES512: opt-in, each with the key it needs ---- */
+
+#define WIDE_ALGS "RS384 RS512 PS384 PS512 ES384 ES512"
+
+/* The usual key set and EC keys on P-384 (kid ec384) and P-521 (kid ec521). */
+static ipsie_jwks_t *wide_jwks(void)
+{
+    return jwks_of(json_pack("[ooooo]", jwk_of(rsa_key, "rsa1", NULL), jwk_of(ec_key, "ec1", NULL),
+                             jwk_of(ec384_key, "ec384", NULL), jwk_of(ec521_key, "ec521", NULL),
+                             jwk_of(ed_key, "ed1", NULL)));
+}
+
+static apr_status_t verify_wide(const char *jwt, const char *allowed)
+{
+    json_t *claims = (json_t *)1;
+    apr_status_t rv = ipsie_jws_verify(&claims, jwt, wide_jwks(), algs(allowed), pool);
+
+    ck_assert(rv == APR_SUCCESS ? claims != NULL : claims == NULL);
+    return rv;
+}
+
+static const struct {
+    const char *alg;
+    EVP_PKEY **key;
+    const char *kid;
+} wide[] = {
+    {"RS384", &rsa_key, "rsa1"}, {"RS512", &rsa_key, "rsa1"},    {"PS384", &rsa_key, "rsa1"},
+    {"PS512", &rsa_key, "rsa1"}, {"ES384", &ec384_key, "ec384"}, {"ES512", &ec521_key, "ec521"},
+};
+
+START_TEST(each_longer_hash_alg_verifies_when_listed)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        const char *jwt = sign_raw(*wide[i].key, wide[i].alg, header_text(wide[i].alg, wide[i].kid),
+                                   json_text(good_claims()));
+
+        ck_assert_msg(verify_wide(jwt, wide[i].alg) == APR_SUCCESS, "%s was refused", wide[i].alg);
+        ck_assert_msg(verify_wide(jwt, WIDE_ALGS) == APR_SUCCESS, "%s was refused", wide[i].alg);
+    }
+    ck_assert_str_eq(captured_log, "");
+}
+END_TEST
+
+START_TEST(each_longer_hash_alg_is_refused_when_not_listed)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        const char *jwt = sign_raw(*wide[i].key, wide[i].alg, header_text(wide[i].alg, wide[i].kid),
+                                   json_text(good_claims()));
+
+        captured_log[0] = '\0';
+        ck_assert_msg(verify_wide(jwt, "RS256 PS256 ES256 EdDSA") == IPSIE_ERR_JWT_ALG,
+                      "%s was accepted by the default list", wide[i].alg);
+        ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05017"));
+        /* The name must match exactly: another alg of the same family does not admit it. */
+        ck_assert_int_eq(verify_wide(jwt, "RS256 RS512 PS256 ES256 es384 Es512"),
+                         strcmp(wide[i].alg, "RS512") == 0 ? APR_SUCCESS : IPSIE_ERR_JWT_ALG);
+    }
+}
+END_TEST
+
+START_TEST(es_alg_needs_a_key_on_its_own_curve)
+{
+    /* The kid names a key of another curve than the alg's: refused before any signature. */
+    static const struct {
+        const char *alg;
+        EVP_PKEY **signer;
+        const char *kid;
+    } cases[] = {
+        {"ES384", &ec_key, "ec1"},      {"ES384", &ec521_key, "ec521"},
+        {"ES512", &ec384_key, "ec384"}, {"ES512", &ec_key, "ec1"},
+        {"ES256", &ec384_key, "ec384"}, {"ES256", &ec521_key, "ec521"},
+        {"ES384", &ec384_key, "rsa1"},  {"ES512", &ec521_key, "ed1"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *jwt =
+            sign_raw(*cases[i].signer, cases[i].alg, header_text(cases[i].alg, cases[i].kid),
+                     json_text(good_claims()));
+
+        captured_log[0] = '\0';
+        ck_assert_msg(verify_wide(jwt, "ES256 " WIDE_ALGS) == IPSIE_ERR_JWT_ALG,
+                      "%s with the key %s was not refused", cases[i].alg, cases[i].kid);
+        ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05022"));
+    }
+}
+END_TEST
+
+START_TEST(es_signature_made_on_another_curve_is_refused)
+{
+    /* Signed with a P-256 key (64 bytes of R || S) under the P-384 key's kid, and the reverse. */
+    const char *short_sig =
+        sign_raw(ec_key, "ES384", header_text("ES384", "ec384"), json_text(good_claims()));
+    const char *long_sig =
+        sign_raw(ec384_key, "ES256", header_text("ES256", "ec1"), json_text(good_claims()));
+    /* The right curve and length, the wrong digest (SHA-256 under ES384). */
+    const char *input = apr_pstrcat(pool, b64s(header_text("ES384", "ec384")), ".",
+                                    b64s(json_text(good_claims())), NULL);
+    const char *wrong_digest =
+        apr_pstrcat(pool, input, ".", signature(ec384_key, "ES256", input), NULL);
+
+    ck_assert_int_eq(verify_wide(short_sig, WIDE_ALGS), IPSIE_ERR_JWT_SIGNATURE);
+    ck_assert_int_eq(verify_wide(long_sig, "ES256"), IPSIE_ERR_JWT_SIGNATURE);
+    ck_assert_int_eq(verify_wide(wrong_digest, WIDE_ALGS), IPSIE_ERR_JWT_SIGNATURE);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05024"));
+}
+END_TEST
+
+START_TEST(rsa_signature_of_another_padding_or_hash_is_refused)
+{
+    const char *input = apr_pstrcat(pool, b64s(header_text("RS512", "rsa1")), ".",
+                                    b64s(json_text(good_claims())), NULL);
+    const char *pss_as_rs = apr_pstrcat(pool, input, ".", signature(rsa_key, "PS512", input), NULL);
+    const char *sha384_as_rs512 =
+        apr_pstrcat(pool, input, ".", signature(rsa_key, "RS384", input), NULL);
+    const char *input_ps = apr_pstrcat(pool, b64s(header_text("PS384", "rsa1")), ".",
+                                       b64s(json_text(good_claims())), NULL);
+    const char *pkcs1_as_ps =
+        apr_pstrcat(pool, input_ps, ".", signature(rsa_key, "RS384", input_ps), NULL);
+
+    ck_assert_int_eq(verify_wide(pss_as_rs, WIDE_ALGS), IPSIE_ERR_JWT_SIGNATURE);
+    ck_assert_int_eq(verify_wide(sha384_as_rs512, WIDE_ALGS), IPSIE_ERR_JWT_SIGNATURE);
+    ck_assert_int_eq(verify_wide(pkcs1_as_ps, WIDE_ALGS), IPSIE_ERR_JWT_SIGNATURE);
+}
+END_TEST
+
+START_TEST(jwk_alg_of_one_hash_does_not_admit_another)
+{
+    json_t *claims = NULL;
+    ipsie_jwks_t *jwks = jwks_of(json_pack("[o]", jwk_of(rsa_key, "rsa1", "RS384")));
+    const char *rs384 =
+        sign_raw(rsa_key, "RS384", header_text("RS384", "rsa1"), json_text(good_claims()));
+    const char *rs512 =
+        sign_raw(rsa_key, "RS512", header_text("RS512", "rsa1"), json_text(good_claims()));
+
+    ck_assert_int_eq(ipsie_jws_verify(&claims, rs384, jwks, algs(WIDE_ALGS), pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_jws_verify(&claims, rs512, jwks, algs(WIDE_ALGS), pool),
+                     IPSIE_ERR_JWT_ALG);
+}
+END_TEST
+
+START_TEST(es_token_without_kid_uses_the_one_key_on_its_curve)
+{
+    const char *es384 =
+        sign_raw(ec384_key, "ES384", header_text("ES384", NULL), json_text(good_claims()));
+    const char *es512 =
+        sign_raw(ec521_key, "ES512", header_text("ES512", NULL), json_text(good_claims()));
+
+    ck_assert_int_eq(verify_wide(es384, WIDE_ALGS), APR_SUCCESS);
+    ck_assert_int_eq(verify_wide(es512, WIDE_ALGS), APR_SUCCESS);
 }
 END_TEST
 
@@ -619,6 +776,13 @@ static Suite *jws_suite(void)
     tcase_add_test(jws, hs256_token_keyed_with_the_rsa_public_key_is_refused);
     tcase_add_test(jws, alg_not_on_the_allow_list_is_refused);
     tcase_add_test(jws, allowed_but_unsupported_alg_is_refused);
+    tcase_add_test(jws, each_longer_hash_alg_verifies_when_listed);
+    tcase_add_test(jws, each_longer_hash_alg_is_refused_when_not_listed);
+    tcase_add_test(jws, es_alg_needs_a_key_on_its_own_curve);
+    tcase_add_test(jws, es_signature_made_on_another_curve_is_refused);
+    tcase_add_test(jws, rsa_signature_of_another_padding_or_hash_is_refused);
+    tcase_add_test(jws, jwk_alg_of_one_hash_does_not_admit_another);
+    tcase_add_test(jws, es_token_without_kid_uses_the_one_key_on_its_curve);
     tcase_add_test(jws, unknown_kid_asks_for_a_jwks_refetch);
     tcase_add_test(jws, kid_of_a_key_of_another_type_is_refused);
     tcase_add_test(jws, jwk_alg_must_equal_the_token_alg);

@@ -145,11 +145,62 @@ START_TEST(cache_without_a_value_reports_bad_metadata)
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08302"));
 
     captured_log[0] = '\0';
-    serve_metadata(apr_pstrcat(pool, base_url, "/", NULL));
+    serve_metadata(apr_pstrcat(pool, base_url, "/tenant", NULL));
     ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 4, 0),
                      IPSIE_ERR_ISSUER_MISMATCH);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08302"));
     ck_assert_ptr_null(op);
+}
+END_TEST
+
+START_TEST(cache_accepts_the_issuer_with_a_trailing_slash_and_keeps_its_spelling)
+{
+    ipsie_provider_cache_t *cache = new_cache(TTL);
+    const ipsie_provider_t *op = NULL;
+    const char *slashed = apr_pstrcat(pool, base_url, "/", NULL);
+
+    serve_metadata(slashed);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, slashed);
+    ck_assert_ptr_null(strstr(captured_log, "IPSIE08105"));
+}
+END_TEST
+
+START_TEST(cache_with_a_configured_issuer_accepts_that_issuer_alone)
+{
+    ipsie_provider_cache_t *cache = new_cache(TTL);
+    const ipsie_provider_t *op = NULL;
+    const char *configured = apr_pstrcat(pool, base_url, "/", NULL);
+
+    ipsie_provider_cache_set_issuer(cache, configured);
+    /* The spelling the URL would give without the setting is no longer good enough. */
+    serve_metadata(base_url);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), IPSIE_ERR_ISSUER_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08105"));
+    ck_assert_ptr_nonnull(strstr(captured_log, configured));
+    serve_metadata(configured);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 2, 0), APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, configured);
+}
+END_TEST
+
+START_TEST(cache_with_a_configured_issuer_serves_metadata_published_elsewhere)
+{
+    ipsie_provider_cache_t *cache = NULL;
+    const ipsie_provider_t *op = NULL;
+    const char *issuer = "https://login.example/tenant-1";
+
+    ck_assert_int_eq(
+        ipsie_provider_cache_create(&cache, url("/meta/tenant-1.json"), TTL, NULL, pool),
+        APR_SUCCESS);
+    ipsie_provider_cache_set_issuer(cache, issuer);
+    srv_json("/meta/tenant-1.json", 200,
+             apr_psprintf(pool,
+                          "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
+                          "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/jwks\"}",
+                          issuer, base_url, base_url, base_url));
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0, 0), APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, issuer);
 }
 END_TEST
 
@@ -571,6 +622,9 @@ static Suite *provider_cache_suite(void)
     tcase_add_test(cache, cache_keeps_serving_old_metadata_when_a_refetch_fails);
     tcase_add_test(cache, cache_without_a_value_reports_an_unreachable_op);
     tcase_add_test(cache, cache_without_a_value_reports_bad_metadata);
+    tcase_add_test(cache, cache_accepts_the_issuer_with_a_trailing_slash_and_keeps_its_spelling);
+    tcase_add_test(cache, cache_with_a_configured_issuer_accepts_that_issuer_alone);
+    tcase_add_test(cache, cache_with_a_configured_issuer_serves_metadata_published_elsewhere);
     tcase_add_test(cache, cache_without_a_value_does_not_ask_again_right_after_a_failure);
     tcase_add_test(cache, cache_fetches_the_jwks_once_and_reuses_it);
     tcase_add_test(cache, cache_jwks_refresh_is_rate_limited_to_once_per_ten_seconds);

@@ -579,6 +579,49 @@ START_TEST(accept_admitting_html_or_any_type_is_a_browser_json_not)
 }
 END_TEST
 
+/* ---- guessable secrets --------------------------------------------------------------- */
+
+START_TEST(random_secrets_are_not_guessable)
+{
+    ck_assert_ptr_null(ipsie_secret_weakness("u8J2nV0pX4rQ7sL1wE6tY9bH3mK5cD2fG8aZ0vN4xR7q", 12));
+    ck_assert_ptr_null(ipsie_secret_weakness("correct horse battery staple and a long tail", 12));
+    ck_assert_ptr_null(ipsie_secret_weakness("6f1c2a9be0d34c7788aa51e2", 6));
+}
+END_TEST
+
+START_TEST(placeholders_of_documentation_are_guessable)
+{
+    static const char *const guessable[] = {
+        "at least 32 characters, e.g. from: openssl rand -base64 48",
+        "replace with the output of: openssl rand -base64 48",
+        "change-me: the secret registered at the provider",
+        "CHANGEME-CHANGEME-CHANGEME-CHANGEME-1",
+        "the secret registered at the provider",
+        "my-placeholder-value-for-now-0123456789",
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(guessable) / sizeof(guessable[0]); i++) {
+        const char *why = ipsie_secret_weakness(guessable[i], 6);
+        ck_assert_msg(why != NULL && strstr(why, "placeholder") != NULL, "%s", guessable[i]);
+    }
+}
+END_TEST
+
+START_TEST(repetition_and_few_characters_are_guessable)
+{
+    ck_assert_str_eq(ipsie_secret_weakness("abcdefgh00000000ijklmnopqrstuvwxyz0123", 12),
+                     "it repeats one character 8 times in a row");
+    ck_assert_str_eq(ipsie_secret_weakness("abcabcabcabcabcabcabcabcabcabcabcabc", 3),
+                     "it is a short pattern repeated");
+    ck_assert_str_eq(ipsie_secret_weakness("aabbccaabbccddaabbccaabbccddaabbccdd", 12),
+                     "it has too few different characters");
+    /* Seven the same is fine; a pattern of 7 is not short. */
+    ck_assert_ptr_null(ipsie_secret_weakness("xaaaaaaax-7f3Kq9Lm2Zp8Rt4Vw1Ny6Bc5", 12));
+    ck_assert_ptr_null(ipsie_secret_weakness("abcdefgabcdefgabcdefg", 7));
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("ipsie_util");
@@ -642,6 +685,9 @@ static Suite *util_suite(void)
     tcase_add_test(req, xmlhttprequest_in_any_case_is_not_a_browser);
     tcase_add_test(req, sec_fetch_mode_navigate_in_any_case_is_a_browser_others_not);
     tcase_add_test(req, accept_admitting_html_or_any_type_is_a_browser_json_not);
+    tcase_add_test(req, random_secrets_are_not_guessable);
+    tcase_add_test(req, placeholders_of_documentation_are_guessable);
+    tcase_add_test(req, repetition_and_few_characters_are_guessable);
     suite_add_tcase(s, req);
     return s;
 }

@@ -31,6 +31,7 @@ static EVP_PKEY *rsa_other;
 static EVP_PKEY *rsa_small;
 static EVP_PKEY *ec_key;
 static EVP_PKEY *ec384_key;
+static EVP_PKEY *ec521_key;
 static EVP_PKEY *ed_key;
 
 static inline void keys_setup(void)
@@ -40,8 +41,9 @@ static inline void keys_setup(void)
     rsa_small = EVP_RSA_gen(1024);
     ec_key = EVP_EC_gen("P-256");
     ec384_key = EVP_EC_gen("P-384");
+    ec521_key = EVP_EC_gen("P-521");
     ed_key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    if (!rsa_key || !rsa_other || !rsa_small || !ec_key || !ec384_key || !ed_key) {
+    if (!rsa_key || !rsa_other || !rsa_small || !ec_key || !ec384_key || !ec521_key || !ed_key) {
         abort();
     }
 }
@@ -53,6 +55,7 @@ static inline void keys_teardown(void)
     EVP_PKEY_free(rsa_small);
     EVP_PKEY_free(ec_key);
     EVP_PKEY_free(ec384_key);
+    EVP_PKEY_free(ec521_key);
     EVP_PKEY_free(ed_key);
 }
 
@@ -90,10 +93,13 @@ static inline json_t *jwk_of(EVP_PKEY *k, const char *kid, const char *alg)
         json_object_set_new(jwk, "e", bn_member(k, OSSL_PKEY_PARAM_RSA_E, 0));
     }
     else if (EVP_PKEY_is_a(k, "EC")) {
-        int pad = EVP_PKEY_get_bits(k) == 384 ? 48 : 32;
+        int pad = (EVP_PKEY_get_bits(k) + 7) / 8;
 
         json_object_set_new(jwk, "kty", json_string("EC"));
-        json_object_set_new(jwk, "crv", json_string(pad == 48 ? "P-384" : "P-256"));
+        json_object_set_new(jwk, "crv",
+                            json_string(pad == 66   ? "P-521"
+                                        : pad == 48 ? "P-384"
+                                                    : "P-256"));
         json_object_set_new(jwk, "x", bn_member(k, OSSL_PKEY_PARAM_EC_PUB_X, pad));
         json_object_set_new(jwk, "y", bn_member(k, OSSL_PKEY_PARAM_EC_PUB_Y, pad));
     }
@@ -162,12 +168,30 @@ static inline apr_array_header_t *all_algs(void)
     return algs("RS256 PS256 ES256 EdDSA");
 }
 
-/* Raw signature over input as JWS alg wants it (RFC 7518), made with OpenSSL. */
+/* The digest of a JWS alg: SHA-256 unless it ends in 384 or 512; none for EdDSA. */
+static inline const EVP_MD *alg_digest(const char *alg)
+{
+    size_t n = strlen(alg);
+
+    if (strcmp(alg, "EdDSA") == 0) {
+        return NULL;
+    }
+    if (n > 3 && strcmp(alg + n - 3, "384") == 0) {
+        return EVP_sha384();
+    }
+    if (n > 3 && strcmp(alg + n - 3, "512") == 0) {
+        return EVP_sha512();
+    }
+    return EVP_sha256();
+}
+
+/* Raw signature over input as JWS alg wants it (RFC 7518), made with OpenSSL: with k's
+ * own curve for an ES alg, so that a test may sign with a key that does not fit its alg. */
 static inline const char *signature(EVP_PKEY *k, const char *alg, const char *input)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
-    const EVP_MD *md = strcmp(alg, "EdDSA") == 0 ? NULL : EVP_sha256();
+    const EVP_MD *md = alg_digest(alg);
     unsigned char sig[1024];
     size_t sig_len = sizeof(sig);
     const char *out;
@@ -181,16 +205,17 @@ static inline const char *signature(EVP_PKEY *k, const char *alg, const char *in
         EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)input, strlen(input)), 1);
     EVP_MD_CTX_free(ctx);
     if (alg[0] == 'E' && alg[1] == 'S') {
-        /* OpenSSL gives DER; JWS wants R || S, 32 bytes each. */
+        /* OpenSSL gives DER; JWS wants R || S, each as long as a coordinate. */
         const unsigned char *der = sig;
         ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &der, (long)sig_len);
-        unsigned char rs[64];
+        int half = (EVP_PKEY_get_bits(k) + 7) / 8;
+        unsigned char rs[132];
 
         ck_assert_ptr_nonnull(es);
-        BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, 32);
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + 32, 32);
+        BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, half);
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + half, half);
         ECDSA_SIG_free(es);
-        return b64(rs, sizeof(rs));
+        return b64(rs, (size_t)(2 * half));
     }
     out = b64(sig, sig_len);
     return out;

@@ -43,7 +43,9 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
     ].join('\n');
 }
 
-// Starts everything. directives: extra server-level lines; locations: replaces the default
+// Starts everything. directives: extra server-level lines (or a function of the started OP
+// that returns them, for lines that name its issuer or port; a directive given again there
+// replaces the default line's value); locations: replaces the default
 // /app location (a function of the backend URL); opTtl: the OP's default session TTL;
 // host: the name the site is reached by (httpd still listens on 127.0.0.1); authMethod: the
 // client's token_endpoint_auth_method at the OP; opKids: { rsa, ec } kids of the OP's keys;
@@ -58,6 +60,11 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // <redirect_uri>?logout=backchannel (backchannel_logout_session_required: its ID tokens carry
 // sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); opOptions: more of the OP's
 // opt-ins (t/op/op.mjs: refreshTokens, accessTokenTtl, ...); mpm: as for startHttpd.
+// opIssuerSlash: the OP's issuer ends in '/' (its metadata URL does not change); idTokenAlg:
+// the client's id_token_signed_response_alg at the OP (RS256 when absent), an algorithm
+// beyond the OP's defaults enabled there with a key of its own; opIdTokenHeader: members the
+// OP sets in every ID token's JWS header (the issuerTrailingSlash, idTokenAlgs and
+// idTokenHeader opt-ins of t/op/op.mjs).
 // Returns { op, backend, httpd, proxy, redirectUri, origin, url(path), sites, restartOP(opts),
 // restartHttpd(i), stop() }; sites[i] is { httpd, origin, redirectUri, url(path) } of instance
 // i (httpd, redirectUri, origin and url are sites[0]'s); restartOP stops the OP and starts it
@@ -68,7 +75,7 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
     opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, opOptions = {},
-    mpm,
+    mpm, opIssuerSlash = false, idTokenAlg, opIdTokenHeader = null,
 } = {}) {
     const ports = [];
     while (ports.length < httpds) {
@@ -89,6 +96,9 @@ export async function startStack({
         post_logout_redirect_uris: origins.flatMap((origin) => [`${origin}/`, `${origin}/app/`, `${origin}/app/logged-out`]),
         token_endpoint_auth_method: authMethod,
     };
+    if (idTokenAlg) {
+        client.id_token_signed_response_alg = idTokenAlg;
+    }
     if (backchannelLogout) {
         client.backchannel_logout_uri = `${redirectUris[0]}?logout=backchannel`;
         client.backchannel_logout_session_required = true;
@@ -100,6 +110,9 @@ export async function startStack({
         clients: [client],
         backchannelLogout,
         testHooks: opTestHooks,
+        issuerTrailingSlash: opIssuerSlash,
+        idTokenAlgs: idTokenAlg && !['RS256', 'PS256', 'ES256', 'EdDSA'].includes(idTokenAlg) ? [idTokenAlg] : [],
+        idTokenHeader: opIdTokenHeader,
     };
     let proxy;
     if (slowProxy) {
@@ -120,7 +133,7 @@ export async function startStack({
                 port,
                 directives: [
                     ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort: port, clientSecret, passphrase, host }),
-                    ...directives,
+                    ...(typeof directives === 'function' ? directives(op) : directives),
                 ],
                 locations: locs,
                 ...(mpm ? { mpm } : {}),
