@@ -95,6 +95,9 @@ static void auth_ipsie_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(check_user_id, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    /* IPSIESessionWarning: the warning's script into the pages a session is shown. */
+    auth_ipsie_inject_register();
+    ap_hook_insert_filter(auth_ipsie_insert_warning, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,
                               &claim_provider, AP_AUTH_INTERNAL_PER_CONF);
 }

@@ -67,6 +67,7 @@ typedef struct auth_ipsie_settings_t {
     long cache_timeout_ms;           /* IPSIESessionCacheTimeout */
     int revocation_per_request;      /* cookie sessions check revocation entries on every request */
     ipsie_provider_cache_t *provider;
+    long warning_lead;                     /* IPSIESessionWarningLead */
     const ipsie_template_t *page_template; /* IPSIEHTMLTemplate, or the built-in one */
     int page_template_builtin;             /* the built-in one: its own Content-Security-Policy */
 } auth_ipsie_settings_t;
@@ -81,6 +82,7 @@ typedef struct {
     const char *claim_prefix;
     const char *remote_user_claim;
     int pass_access_token;
+    int session_warning; /* IPSIESessionWarning */
 } auth_ipsie_dir_settings_t;
 
 /* auth_ipsie_directives.c: the directive table, its records and their merging */
@@ -315,8 +317,26 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
 int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 /* auth_ipsie_info.c: ?info=json */
 int auth_ipsie_info(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* The JSON of ?info=json for the valid session s at now. Returns DONE. */
+int auth_ipsie_info_send(request_rec *r, const auth_ipsie_settings_t *cfg, const ipsie_session_t *s,
+                         long long now);
+/* auth_ipsie_touch.c: POST ?touch, "stay signed in" */
+int auth_ipsie_touch(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_reauth.c: ?reauth=<URL on this site>, a fresh sign-in at the ceiling */
+int auth_ipsie_reauth(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_warning.c: ?warning.js and ?warning.css, and the version that names them */
+int auth_ipsie_warning_js(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+int auth_ipsie_warning_css(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+extern const char auth_ipsie_warning_version[];
 /* auth_ipsie_third_party.c: ?iss=&target_link_uri= */
 int auth_ipsie_third_party(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+
+/* auth_ipsie_inject.c: IPSIESessionWarning, the filter that adds the warning's script */
+#define AUTH_IPSIE_WARNING_FILTER "AUTH_IPSIE_WARNING"
+/* Register the filter (register_hooks). */
+void auth_ipsie_inject_register(void);
+/* Add the filter to a request with a session where IPSIESessionWarning is On (insert_filter). */
+void auth_ipsie_insert_warning(request_rec *r);
 
 /* auth_ipsie_pass.c: what the application receives */
 /* Remove incoming headers that could pose as our identity headers. */

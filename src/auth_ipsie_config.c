@@ -432,6 +432,7 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
     }
     st->userinfo = auth_ipsie_conf_flag(c, CMD_USERINFO);
     st->userinfo_refresh = st->userinfo ? auth_ipsie_conf_num(c, CMD_USERINFO_REFRESH_INTERVAL) : 0;
+    st->warning_lead = (long)auth_ipsie_conf_num(c, CMD_SESSION_WARNING_LEAD);
     st->cookie_name = auth_ipsie_conf_str(c, CMD_COOKIE_NAME);
     if (strspn(st->cookie_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                 "0123456789-_")

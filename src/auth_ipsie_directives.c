@@ -702,4 +702,5 @@ void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *
     out->claim_prefix = dir_value(d, CMD_CLAIM_PREFIX).str;
     out->remote_user_claim = dir_value(d, CMD_REMOTE_USER_CLAIM).str;
     out->pass_access_token = (int)dir_value(d, CMD_PASS_ACCESS_TOKEN).num;
+    out->session_warning = (int)dir_value(d, CMD_SESSION_WARNING).num;
 }

@@ -107,6 +107,9 @@
       NO_RANGE, NULL, NULL, "default return URL after logout")                                     \
     X("IPSIEProfile", PROFILE, SERVER, KEYWORD, VALUE("default"), NO_RANGE,                        \
       profiles, NULL, "the rules applied: default, or sl1 for the strict IPSIE SL1 rules")         \
+    X("IPSIESessionWarningLead", SESSION_WARNING_LEAD, SERVER, NUMBER, VALUE("60"),                \
+      RANGE(1, 3600), NULL, NULL,                                                                  \
+      "seconds before the ceiling and the idle deadline that the warning shows")                   \
     X("IPSIEHTMLTemplate", HTML_TEMPLATE, SERVER, STRING, NONE("built-in"), NO_RANGE,              \
       NULL, NULL, "HTML file the module's pages are made from: {{title}}, {{message}}, "           \
       "{{link_url}}, {{link_text}}")                                                               \
@@ -119,7 +122,9 @@
     X("IPSIERemoteUserClaim", REMOTE_USER_CLAIM, DIRECTORY, STRING, VALUE("sub"), NO_RANGE,        \
       NULL, NULL, "claim that becomes REMOTE_USER")                                                \
     X("IPSIEPassAccessToken", PASS_ACCESS_TOKEN, DIRECTORY, FLAG, VALUE("Off"), NO_RANGE,          \
-      NULL, NULL, "pass the access token as IPSIE-Access-Token")
+      NULL, NULL, "pass the access token as IPSIE-Access-Token")                                   \
+    X("IPSIESessionWarning", SESSION_WARNING, DIRECTORY, FLAG, VALUE("Off"), NO_RANGE,             \
+      NULL, NULL, "add the session-expiring warning script to HTML pages")
 /* clang-format on */
 
 /* Directive identities, CMD_<id> for each entry of AUTH_IPSIE_DIRECTIVES: the directive table
