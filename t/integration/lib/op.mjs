@@ -13,9 +13,9 @@ const OP_SCRIPT = fileURLToPath(new URL('../../op/op.mjs', import.meta.url));
 // OP was); kids: { rsa, ec } names for its new signing keys (random when absent); issuerPort:
 // the port the OP names itself by (a proxy's in front of it), port when absent;
 // backchannelLogout, testHooks, issuerTrailingSlash, idTokenAlgs, idTokenHeader, idTokenClaims,
-// issParameterUnadvertised, metadataMembers: the OP's opt-ins (t/op/op.mjs); tls: { cert, key,
-// ca } (PEM file paths; lib/tls.mjs makes them): the OP serves https with cert and key, its
-// issuer and metadataUrl are https, and report() trusts ca.
+// issParameterUnadvertised, metadataMembers and the rest of opts: the OP's opt-ins
+// (t/op/op.mjs); tls: { cert, key, ca } (PEM file paths; lib/tls.mjs makes them): the OP serves
+// https with cert and key, its issuer and metadataUrl are https, and report() trusts ca.
 // Returns { issuer, port, metadataUrl, log(), report(), stop() }: issuer and metadataUrl name
 // issuerPort (issuer with its trailing slash when asked for, metadataUrl the same either way);
 // report() fetches GET /_test/report (testHooks only).
@@ -23,6 +23,7 @@ export async function startOP({
     clients, port, defaultTtl = 3600, kids, issuerPort, backchannelLogout = false, testHooks = false,
     issuerTrailingSlash = false, idTokenAlgs = [], idTokenHeader = null, idTokenClaims = null,
     issParameterUnadvertised = false, metadataMembers = null, tls,
+    ...opts
 }) {
     port = port ?? await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'ipsie-op-'));
@@ -30,7 +31,7 @@ export async function startOP({
     writeFileSync(configFile, JSON.stringify({
         defaultTtl, clients, kids, issuerPort, backchannelLogout, testHooks, issuerTrailingSlash,
         idTokenAlgs, idTokenHeader, idTokenClaims, issParameterUnadvertised, metadataMembers,
-        tls: tls ? { cert: tls.cert, key: tls.key } : null,
+        tls: tls ? { cert: tls.cert, key: tls.key } : null, ...opts,
     }, null, 2));
 
     const child = spawn(process.execPath, [OP_SCRIPT, '--port', String(port), '--config', configFile],
