@@ -260,7 +260,7 @@ describe('a provider whose metadata names an http endpoint', () => {
         const res = await newClient().get(strict.url('/app/'));
         assert.equal(res.status, 502, `${res.status} ${res.body}`);
         assert.match(pageText(res), /not set up as this site requires/);
-        assert.equal(logLines(strict.httpd, /IPSIE10022: IPSIEProfile sl1: the provider's metadata gives a end_session_endpoint that is not https/).length, 1);
+        assert.equal(logLines(strict.httpd, /IPSIE10022: IPSIEProfile sl1: the provider's metadata gives end_session_endpoint as a URL that is not https/).length, 1);
     });
 
     test('without sl1, the same provider is used', async () => {
