@@ -73,7 +73,7 @@ static const keyword_t dpop_modes[] = {{"off", IPSIE_DPOP_OFF, OFFERED},
 static const keyword_t session_stores[] = {
     {"cookie", 0, OFFERED}, {"cache", 1, OFFERED}, {NULL, 0, 0}};
 static const keyword_t expiry_actions[] = {
-    {"reauth", 0, OFFERED}, {"refresh", 1, NOT_OFFERED}, {NULL, 0, 0}};
+    {"reauth", 0, OFFERED}, {"refresh", 1, OFFERED}, {NULL, 0, 0}};
 static const keyword_t samesite_values[] = {
     {"Lax", 0, OFFERED}, {"Strict", 1, OFFERED}, {"None", 2, OFFERED}, {NULL, 0, 0}};
 static const keyword_t profiles[] = {{"default", 0, OFFERED}, {"sl1", 1, OFFERED}, {NULL, 0, 0}};

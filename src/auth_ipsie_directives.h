@@ -85,7 +85,13 @@
     X("IPSIERequireSessionExpiry", REQUIRE_SESSION_EXPIRY, SERVER, FLAG, VALUE("Off"), NO_RANGE,   \
       NULL, NULL, "refuse logins whose ID token has no session_expiry")                            \
     X("IPSIESessionExpiryAction", EXPIRY_ACTION, SERVER, KEYWORD, VALUE("reauth"), NO_RANGE,       \
-      expiry_actions, NULL, "what happens at the ceiling")                                         \
+      expiry_actions, NULL, "what happens at the ceiling: reauth, or refresh first")               \
+    X("IPSIERefreshAccessTokenBeforeExpiry", REFRESH_BEFORE, SERVER, NUMBER, NONE("never"),        \
+      RANGE(0, 86400), NULL, NULL, "refresh the access token this many seconds before it expires") \
+    X("IPSIEUserInfo", USERINFO, SERVER, FLAG, VALUE("On"), NO_RANGE,                              \
+      NULL, NULL, "read UserInfo at login when the provider has a userinfo_endpoint")              \
+    X("IPSIEUserInfoRefreshInterval", USERINFO_REFRESH_INTERVAL, SERVER, NUMBER, VALUE("0"),       \
+      RANGE(0, 31536000), NULL, NULL, "read UserInfo again after this many seconds (0: never)")    \
     X("IPSIECookieName", COOKIE_NAME, SERVER, STRING, VALUE("ipsie_session"), NO_RANGE,            \
       NULL, NULL, "session cookie name")                                                           \
     X("IPSIECookieDomain", COOKIE_DOMAIN, SERVER, STRING, NONE("host only"), NO_RANGE,             \

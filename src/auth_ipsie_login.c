@@ -46,7 +46,7 @@ static apr_status_t push_request(const char **url, request_rec *r, const auth_ip
     *url = NULL;
     if (op->par_endpoint == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE17004: cannot start a login: %s, and the provider's metadata has no "
+                      "IPSIE19004: cannot start a login: %s, and the provider's metadata has no "
                       "pushed_authorization_request_endpoint",
                       cfg->auth_request_par ? "IPSIEAuthRequestMethod is PAR"
                                             : "the provider requires pushed requests");
@@ -61,7 +61,7 @@ static apr_status_t push_request(const char **url, request_rec *r, const auth_ip
     ipsie_provider_cache_leave(cfg->provider, &lease);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE17005: cannot start a login: the pushed authorization request "
+                      "IPSIE19005: cannot start a login: the pushed authorization request "
                       "failed");
         return rv;
     }
@@ -93,10 +93,11 @@ int auth_ipsie_provider_breaks_profile(request_rec *r, const auth_ipsie_settings
     const char *plain = cfg->profile_sl1 ? ipsie_provider_plain_endpoint(op) : NULL;
 
     if (plain != NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE10022: IPSIEProfile sl1: the provider's metadata gives a %s that is "
-                      "not https; no login is started or completed with it",
-                      plain);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            "IPSIE10022: IPSIEProfile sl1: the provider's metadata gives %s as a URL that is "
+            "not https; no login is started or completed with it",
+            plain);
         return 1;
     }
     return 0;

@@ -103,7 +103,8 @@ apr_status_t ipsie_client_post(ipsie_http_response_t *resp, const ipsie_provider
 {
     ipsie_dpop_t *dpop = copts != NULL ? copts->dpop : NULL;
     long long now = copts != NULL ? copts->now : apr_time_sec(apr_time_now());
-    const char *headers[2] = {NULL, NULL};
+    /* Every POST of the client goes with these headers; a DPoP proof joins them. */
+    const char *headers[3] = {"Accept: application/json", NULL, NULL};
     const char *nonce = NULL;
     const char *proof;
     const char *body;
@@ -126,7 +127,7 @@ apr_status_t ipsie_client_post(ipsie_http_response_t *resp, const ipsie_provider
         rv = authenticate(&body, &user, &pass, op, client, now, p);
         if (rv == APR_SUCCESS && dpop != NULL) {
             rv = ipsie_dpop_proof(&proof, dpop, "POST", endpoint, NULL, nonce, now, p);
-            headers[0] = rv == APR_SUCCESS ? apr_pstrcat(p, "DPoP: ", proof, NULL) : NULL;
+            headers[1] = rv == APR_SUCCESS ? apr_pstrcat(p, "DPoP: ", proof, NULL) : NULL;
         }
         if (rv != APR_SUCCESS) {
             ipsie_log(IPSIE_LOG_ERROR,
@@ -135,7 +136,7 @@ apr_status_t ipsie_client_post(ipsie_http_response_t *resp, const ipsie_provider
                       ipsie_log_safe(ipsie_dpop_htu(endpoint, p), p));
             return rv;
         }
-        rv = ipsie_http_send(resp, endpoint, body, dpop ? headers : NULL, user, pass, opts, p);
+        rv = ipsie_http_send(resp, endpoint, body, headers, user, pass, opts, p);
         if (rv != APR_SUCCESS || dpop == NULL || attempt > 0
             || !ipsie_dpop_retry_with_nonce(dpop, endpoint, resp, nonce, p)) {
             return rv;

@@ -404,7 +404,7 @@ apr_status_t ipsie_dpop_resource_send(ipsie_http_response_t *resp, ipsie_dpop_t 
                                       const char *form, const char *access_token, long long now,
                                       const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
-    const char *headers[3] = {NULL, NULL, NULL};
+    const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
     const char *proof;
     const char *nonce;
     apr_status_t rv;
@@ -415,17 +415,17 @@ apr_status_t ipsie_dpop_resource_send(ipsie_http_response_t *resp, ipsie_dpop_t 
         return APR_EINVAL;
     }
     if (d == NULL) {
-        headers[0] = apr_pstrcat(p, "Authorization: Bearer ", access_token, NULL);
+        headers[1] = apr_pstrcat(p, "Authorization: Bearer ", access_token, NULL);
         return ipsie_http_send(resp, url, form, headers, NULL, NULL, opts, p);
     }
-    headers[0] = apr_pstrcat(p, "Authorization: DPoP ", access_token, NULL);
+    headers[1] = apr_pstrcat(p, "Authorization: DPoP ", access_token, NULL);
     nonce = ipsie_dpop_nonce(d, url, p);
     for (attempt = 0;; attempt++) {
         rv = ipsie_dpop_proof(&proof, d, form ? "POST" : "GET", url, access_token, nonce, now, p);
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        headers[1] = apr_pstrcat(p, "DPoP: ", proof, NULL);
+        headers[2] = apr_pstrcat(p, "DPoP: ", proof, NULL);
         rv = ipsie_http_send(resp, url, form, headers, NULL, NULL, opts, p);
         if (rv != APR_SUCCESS || attempt > 0
             || !ipsie_dpop_retry_with_nonce(d, url, resp, nonce, p)) {

@@ -27,8 +27,10 @@ static apr_status_t get_opt_string(const char **out, json_t *doc, const char *na
     return APR_SUCCESS;
 }
 
-apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char *json,
-                                        apr_size_t len, apr_pool_t *p)
+/* A token response; id_token_required: the code exchange's, where OIDC Core 3.1.3.3 asks for
+ * one (another grant, a refresh, may go without). */
+static apr_status_t parse_response(ipsie_token_response_t **out, const char *json, apr_size_t len,
+                                   int id_token_required, apr_pool_t *p)
 {
     json_t *doc = NULL;
     json_t *v;
@@ -54,8 +56,9 @@ apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char
         goto leave;
     }
     tr = apr_pcalloc(p, sizeof(*tr));
-    if (get_opt_string(&tr->id_token, doc, "id_token", p) != APR_SUCCESS || tr->id_token == NULL
-        || *tr->id_token == '\0') {
+    if (get_opt_string(&tr->id_token, doc, "id_token", p) != APR_SUCCESS
+        || (tr->id_token == NULL && id_token_required)
+        || (tr->id_token != NULL && *tr->id_token == '\0')) {
         what = "no id_token string";
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
@@ -73,8 +76,9 @@ apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
-    if (get_opt_string(&tr->refresh_token, doc, "refresh_token", p) != APR_SUCCESS) {
-        what = "refresh_token is not a string";
+    if (get_opt_string(&tr->refresh_token, doc, "refresh_token", p) != APR_SUCCESS
+        || (tr->refresh_token != NULL && *tr->refresh_token == '\0')) {
+        what = "refresh_token is not a non-empty string";
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
@@ -95,6 +99,12 @@ leave:
     }
     json_decref(doc);
     return rv;
+}
+
+apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char *json,
+                                        apr_size_t len, apr_pool_t *p)
+{
+    return parse_response(out, json, len, 1, p);
 }
 
 /* RFC 9449 5: a DPoP token needs the proof's key, which only a request with a proof used; a
@@ -141,12 +151,17 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
         return rv;
     }
     if (resp.status != 200) {
+        const char *code = ipsie_client_op_error(resp.body, resp.body_len, p);
+
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08203: token endpoint %s answered status %ld, error %s",
-                  op->token_endpoint, resp.status,
-                  ipsie_client_op_error(resp.body, resp.body_len, p));
-        return IPSIE_ERR_HTTP_STATUS;
+                  op->token_endpoint, resp.status, code);
+        /* RFC 6749 5.2: a refusal is a 400 (401 for the client's authentication) with an
+         * error code; a 429, a proxy's 403 or 404, a 5xx are an OP out of order. */
+        return (resp.status == 400 || resp.status == 401) && strcmp(code, "-") != 0
+                   ? IPSIE_ERR_OP_REFUSED
+                   : IPSIE_ERR_HTTP_STATUS;
     }
-    rv = ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+    rv = parse_response(out, resp.body, resp.body_len, 0, p);
     if (rv == APR_SUCCESS) {
         rv = check_binding(*out, copts != NULL && copts->dpop != NULL,
                            copts != NULL && copts->dpop_required);
@@ -163,14 +178,37 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
                                  const ipsie_client_opts_t *copts, const ipsie_http_opts_t *opts,
                                  apr_pool_t *p)
 {
+    apr_status_t rv;
+
     *out = NULL;
     if (code == NULL || redirect_uri == NULL || code_verifier == NULL) {
         return APR_EINVAL;
     }
-    return ipsie_token_grant(
+    rv = ipsie_token_grant(
         out, op, client,
         apr_pstrcat(p, "grant_type=authorization_code&code=", ipsie_url_encode(code, p),
                     "&redirect_uri=", ipsie_url_encode(redirect_uri, p),
                     "&code_verifier=", ipsie_url_encode(code_verifier, p), NULL),
         copts, opts, p);
+    if (rv == APR_SUCCESS && (*out)->id_token == NULL) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08201: unusable token response: no id_token string");
+        *out = NULL;
+        rv = IPSIE_ERR_MALFORMED;
+    }
+    return rv;
+}
+
+apr_status_t ipsie_token_refresh(ipsie_token_response_t **out, const ipsie_provider_t *op,
+                                 const ipsie_client_t *client, const char *refresh_token,
+                                 const ipsie_client_opts_t *copts, const ipsie_http_opts_t *opts,
+                                 apr_pool_t *p)
+{
+    *out = NULL;
+    if (refresh_token == NULL) {
+        return APR_EINVAL;
+    }
+    return ipsie_token_grant(out, op, client,
+                             apr_pstrcat(p, "grant_type=refresh_token&refresh_token=",
+                                         ipsie_url_encode(refresh_token, p), NULL),
+                             copts, opts, p);
 }

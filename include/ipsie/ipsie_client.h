@@ -42,13 +42,14 @@ typedef struct {
 apr_status_t ipsie_client_assertion(const char **out, const ipsie_client_t *client,
                                     const char *audience, long long now, apr_pool_t *p);
 
-/* POST form (form-urlencoded parameters) to endpoint, an endpoint of op, with the client's
- * authentication: HTTP Basic; client_id and client_secret added to the form; or a client
- * assertion (aud op->issuer, a new one for each attempt) with client_id added when the form has
- * none. With copts->dpop a DPoP proof goes along (with the nonce kept for the endpoint), and an
- * answer 400 use_dpop_nonce that gives a new DPoP-Nonce is retried once with it. resp: the last
- * answer, of any status. Errors as ipsie_http_send's; APR_EINVAL when the client lacks what its
- * method needs; IPSIE_ERR_CRYPTO when an assertion or a proof cannot be signed. */
+/* POST form (form-urlencoded parameters) to endpoint, an endpoint of op, with
+ * "Accept: application/json" and the client's authentication: HTTP Basic; client_id and
+ * client_secret added to the form; or a client assertion (aud op->issuer, a new one for each
+ * attempt) with client_id added when the form has none. With copts->dpop a DPoP proof goes along
+ * (with the nonce kept for the endpoint), and an answer 400 use_dpop_nonce that gives a new
+ * DPoP-Nonce is retried once with it. resp: the last answer, of any status. Errors as
+ * ipsie_http_send's; APR_EINVAL when the client lacks what its method needs; IPSIE_ERR_CRYPTO when
+ * an assertion or a proof cannot be signed. */
 apr_status_t ipsie_client_post(ipsie_http_response_t *resp, const ipsie_provider_t *op,
                                const ipsie_client_t *client, const char *endpoint, const char *form,
                                const ipsie_client_opts_t *copts, const ipsie_http_opts_t *opts,

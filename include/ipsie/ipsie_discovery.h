@@ -12,6 +12,7 @@ typedef struct {
     const char *token_endpoint;
     const char *jwks_uri;
     const char *end_session_endpoint; /* NULL when absent */
+    const char *userinfo_endpoint;    /* NULL when absent */
     int iss_parameter_supported;      /* authorization_response_iss_parameter_supported */
     /* Pushed authorization requests (RFC 9126) and DPoP (RFC 9449). */
     const char *par_endpoint; /* pushed_authorization_request_endpoint, NULL when absent */

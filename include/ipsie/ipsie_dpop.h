@@ -67,12 +67,12 @@ int ipsie_dpop_challenge_wants_nonce(const char *www_authenticate);
 int ipsie_dpop_retry_with_nonce(ipsie_dpop_t *d, const char *url, const ipsie_http_response_t *resp,
                                 const char *used, apr_pool_t *p);
 
-/* A request to a protected resource (the UserInfo endpoint) with access_token: GET when form
- * is NULL, else a form POST. With d: "Authorization: DPoP <token>" and a proof with ath and the
- * nonce kept for url, and a use_dpop_nonce answer (401 with a challenge and a DPoP-Nonce)
- * retried once with the new nonce; without d (a Bearer token): "Authorization: Bearer
- * <token>". resp: the last answer, of any status; errors as ipsie_http_send's, and
- * IPSIE_ERR_CRYPTO when no proof can be signed. */
+/* A request to a protected resource (the UserInfo endpoint) with access_token and
+ * "Accept: application/json": GET when form is NULL, else a form POST. With d: "Authorization: DPoP
+ * <token>" and a proof with ath and the nonce kept for url, and a use_dpop_nonce answer (401 with a
+ * challenge and a DPoP-Nonce) retried once with the new nonce; without d (a Bearer token):
+ * "Authorization: Bearer <token>". resp: the last answer, of any status; errors as
+ * ipsie_http_send's, and IPSIE_ERR_CRYPTO when no proof can be signed. */
 apr_status_t ipsie_dpop_resource_send(ipsie_http_response_t *resp, ipsie_dpop_t *d, const char *url,
                                       const char *form, const char *access_token, long long now,
                                       const ipsie_http_opts_t *opts, apr_pool_t *p);

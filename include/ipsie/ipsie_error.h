@@ -23,13 +23,14 @@ enum {
     IPSIE_ERR_HTTP_STATUS,                /* OP answered with an unexpected status */
     IPSIE_ERR_METADATA,                   /* discovery document unusable */
     IPSIE_ERR_ISSUER_MISMATCH,            /* metadata or response iss is not ours */
-    IPSIE_ERR_BUSY,        /* too many requests already wait for the OP: refused at once */
-    IPSIE_ERR_THROTTLED,   /* a refetch was wanted but the last one is too recent */
-    IPSIE_ERR_STATE_OTHER, /* a login state cookie holds another login's state */
-    IPSIE_ERR_KV,          /* the shared store cannot answer: down, slow or garbled */
-    IPSIE_ERR_REPLAY,      /* a single-use value (login state, jti) was used already */
-    IPSIE_ERR_REVOKED,     /* a revocation entry ended the session */
-    IPSIE_ERR_DPOP_UNBOUND /* DPoP is required and the token response is not DPoP-bound */
+    IPSIE_ERR_BUSY,         /* too many requests already wait for the OP: refused at once */
+    IPSIE_ERR_THROTTLED,    /* a refetch was wanted but the last one is too recent */
+    IPSIE_ERR_STATE_OTHER,  /* a login state cookie holds another login's state */
+    IPSIE_ERR_KV,           /* the shared store cannot answer: down, slow or garbled */
+    IPSIE_ERR_REPLAY,       /* a single-use value (login state, jti) was used already */
+    IPSIE_ERR_REVOKED,      /* a revocation entry ended the session */
+    IPSIE_ERR_DPOP_UNBOUND, /* DPoP is required and the token response is not DPoP-bound */
+    IPSIE_ERR_OP_REFUSED    /* the OP refused a request (RFC 6749 5.2, e.g. invalid_grant) */
 };
 
 #endif

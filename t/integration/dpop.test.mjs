@@ -6,6 +6,7 @@
 // survives a restart), and the refusals: DPoP required and a Bearer token, DPoP off and a
 // client that needs it.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
 import { keyStore, thumbprint } from './lib/keys.mjs';
@@ -215,7 +216,7 @@ describe('the generated DPoP key', () => {
             await stack.httpd.graceful();
             await stack.httpd.graceful();
             assert.equal((await dpopJwk(stack)).kid, [...kids][0]);
-            assert.equal(logLines(stack.httpd, /IPSIE17001/).length, 1, 'generated once');
+            assert.equal(logLines(stack.httpd, /IPSIE19001/).length, 1, 'generated once');
             assert.deepEqual(stack.httpd.errorLogProblems(), []);
         } finally {
             await stack.stop();
@@ -305,7 +306,7 @@ describe('IPSIEPassAccessToken with DPoP', () => {
             for (let i = 0; i < 100 && logLines(stack.httpd, /resuming normal operations/).length === 0; i++) {
                 await sleep(50);
             }
-            assert.ok(logLines(stack.httpd, /IPSIE17003/, /IPSIEDPoP auto/).length >= 1, stack.httpd.errorLog());
+            assert.ok(logLines(stack.httpd, /IPSIE19003/, /IPSIEDPoP auto/).length >= 1, stack.httpd.errorLog());
             const { res } = await login(new Client(), stack.url('/app/'), 'kate');
             assert.equal(res.status, 200, res.body);
             assert.ok(res.json().headers['ipsie-access-token']?.length > 10);
@@ -323,10 +324,47 @@ describe('IPSIEPassAccessToken with DPoP', () => {
                 await sleep(50);
             }
             assert.equal(logLines(stack.httpd, /resuming normal operations/).length, 1);
-            assert.equal(logLines(stack.httpd, /IPSIE17003/).length, 0);
+            assert.equal(logLines(stack.httpd, /IPSIE19003/).length, 0);
             const { res } = await login(new Client(), stack.url('/app/'), 'liam');
             assert.equal(res.status, 200, res.body);
             assert.equal((await exchanges(stack, '/token'))[0].tokenType, 'Bearer');
+        } finally {
+            await stack.stop();
+        }
+    });
+});
+
+describe('DPoP on UserInfo and refresh requests', () => {
+    test('UserInfo goes with the DPoP scheme and a proof (GET, ath); a refresh with a proof keeps the token bound', async () => {
+        const stack = await startStack({
+            opTestHooks: true,
+            opOptions: { refreshTokens: true, accessTokenTtl: 20, rotateRefreshTokens: true },
+            directives: ['IPSIEScope "openid email profile offline_access"', 'IPSIERefreshAccessTokenBeforeExpiry 18'],
+            locations: (backend) => protectedLocation('/app', backend, { extra: ['IPSIEPassAccessToken On'] }),
+        });
+        try {
+            const meta = (await request(stack.op.metadataUrl)).json();
+            const client = new Client();
+            const { res } = await login(client, stack.url('/app/'), 'quinn');
+            assert.equal(res.status, 200, res.body);
+            const first = res.json().headers['ipsie-access-token'];
+            const [me] = await exchanges(stack, '/me');
+            assert.equal(me.status, 200);
+            assert.equal(me.scheme, 'DPoP');
+            assert.equal(me.dpop.payload.htm, 'GET');
+            assert.equal(me.dpop.payload.htu, meta.userinfo_endpoint);
+            assert.equal(me.dpop.payload.ath, createHash('sha256').update(first).digest('base64url'));
+            // Due 2 s after it was issued: the next request refreshes it.
+            await sleep(2300);
+            const again = await client.get(stack.url('/app/'));
+            assert.equal(again.status, 200);
+            assert.notEqual(again.json().headers['ipsie-access-token'], first);
+            const refresh = (await exchanges(stack, '/token')).find((e) => e.grantType === 'refresh_token');
+            assert.ok(refresh, 'a refresh was made');
+            assert.equal(refresh.status, 200);
+            assert.equal(refresh.tokenType, 'DPoP');
+            assert.equal(refresh.dpop.payload.htu, meta.token_endpoint);
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
         } finally {
             await stack.stop();
         }

@@ -105,8 +105,8 @@ describe('PAR refusals', () => {
             assert.match(pageText(res), /Sign-in unavailable/);
             assert.match(pageText(res), /pushed authorization requests/);
             assert.ok(!res.setCookies.some((c) => c.name.startsWith('ipsie_state_') && !c.expired));
-            assert.equal(logLines(stack.httpd, /IPSIE17004/, /IPSIEAuthRequestMethod is PAR/).length, 1);
-            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE17004/]), []);
+            assert.equal(logLines(stack.httpd, /IPSIE19004/, /IPSIEAuthRequestMethod is PAR/).length, 1);
+            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE19004/]), []);
         } finally {
             await stack.stop();
         }
@@ -122,8 +122,8 @@ describe('PAR refusals', () => {
             const push = (await stack.op.report()).exchanges.find((e) => e.path === '/request');
             assert.equal(push.error, 'invalid_client');
             assert.equal(logLines(stack.httpd, /IPSIE06403/, /status 401, error invalid_client/).length, 1);
-            assert.equal(logLines(stack.httpd, /IPSIE17005/).length, 1);
-            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE06403/, /IPSIE17005/]), []);
+            assert.equal(logLines(stack.httpd, /IPSIE19005/).length, 1);
+            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE06403/, /IPSIE19005/]), []);
         } finally {
             await stack.stop();
         }
@@ -139,8 +139,8 @@ describe('PAR refusals', () => {
             assert.equal(res.status, 502, res.body);
             assert.match(pageText(res), /Sign-in unavailable/);
             assert.equal(logLines(stack.httpd, /IPSIE06402/).length, 1);
-            assert.equal(logLines(stack.httpd, /IPSIE17005/).length, 1);
-            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE0800\d/, /IPSIE06402/, /IPSIE17005/]), []);
+            assert.equal(logLines(stack.httpd, /IPSIE19005/).length, 1);
+            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE0800\d/, /IPSIE06402/, /IPSIE19005/]), []);
             await stack.restartOP();
             const { res: again } = await login(new Client(), stack.url('/app/'), 'dave');
             assert.equal(again.status, 200, again.body);

@@ -19,13 +19,17 @@ export function configtestDirectives(httpdPort) {
 }
 
 // The server-level IPSIE directives for an OP, an httpd port and a client secret (none when
-// clientSecret is null).
-export function ipsieDirectives({ metadataUrl, httpdPort, clientSecret, passphrase, host = '127.0.0.1' }) {
+// clientSecret is null); scheme: the site's (its redirect URI's); caFile:
+// IPSIEProviderCACertificate, when given.
+export function ipsieDirectives({
+    metadataUrl, httpdPort, clientSecret, passphrase, host = '127.0.0.1', scheme = 'http', caFile,
+}) {
     return [
         `IPSIEProviderMetadataURL ${metadataUrl}`,
+        ...(caFile ? [`IPSIEProviderCACertificate ${caFile}`] : []),
         `IPSIEClientID ${CLIENT_ID}`,
         ...(clientSecret === null ? [] : [`IPSIEClientSecret ${clientSecret}`]),
-        `IPSIERedirectURI http://${host}:${httpdPort}/app/redirect_uri`,
+        `IPSIERedirectURI ${scheme}://${host}:${httpdPort}/app/redirect_uri`,
         `IPSIECryptoPassphrase ${passphrase}`,
         'IPSIEScope "openid email profile groups"',
     ];
@@ -59,13 +63,21 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // browser's, so a session cookie set by one instance reaches the others.
 // backchannelLogout: the OP sends Back-Channel Logout to the first instance's
 // <redirect_uri>?logout=backchannel (backchannel_logout_session_required: its ID tokens carry
-// sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); mpm: as for startHttpd.
+// sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); opOptions: more of the OP's
+// opt-ins (t/op/op.mjs: refreshTokens, accessTokenTtl, dpopNonces, dpopOff, parRequired, parOff,
+// ...); mpm: as for startHttpd.
 // opIssuerSlash: the OP's issuer ends in '/' (its metadata URL does not change); idTokenAlg:
 // the client's id_token_signed_response_alg at the OP (RS256 when absent), an algorithm
 // beyond the OP's defaults enabled there with a key of its own; opIdTokenHeader: members the
 // OP sets in every ID token's JWS header (the issuerTrailingSlash, idTokenAlgs and
-// idTokenHeader opt-ins of t/op/op.mjs).
-// opOptions: more opt-ins of the OP (dpopNonces, dpopOff, parRequired, parOff: t/op/op.mjs);
+// idTokenHeader opt-ins of t/op/op.mjs); opIdTokenClaims: members the OP sets in every ID
+// token's payload; opIssUnadvertised: the OP's metadata leaves out
+// authorization_response_iss_parameter_supported; opMetadata: members the OP sets in its
+// metadata (its idTokenClaims, issParameterUnadvertised and metadataMembers opt-ins).
+// tls: { ca, cert, key } (PEM file paths, lib/tls.mjs): the OP and every httpd serve https
+// with cert and key, the sites' origins and redirect URIs are https, and the module trusts ca
+// (IPSIEProviderCACertificate); tls.op: { cert, key } the OP serves instead (a certificate for
+// another name); a client needs new Client({ ca: readFileSync(tls.ca) }).
 // client: more registration metadata of the OP's client (jwks, dpop_bound_access_tokens, ...);
 // withoutSecret: httpd is given no IPSIEClientSecret (a client that authenticates otherwise).
 // Returns { op, backend, httpd, proxy, redirectUri, origin, url(path), sites, restartOP(opts),
@@ -77,9 +89,10 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // error log is gone).
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
-    opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, mpm,
-    opIssuerSlash = false, idTokenAlg, opIdTokenHeader = null,
-    opOptions = {}, client: clientExtra = {}, withoutSecret = false,
+    opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, opOptions = {},
+    mpm, opIssuerSlash = false, idTokenAlg, opIdTokenHeader = null, opIdTokenClaims = null,
+    opIssUnadvertised = false, opMetadata = null, tls,
+    client: clientExtra = {}, withoutSecret = false,
 } = {}) {
     const ports = [];
     while (ports.length < httpds) {
@@ -88,7 +101,8 @@ export async function startStack({
             ports.push(port);
         }
     }
-    const origins = ports.map((port) => `http://${host}:${port}`);
+    const scheme = tls ? 'https' : 'http';
+    const origins = ports.map((port) => `${scheme}://${host}:${port}`);
     const redirectUris = origins.map((origin) => `${origin}/app/redirect_uri`);
     const clientSecret = randomBytes(24).toString('hex');
     const passphrase = randomBytes(32).toString('hex');
@@ -109,6 +123,7 @@ export async function startStack({
         client.backchannel_logout_session_required = true;
     }
     const opConfig = {
+        ...opOptions,
         defaultTtl: opTtl,
         kids: opKids,
         clients: [client],
@@ -117,7 +132,10 @@ export async function startStack({
         issuerTrailingSlash: opIssuerSlash,
         idTokenAlgs: idTokenAlg && !['RS256', 'PS256', 'ES256', 'EdDSA'].includes(idTokenAlg) ? [idTokenAlg] : [],
         idTokenHeader: opIdTokenHeader,
-        ...opOptions,
+        idTokenClaims: opIdTokenClaims,
+        issParameterUnadvertised: opIssUnadvertised,
+        metadataMembers: opMetadata,
+        tls: tls ? { ca: tls.ca, ...(tls.op ?? { cert: tls.cert, key: tls.key }) } : undefined,
     };
     let proxy;
     if (slowProxy) {
@@ -138,16 +156,14 @@ export async function startStack({
                 port,
                 directives: [
                     ...ipsieDirectives({
-                        metadataUrl: op.metadataUrl,
-                        httpdPort: port,
-                        clientSecret: withoutSecret ? null : clientSecret,
-                        passphrase,
-                        host,
+                        metadataUrl: op.metadataUrl, httpdPort: port, clientSecret: withoutSecret ? null : clientSecret,
+                        passphrase, host, scheme, caFile: tls?.ca,
                     }),
                     ...(typeof directives === 'function' ? directives(op) : directives),
                 ],
                 locations: locs,
                 ...(mpm ? { mpm } : {}),
+                ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
             });
             sites.push({
                 httpd: await startHttpd(httpdOpts[i]),
