@@ -8,6 +8,7 @@
 
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_token.h"
 #include "ipsie/ipsie_util.h"
 
@@ -158,17 +159,24 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
         pass = client->client_secret;
     }
 
+    ipsie_metric_inc(IPSIE_M_PROVIDER_TOKEN);
     rv = ipsie_http_post_form(&resp, op->token_endpoint, form, user, pass, opts, p);
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed", op->token_endpoint);
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
         return rv;
     }
     if (resp.status != 200) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08203: token endpoint %s answered status %ld, error %s",
                   op->token_endpoint, resp.status, op_error_code(resp.body, resp.body_len, p));
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
         return IPSIE_ERR_HTTP_STATUS;
     }
-    return ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+    rv = ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+    if (rv != APR_SUCCESS) {
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
+    }
+    return rv;
 }
 
 apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provider_t *op,
