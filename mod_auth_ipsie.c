@@ -80,15 +80,6 @@ static authz_status check_claim(request_rec *r, const char *require_args,
     return status;
 }
 
-static int metrics_handler(request_rec *r)
-{
-    void *outer = ipsie_log_set_call(r);
-    int status = auth_ipsie_metrics_handler(r);
-
-    ipsie_log_set_call(outer);
-    return status;
-}
-
 /* "Require claim", its check wrapped as the hooks are. */
 static authz_provider claim_provider;
 
@@ -105,7 +96,8 @@ static void auth_ipsie_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(check_user_id, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_handler(metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Runs for every request: it names the request to the log seam only when it is its own. */
+    ap_hook_handler(auth_ipsie_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* A section of mod_status's report, when it is loaded. */
     APR_OPTIONAL_HOOK(ap, status_hook, auth_ipsie_metrics_status, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,

@@ -19,6 +19,7 @@
 
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_metrics.h"
 
 APLOG_USE_MODULE(auth_ipsie);
@@ -165,13 +166,10 @@ static int health(request_rec *r)
     return OK;
 }
 
-int auth_ipsie_metrics_handler(request_rec *r)
+static int metrics(request_rec *r)
 {
     ipsie_metrics_snapshot_t snap;
 
-    if (r->handler == NULL || strcmp(r->handler, HANDLER_NAME) != 0) {
-        return DECLINED;
-    }
     ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
@@ -183,6 +181,22 @@ int auth_ipsie_metrics_handler(request_rec *r)
     auth_ipsie_send(r, HTTP_OK, PROMETHEUS_TYPE,
                     ipsie_metrics_prometheus(&snap, auth_ipsie_now(), r->pool));
     return OK;
+}
+
+int auth_ipsie_metrics_handler(request_rec *r)
+{
+    void *outer;
+    int status;
+
+    /* Every request of the server comes here: the others leave at once. */
+    if (r->handler == NULL || r->handler[0] != 'i' || strcmp(r->handler, HANDLER_NAME) != 0) {
+        return DECLINED;
+    }
+    /* Core lines logged meanwhile (a provider fetch of ?health) carry the request. */
+    outer = ipsie_log_set_call(r);
+    status = metrics(r);
+    ipsie_log_set_call(outer);
+    return status;
 }
 
 int auth_ipsie_metrics_status(request_rec *r, int flags)

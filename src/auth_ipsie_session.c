@@ -21,7 +21,7 @@ static const char *const end_reasons[] = {
     [AUTH_IPSIE_END_REVOKED] = "revoked", [AUTH_IPSIE_END_INVALID] = "invalid",
 };
 
-/* The counter of each reason (mod_auth_ipsie_session_ends_total). */
+/* The counter of each reason (mod_auth_ipsie_session_ends_total); a new reason needs its entry. */
 static const ipsie_metric_e end_metrics[] = {
     [AUTH_IPSIE_END_CEILING] = IPSIE_M_END_CEILING,
     [AUTH_IPSIE_END_IDLE] = IPSIE_M_END_IDLE,
