@@ -24,6 +24,7 @@ extern module AP_MODULE_DECLARE_DATA auth_ipsie_module;
 
 /* Every directive, its identity (auth_ipsie_cmd_e) and the getters of a server's record. */
 #include "auth_ipsie_directives.h"
+#include "ipsie/ipsie_template.h"
 
 /* A server's settings with every default applied; resolved once at start-up. */
 typedef struct auth_ipsie_settings_t {
@@ -62,6 +63,8 @@ typedef struct auth_ipsie_settings_t {
     long cache_timeout_ms;           /* IPSIESessionCacheTimeout */
     int revocation_per_request;      /* cookie sessions check revocation entries on every request */
     ipsie_provider_cache_t *provider;
+    const ipsie_template_t *page_template; /* IPSIEHTMLTemplate, or the built-in one */
+    int page_template_builtin;             /* the built-in one: its own Content-Security-Policy */
 } auth_ipsie_settings_t;
 
 typedef enum { UNAUTH_AUTH = 0, UNAUTH_401, UNAUTH_403, UNAUTH_PASS } auth_ipsie_unauth_e;
@@ -156,6 +159,12 @@ apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_s
 /* Send a complete response from a hook: status, content type, body. Returns DONE. */
 int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
 /* A small HTML error page; message is escaped. Returns DONE. */
+/* What the module's pages say when a sign-in ends at its ceiling. */
+#define AUTH_IPSIE_CEILING_TEXT                                                                    \
+    "Your sign-in reached the limit set by your identity provider, so you need to sign in again. "
+/* A page from the template: title, message and one link (NULL: back to the site, "/"). */
+int auth_ipsie_page(request_rec *r, int status, const char *title, const char *message,
+                    const char *link_url, const char *link_text);
 int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message);
 /* The same with a "Try again" link to again (a URL of this site) when it is not NULL. */
 int auth_ipsie_error_page_again(request_rec *r, int status, const char *title, const char *message,
@@ -226,6 +235,10 @@ apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
                                const apr_array_header_t *names, long long now);
 
 /* auth_ipsie_login.c */
+/* Under IPSIEProfile sl1, does the provider's metadata name an endpoint that is not https?
+ * Logged (IPSIE10022) when it does. */
+int auth_ipsie_provider_breaks_profile(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                       const ipsie_provider_t *op);
 /* Start a login: state cookie, then 302 to the authorization endpoint (login_hint, when
  * not NULL, is passed on); return_path: where on this site to come back to. */
 int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,

@@ -276,7 +276,6 @@ static int signed_in(request_rec *r, const auth_ipsie_settings_t *cfg,
     const char *origin = auth_ipsie_origin(r, cfg);
     const char *return_to;
     const char *idp = "";
-    const char *target;
 
     if (ipsie_login_provider_set_ceiling(s, &cfg->policy)) {
         /* In milliseconds, as the provider's own logs give it. */
@@ -297,16 +296,9 @@ static int signed_in(request_rec *r, const auth_ipsie_settings_t *cfg,
     /* A redirect would still belong to the navigation that came from the provider's site,
      * which carries no Strict cookie: a page of ours starts a same-site navigation. The
      * page's own URL carries the spent code: it stays out of the next Referer. */
-    target = ap_escape_html(r->pool, return_to);
     apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
-    return auth_ipsie_send(r, HTTP_OK, "text/html; charset=utf-8",
-                           apr_pstrcat(r->pool,
-                                       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                                       "<meta http-equiv=\"refresh\" content=\"0;url=",
-                                       target,
-                                       "\"><title>Signed in</title></head>\n<body><p>Signed in. "
-                                       "<a href=\"",
-                                       target, "\">Continue</a></p></body></html>\n", NULL));
+    apr_table_setn(r->err_headers_out, "Refresh", apr_pstrcat(r->pool, "0;url=", return_to, NULL));
+    return auth_ipsie_page(r, HTTP_OK, "Signed in", "You are signed in.", return_to, "Continue");
 }
 
 int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)
@@ -344,6 +336,14 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE12002: the identity provider answered error=%s", text);
         ipsie_metric_inc(IPSIE_M_REFUSED_PROVIDER_ERROR);
+        if (st->prompt_login) {
+            /* The sign-in again after the ceiling did not happen: say why it was asked. */
+            return auth_ipsie_error_page_again(
+                r, HTTP_BAD_REQUEST, "Sign-in ended",
+                apr_pstrcat(r->pool, AUTH_IPSIE_CEILING_TEXT,
+                            "The identity provider did not complete it (", text, ").", NULL),
+                st->return_path);
+        }
         return auth_ipsie_bad_request(
             r,
             apr_pstrcat(r->pool, "The identity provider refused the sign-in (", text, ").", NULL));
@@ -358,6 +358,16 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
 
     /* Spent for every server sharing the store, before anything is sent to the provider. */
     rv = spend_state(r, cfg, st);
+    if (rv == IPSIE_ERR_REPLAY && auth_ipsie_session_peek(r, cfg, now) != NULL) {
+        const char *back;
+
+        /* The back button on a finished sign-in: the user is signed in, so on to the site. */
+        if (ipsie_url_same_origin(&back, st->return_path, auth_ipsie_origin(r, cfg), r->pool)
+            != APR_SUCCESS) {
+            back = apr_pstrcat(r->pool, auth_ipsie_origin(r, cfg), "/", NULL);
+        }
+        return auth_ipsie_redirect(r, back);
+    }
     if (rv == IPSIE_ERR_REPLAY) {
         return auth_ipsie_bad_request(r, "This sign-in response was used already. Please start "
                                          "again.");
@@ -374,9 +384,12 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
                       "IPSIE12005: provider metadata unavailable during the callback");
         return provider_failure(r, cfg, st, rv, 0);
     }
+    if (auth_ipsie_provider_breaks_profile(r, cfg, op)) {
+        return bad_gateway(r);
+    }
     memset(&result, 0, sizeof(result));
-    result.outcome =
-        ipsie_login_check_response(apr_table_get(args, "code"), apr_table_get(args, "iss"), op);
+    result.outcome = ipsie_login_check_response_iss(
+        apr_table_get(args, "code"), apr_table_get(args, "iss"), op, cfg->profile_sl1);
     if (result.outcome != IPSIE_LOGIN_OK) {
         return refuse(r, &result);
     }

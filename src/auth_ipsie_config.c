@@ -1,12 +1,14 @@
 /* What the configuration means: each configured server's directives resolved into the
- * settings the rest reads, with the checks configtest applies (IPSIE10001, IPSIE10004), and the
- * provider cache and keys set up at start-up. The directives themselves, their defaults and
- * records are in auth_ipsie_directives.c. */
+ * settings the rest reads, with the checks configtest applies (IPSIE10001, IPSIE10004,
+ * IPSIE10020, IPSIE10021), and the provider cache and keys set up at start-up. The directives
+ * themselves, their defaults and records are in auth_ipsie_directives.c. */
 #include <httpd.h>
 #include <string.h>
 
+#include <apr_file_io.h>
 #include <apr_fnmatch.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <ap_mpm.h>
@@ -197,6 +199,116 @@ static const char *check_post_logout_redirect_uri(const auth_ipsie_settings_t *s
 /* Where sessions live and what keeps revocations: IPSIESessionStore and IPSIESessionCache.
  * The cookie store uses the shared store for revocation when there is one (shmcb by default,
  * when mod_socache_shmcb is loaded); the cache store needs one. */
+/* The page template: IPSIEHTMLTemplate's file (an absolute path, or one under ServerRoot), or
+ * the built-in one. NULL, or what is wrong with the file. */
+static const char *load_page_template(auth_ipsie_settings_t *st, const char *path, apr_pool_t *p)
+{
+    ipsie_template_t *t;
+    const char *why;
+    const char *full;
+    apr_file_t *f;
+    apr_finfo_t info;
+    char *text;
+    apr_size_t got;
+
+    if (path == NULL) {
+        st->page_template_builtin = 1;
+        if (ipsie_template_parse(&t, ipsie_template_builtin, strlen(ipsie_template_builtin), &why,
+                                 p)
+            != APR_SUCCESS) {
+            return apr_psprintf(p, "the built-in page template is broken: %s", why);
+        }
+        st->page_template = t;
+        return NULL;
+    }
+    full = ap_server_root_relative(p, path);
+    if (full == NULL
+        || apr_file_open(&f, full, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p) != APR_SUCCESS) {
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s cannot be read", path);
+    }
+    if (apr_file_info_get(&info, APR_FINFO_SIZE | APR_FINFO_TYPE, f) != APR_SUCCESS
+        || info.filetype != APR_REG) {
+        apr_file_close(f);
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s is not a regular file", path);
+    }
+    if (info.size > IPSIE_TEMPLATE_MAX) {
+        apr_file_close(f);
+        return apr_psprintf(p,
+                            "IPSIEHTMLTemplate %s is not a usable page template: it is larger "
+                            "than %d bytes",
+                            path, IPSIE_TEMPLATE_MAX);
+    }
+    text = apr_palloc(p, (apr_size_t)info.size + 1);
+    if (apr_file_read_full(f, text, (apr_size_t)info.size, &got) != APR_SUCCESS
+        && got != (apr_size_t)info.size) {
+        apr_file_close(f);
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s cannot be read", path);
+    }
+    apr_file_close(f);
+    text[got] = '\0';
+    if (ipsie_template_parse(&t, text, got, &why, p) != APR_SUCCESS) {
+        return apr_psprintf(p, "IPSIEHTMLTemplate %s is not a usable page template: %s", path, why);
+    }
+    st->page_template = t;
+    st->page_template_builtin = 0;
+    return NULL;
+}
+
+/* IPSIEProfile sl1 (SPEC section 10): what the IPSIE SL1 OpenID Connect profile asks of a
+ * relying party, applied to st and c. NULL, or the rule a setting breaks. */
+static const char *apply_profile_sl1(auth_ipsie_settings_t *st, const auth_ipsie_server_conf_t *c,
+                                     apr_pool_t *p)
+{
+    static const char *const sl1_algs[] = {"PS256", "ES256", "EdDSA"};
+    apr_array_header_t *algs;
+    int i;
+
+    if (strncasecmp(st->metadata_url, "https://", 8) != 0) {
+        return "IPSIEProfile sl1: IPSIEProviderMetadataURL must be an https URL (SL1: https for "
+               "the provider's metadata and every endpoint)";
+    }
+    if (st->configured_issuer != NULL && strncasecmp(st->configured_issuer, "https://", 8) != 0) {
+        return "IPSIEProfile sl1: IPSIEProviderIssuer must be an https URL (SL1: https for the "
+               "provider's metadata and every endpoint)";
+    }
+    if (st->redirect_origin == NULL || strncasecmp(st->redirect_origin, "https://", 8) != 0) {
+        return "IPSIEProfile sl1: IPSIERedirectURI must be an absolute https URL (SL1: https for "
+               "the redirect URI)";
+    }
+    if (auth_ipsie_conf_given(c, CMD_SIGNING_ALGS)) {
+        for (i = 0; i < st->signing_algs->nelts; i++) {
+            const char *alg = APR_ARRAY_IDX(st->signing_algs, i, const char *);
+
+            if (strcmp(alg, "PS256") != 0 && strcmp(alg, "ES256") != 0
+                && strcmp(alg, "EdDSA") != 0) {
+                return apr_psprintf(p,
+                                    "IPSIEProfile sl1: IPSIEIDTokenSigningAlgs lists %s (SL1: ID "
+                                    "tokens signed PS256, ES256 or EdDSA only)",
+                                    alg);
+            }
+        }
+    }
+    else {
+        algs = apr_array_make(p, 3, sizeof(const char *));
+        for (i = 0; i < 3; i++) {
+            APR_ARRAY_PUSH(algs, const char *) = sl1_algs[i];
+        }
+        st->signing_algs = algs;
+    }
+    if (auth_ipsie_conf_given(c, CMD_REQUIRE_SESSION_EXPIRY)
+        && !st->policy.require_session_expiry) {
+        return "IPSIEProfile sl1: IPSIERequireSessionExpiry Off (SL1: every ID token carries "
+               "session_expiry, and a login without one is refused)";
+    }
+    st->policy.require_session_expiry = 1;
+    if (st->max_age < 0) {
+        return "IPSIEProfile sl1: IPSIEMaxAge is missing (SL1: the authorization request sends "
+               "max_age): set it to the longest time, in seconds, since the user last "
+               "authenticated at the provider that this site accepts";
+    }
+    return NULL;
+}
+
 static const char *resolve_store(auth_ipsie_settings_t *st, const auth_ipsie_server_conf_t *c,
                                  apr_pool_t *p)
 {
@@ -355,6 +467,16 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
         return err;
     }
     st->profile_sl1 = auth_ipsie_conf_keyword(c, CMD_PROFILE);
+    if (st->profile_sl1) {
+        err = apply_profile_sl1(st, c, p);
+        if (err != NULL) {
+            return err;
+        }
+    }
+    err = load_page_template(st, auth_ipsie_conf_str(c, CMD_HTML_TEMPLATE), p);
+    if (err != NULL) {
+        return err;
+    }
     err = resolve_store(st, c, p);
     if (err != NULL) {
         return err;
@@ -401,6 +523,22 @@ static int section_is_ours(ap_conf_vector_t *section, apr_pool_t *p)
     return type != NULL && strcasecmp(type, AUTH_IPSIE_AUTH_TYPE) == 0;
 }
 
+/* Does a <Location> section match path as httpd's location walk would? */
+static int location_matches(const core_dir_config *entry, const char *path)
+{
+    size_t len;
+
+    if (entry->r != NULL) {
+        return ap_regexec(entry->r, path, 0, NULL, 0) == 0;
+    }
+    if (entry->d_is_fnmatch) {
+        return apr_fnmatch(entry->d, path, APR_FNM_PATHNAME) == APR_SUCCESS;
+    }
+    len = strlen(entry->d);
+    return strncmp(entry->d, path, len) == 0
+           && (len == 0 || entry->d[len - 1] == '/' || path[len] == '/' || path[len] == '\0');
+}
+
 /* Does a <Location> that matches path, as httpd's location walk would, set AuthType ipsie?
  * The last matching section that names an AuthType decides. Sections of other kinds cannot be
  * matched against a URL here, so one of them with AuthType ipsie is given the benefit. */
@@ -413,21 +551,8 @@ static int redirect_path_protected(server_rec *s, const char *path, apr_pool_t *
 
     sections = (ap_conf_vector_t **)core->sec_url->elts;
     for (i = 0; i < core->sec_url->nelts; i++) {
-        const core_dir_config *entry = ap_get_core_module_config(sections[i]);
-        int match;
+        int match = location_matches(ap_get_core_module_config(sections[i]), path);
 
-        if (entry->r != NULL) {
-            match = ap_regexec(entry->r, path, 0, NULL, 0) == 0;
-        }
-        else if (entry->d_is_fnmatch) {
-            match = apr_fnmatch(entry->d, path, APR_FNM_PATHNAME) == APR_SUCCESS;
-        }
-        else {
-            size_t len = strlen(entry->d);
-            match =
-                strncmp(entry->d, path, len) == 0
-                && (len == 0 || entry->d[len - 1] == '/' || path[len] == '/' || path[len] == '\0');
-        }
         if (match && section_auth_type(sections[i], p) != NULL) {
             protected = section_is_ours(sections[i], p);
         }
@@ -437,6 +562,112 @@ static int redirect_path_protected(server_rec *s, const char *path, apr_pool_t *
         protected = section_is_ours(sections[i], p);
     }
     return protected;
+}
+
+/* The server as an administrator finds it in the configuration: the main server, or the
+ * <VirtualHost> by its file and line and its name. */
+static const char *server_label(const server_rec *sp, apr_pool_t *p)
+{
+    if (sp->is_virtual && sp->defn_name != NULL) {
+        return apr_psprintf(p, "the <VirtualHost> at %s:%u (ServerName %s)", sp->defn_name,
+                            sp->defn_line_number,
+                            sp->server_hostname ? sp->server_hostname : "unset");
+    }
+    return "the main server";
+}
+
+/* Does the server, in any <Location> or <Directory> it has or inherits, or outside them, set
+ * AuthType ipsie? */
+static int server_uses_ipsie(server_rec *sp, apr_pool_t *p)
+{
+    core_server_config *core = ap_get_core_module_config(sp->module_config);
+    const apr_array_header_t *lists[2] = {core->sec_url, core->sec_dir};
+    int l;
+    int i;
+
+    if (section_is_ours(sp->lookup_defaults, p)) {
+        return 1;
+    }
+    for (l = 0; l < 2; l++) {
+        ap_conf_vector_t **sections = (ap_conf_vector_t **)lists[l]->elts;
+
+        for (i = 0; i < lists[l]->nelts; i++) {
+            if (section_is_ours(sections[i], p)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Does a request for path, with the <Location> sections that match it merged in order as
+ * httpd's location walk does, need some Require for GET? Without one httpd never asks for
+ * authentication, and AuthType ipsie protects nothing. */
+static int location_requires(server_rec *sp, const char *path, apr_pool_t *p)
+{
+    APR_OPTIONAL_FN_TYPE(authz_some_auth_required) *some_required =
+        APR_RETRIEVE_OPTIONAL_FN(authz_some_auth_required);
+    module *authz_core = ap_find_linked_module("mod_authz_core.c");
+    core_server_config *core = ap_get_core_module_config(sp->module_config);
+    ap_conf_vector_t **sections = (ap_conf_vector_t **)core->sec_url->elts;
+    ap_conf_vector_t *merged = sp->lookup_defaults;
+    request_rec *probe;
+    int i;
+
+    if (some_required == NULL || authz_core == NULL) {
+        return 1; /* without mod_authz_core there is nothing to check */
+    }
+    for (i = 0; i < core->sec_url->nelts; i++) {
+        if (location_matches(ap_get_core_module_config(sections[i]), path)) {
+            merged = ap_merge_per_dir_configs(p, merged, sections[i]);
+        }
+    }
+    if (ap_get_module_config(merged, authz_core) == NULL) {
+        return 0;
+    }
+    probe = apr_pcalloc(p, sizeof(*probe));
+    probe->pool = p;
+    probe->per_dir_config = merged;
+    probe->method_number = M_GET;
+    return some_required(probe);
+}
+
+/* Every plain <Location> with AuthType ipsie must come with a Require: NULL, or the message. */
+static const char *check_locations_require(server_rec *sp, apr_pool_t *p)
+{
+    core_server_config *core = ap_get_core_module_config(sp->module_config);
+    ap_conf_vector_t **sections = (ap_conf_vector_t **)core->sec_url->elts;
+    int i;
+
+    for (i = 0; i < core->sec_url->nelts; i++) {
+        const core_dir_config *entry = ap_get_core_module_config(sections[i]);
+
+        if (entry->r != NULL || entry->d_is_fnmatch || entry->d == NULL
+            || !section_is_ours(sections[i], p) || location_requires(sp, entry->d, p)) {
+            continue;
+        }
+        return apr_psprintf(p,
+                            "<Location %s> sets 'AuthType ipsie' but no Require applies to it, so "
+                            "httpd serves it without asking anyone to sign in: add 'Require "
+                            "valid-user' (or a Require claim rule) inside it",
+                            entry->d);
+    }
+    return NULL;
+}
+
+/* A metadata URL in plain http to another machine: anyone on the way can change the keys. */
+static int metadata_url_plain_remote(const char *url, apr_pool_t *p)
+{
+    apr_uri_t uri;
+
+    if (strncasecmp(url, "http://", 7) != 0) {
+        return 0;
+    }
+    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS || uri.hostname == NULL) {
+        return 1;
+    }
+    return !(strcasecmp(uri.hostname, "localhost") == 0 || strcmp(uri.hostname, "::1") == 0
+             || strncmp(uri.hostname, "127.", 4) == 0);
 }
 
 int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
@@ -449,14 +680,35 @@ int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         const char *err;
 
         if (c == NULL) {
+            /* With virtual hosts, the main server's sections are theirs (checked with them),
+             * and the main server itself may answer nothing. */
+            if ((sp->is_virtual || s->next == NULL) && server_uses_ipsie(sp, ptemp)) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp,
+                             "IPSIE10020: %s protects locations with 'AuthType ipsie' but has no "
+                             "provider configuration: set IPSIEProviderMetadataURL, "
+                             "IPSIEClientID, IPSIEClientSecret, IPSIERedirectURI and "
+                             "IPSIECryptoPassphrase in it, or in the main server for every "
+                             "virtual host",
+                             server_label(sp, ptemp));
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
             continue;
         }
         err = resolve(&st, c, ptemp);
+        if (err == NULL) {
+            err = check_locations_require(sp, ptemp);
+        }
         if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "IPSIE10001: configuration of %s:%u: %s",
-                         sp->server_hostname ? sp->server_hostname : "(default)",
-                         (unsigned)sp->port, err);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, "IPSIE10001: configuration of %s: %s",
+                         server_label(sp, ptemp), err);
             return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (metadata_url_plain_remote(st->metadata_url, ptemp)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp,
+                         "IPSIE10021: %s: IPSIEProviderMetadataURL %s is plain http to another "
+                         "machine: anyone on the way can change the provider's metadata and "
+                         "keys; use https",
+                         server_label(sp, ptemp), st->metadata_url);
         }
         if (!redirect_path_protected(sp, st->redirect_path, ptemp)) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp,

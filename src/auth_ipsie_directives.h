@@ -101,6 +101,9 @@
       NO_RANGE, NULL, NULL, "default return URL after logout")                                     \
     X("IPSIEProfile", PROFILE, SERVER, KEYWORD, VALUE("default"), NO_RANGE,                        \
       profiles, NULL, "the rules applied: default, or sl1 for the strict IPSIE SL1 rules")         \
+    X("IPSIEHTMLTemplate", HTML_TEMPLATE, SERVER, STRING, NONE("built-in"), NO_RANGE,              \
+      NULL, NULL, "HTML file the module's pages are made from: {{title}}, {{message}}, "           \
+      "{{link_url}}, {{link_text}}")                                                               \
     X("IPSIEUnauthAction", UNAUTH_ACTION, DIRECTORY, KEYWORD, VALUE("auth"), NO_RANGE,             \
       unauth_actions, NULL, "auth, 401, 403 or pass")                                              \
     X("IPSIEPassClaimsAs", PASS_CLAIMS_AS, DIRECTORY, KEYWORD, VALUE("both"), NO_RANGE,            \

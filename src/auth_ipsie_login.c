@@ -29,6 +29,21 @@ static void clear_states(request_rec *r, const auth_ipsie_settings_t *cfg,
     }
 }
 
+int auth_ipsie_provider_breaks_profile(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                       const ipsie_provider_t *op)
+{
+    const char *plain = cfg->profile_sl1 ? ipsie_provider_plain_endpoint(op) : NULL;
+
+    if (plain != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "IPSIE10022: IPSIEProfile sl1: the provider's metadata gives a %s that is "
+                      "not https; no login is started or completed with it",
+                      plain);
+        return 1;
+    }
+    return 0;
+}
+
 int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
                            const char *return_path, int prompt_login, const char *login_hint)
 {
@@ -51,8 +66,16 @@ int auth_ipsie_start_login(request_rec *r, const auth_ipsie_settings_t *cfg,
             return auth_ipsie_unavailable_page(r, 0, NULL);
         }
         return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
-                                     "The identity provider cannot be reached right now. "
-                                     "Please try again in a moment.");
+                                     apr_pstrcat(r->pool,
+                                                 prompt_login ? AUTH_IPSIE_CEILING_TEXT : "",
+                                                 "The identity provider cannot be reached right "
+                                                 "now. Please try again in a moment.",
+                                                 NULL));
+    }
+    if (auth_ipsie_provider_breaks_profile(r, cfg, op)) {
+        return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
+                                     "The identity provider is not set up as this site requires. "
+                                     "Please tell the site's administrators.");
     }
     rv = ipsie_login_state_choose(&slot, &clear, auth_ipsie_cookies(r), cfg->crypto,
                                   cfg->state_max_cookies, cfg->state_timeout, now, r->pool);

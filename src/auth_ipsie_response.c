@@ -30,20 +30,46 @@ int auth_ipsie_send(request_rec *r, int status, const char *content_type, const 
     return DONE;
 }
 
+/* A page of the module: the configured template (or the built-in one) filled in. Every page
+ * has one link: "again" when given, else back to the site. */
+int auth_ipsie_page(request_rec *r, int status, const char *title, const char *message,
+                    const char *link_url, const char *link_text)
+{
+    const auth_ipsie_settings_t *cfg = auth_ipsie_settings(r->server);
+    const ipsie_template_t *t = cfg != NULL ? cfg->page_template : NULL;
+    const char *values[IPSIE_TPL_FIELDS];
+    const char *why;
+
+    if (t == NULL || cfg->page_template_builtin) {
+        /* Nothing but its own inline style: no script, no resource from anywhere. */
+        apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                       "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                       "form-action 'none'; frame-ancestors 'none'");
+    }
+    if (t == NULL) {
+        ipsie_template_t *builtin = NULL;
+
+        if (ipsie_template_parse(&builtin, ipsie_template_builtin, strlen(ipsie_template_builtin),
+                                 &why, r->pool)
+            != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        t = builtin;
+    }
+    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
+    values[IPSIE_TPL_TITLE] = title;
+    values[IPSIE_TPL_MESSAGE] = message;
+    values[IPSIE_TPL_LINK_URL] = link_url != NULL ? link_url : "/";
+    values[IPSIE_TPL_LINK_TEXT] = link_text != NULL ? link_text : "Back to the site";
+    return auth_ipsie_send(r, status, "text/html; charset=utf-8",
+                           ipsie_template_render(t, values, r->pool));
+}
+
 int auth_ipsie_error_page_again(request_rec *r, int status, const char *title, const char *message,
                                 const char *again)
 {
-    const char *t = ap_escape_html(r->pool, title);
-    const char *link = again != NULL
-                           ? apr_pstrcat(r->pool, "\n<p><a href=\"", ap_escape_html(r->pool, again),
-                                         "\">Try again</a></p>", NULL)
-                           : "";
-
-    return auth_ipsie_send(
-        r, status, "text/html; charset=utf-8",
-        apr_pstrcat(r->pool, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", t,
-                    "</title></head>\n<body><h1>", t, "</h1>\n<p>",
-                    ap_escape_html(r->pool, message), "</p>", link, "</body></html>\n", NULL));
+    return again != NULL ? auth_ipsie_page(r, status, title, message, again, "Try again")
+                         : auth_ipsie_page(r, status, title, message, NULL, NULL);
 }
 
 int auth_ipsie_error_page(request_rec *r, int status, const char *title, const char *message)

@@ -191,6 +191,8 @@ static apr_status_t http_exchange(ipsie_http_response_t *resp, const char *url, 
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* TLS 1.0 and 1.1 are deprecated (RFC 8996), and IPSIE SL1 asks for 1.2 or later. */
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (opts != NULL && opts->ca_file != NULL) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, opts->ca_file);
     }

@@ -1,6 +1,7 @@
 /* Logging in as rules on values: the authorization and end-session URLs, and the completion
  * of a login at the redirect URI. */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 #include <jansson.h>
@@ -55,11 +56,33 @@ const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,
 ipsie_login_outcome_e ipsie_login_check_response(const char *code, const char *iss,
                                                  const ipsie_provider_t *op)
 {
+    return ipsie_login_check_response_iss(code, iss, op, 0);
+}
+
+const char *ipsie_provider_plain_endpoint(const ipsie_provider_t *op)
+{
+    const char *const names[] = {"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
+                                 "end_session_endpoint"};
+    const char *const urls[] = {op->issuer, op->authorization_endpoint, op->token_endpoint,
+                                op->jwks_uri, op->end_session_endpoint};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (urls[i] != NULL && strncasecmp(urls[i], "https://", 8) != 0) {
+            return names[i];
+        }
+    }
+    return NULL;
+}
+
+ipsie_login_outcome_e ipsie_login_check_response_iss(const char *code, const char *iss,
+                                                     const ipsie_provider_t *op, int require_iss)
+{
     /* RFC 9207: the response names its issuer; a mix-up attack names another. */
     if (iss != NULL && strcmp(iss, op->issuer) != 0) {
         return IPSIE_LOGIN_ISS_WRONG;
     }
-    if (iss == NULL && op->iss_parameter_supported) {
+    if (iss == NULL && (op->iss_parameter_supported || require_iss)) {
         return IPSIE_LOGIN_ISS_MISSING;
     }
     if (code == NULL || *code == '\0' || strlen(code) > CODE_MAX_LEN) {

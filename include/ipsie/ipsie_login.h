@@ -73,6 +73,15 @@ const char *ipsie_logout_url(const ipsie_provider_t *op, const char *id_token,
 ipsie_login_outcome_e ipsie_login_check_response(const char *code, const char *iss,
                                                  const ipsie_provider_t *op);
 
+/* As ipsie_login_check_response, and with require_iss (IPSIE SL1) the iss parameter is required
+ * whatever the metadata says. */
+ipsie_login_outcome_e ipsie_login_check_response_iss(const char *code, const char *iss,
+                                                     const ipsie_provider_t *op, int require_iss);
+
+/* The name of the first of the provider's endpoints (issuer, authorization, token, jwks_uri,
+ * end_session) that is not an https URL, or NULL when all are. */
+const char *ipsie_provider_plain_endpoint(const ipsie_provider_t *op);
+
 typedef struct {
     ipsie_login_outcome_e outcome;
     ipsie_session_t *session; /* for IPSIE_LOGIN_OK */

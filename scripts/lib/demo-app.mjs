@@ -11,6 +11,7 @@ function page(req) {
         .join('\n');
     const remaining = Number(req.headers['ipsie-session-remaining'] ?? 0);
     const ceiling = Number(req.headers['ipsie-session-expiry'] ?? 0);
+    const idpExpiry = Number(req.headers['ipsie-claim-session-expiry'] ?? 0);
     const user = req.headers['ipsie-claim-name'] ?? req.headers['ipsie-claim-sub'] ?? 'nobody';
     return `<!doctype html>
 <html><head><meta charset="utf-8"><title>IPSIE demo app</title>
@@ -26,12 +27,19 @@ and pass your identity as request headers.</p>
 <h2>Your claims</h2>
 <table>${claims}</table>
 <h2>Your session</h2>
-<p>Ends at ${ceiling ? esc(new Date(ceiling * 1000).toISOString()) : 'unknown'}
-(no later than your identity provider's session). Seconds left:</p>
+<p>Your identity provider's session ends at <strong id="idp">${idpExpiry ? esc(new Date(idpExpiry * 1000).toISOString()) : 'a time it did not say'}</strong>
+(the <code>session_expiry</code> claim of your ID token).
+This site ends yours at <strong id="ceiling">${ceiling ? esc(new Date(ceiling * 1000).toISOString()) : 'unknown'}</strong>${idpExpiry && ceiling
+    ? ` — ${idpExpiry - ceiling} s before it (<code>IPSIESessionExpiryLeeway</code>), so that it never outlives the provider's`
+    : ''}: the next request after that signs you in again. Seconds left:</p>
 <p id="left">${remaining}</p>
 <p><a href="/app/">Reload</a> · <a href="/app/redirect_uri?info=json">Session as JSON</a>
- · <a href="/app/redirect_uri?logout=%2Fapp%2F">Log out</a></p>
+ · <a href="/app/redirect_uri?logout=%2Fsigned-out.html">Log out</a></p>
 <script>
+// Times in the reader's own time zone.
+for (const [id, t] of [['idp', ${idpExpiry}], ['ceiling', ${ceiling}]]) {
+    if (t) document.getElementById(id).textContent = new Date(t * 1000).toLocaleString();
+}
 const end = Date.now() + ${remaining} * 1000;
 const left = document.getElementById('left');
 setInterval(() => {

@@ -233,4 +233,158 @@ describe('configtest', () => {
         const r = check({ without: ['IPSIERedirectURI'], add: [`IPSIERedirectURI http://127.0.0.1:${PORT}/elsewhere/cb`] });
         assertFails(r, 'IPSIERedirectURI');
     });
+
+    test('a <VirtualHost> with AuthType ipsie and no provider configuration fails, naming it', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: [], locations: '' }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName second.example',
+            protectedLocation('/app', 'http://127.0.0.1:9'),
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /<VirtualHost> at \S+httpd\.conf:\d+ \(ServerName second\.example\)/);
+        assert.match(r.output, /no provider configuration/);
+    });
+
+    test('the main server with AuthType ipsie and no provider configuration fails when it has no virtual host', () => {
+        const r = configtest(({ dir }) => httpdConf({ dir, port: PORT, directives: [], locations: protectedLocation('/app', 'http://127.0.0.1:9') }));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /the main server protects/);
+    });
+
+    test('sections of the main server are checked in each virtual host that inherits them', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: [], locations: protectedLocation('/app', 'http://127.0.0.1:9') }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName configured.example',
+            ...BASE.map((line) => `    ${line}`),
+            '</VirtualHost>',
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName forgotten.example',
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIE10020');
+        assert.match(r.output, /ServerName forgotten\.example/);
+        assert.doesNotMatch(r.output, /configured\.example/);
+    });
+
+    test('a <VirtualHost> without AuthType ipsie needs no provider configuration', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: BASE, locations: protectedLocation('/app', 'http://127.0.0.1:9') }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName plain.example',
+            '</VirtualHost>',
+        ].join('\n'));
+        assert.equal(r.code, 0, r.output);
+    });
+
+    test('an error in a <VirtualHost> names it by file, line and ServerName', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: [], locations: '' }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName third.example',
+            ...BASE.filter((line) => !line.startsWith('IPSIEClientID ')).map((line) => `    ${line}`),
+            protectedLocation('/app', 'http://127.0.0.1:9'),
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIEClientID');
+        assert.match(r.output, /IPSIE10001: configuration of the <VirtualHost> at \S+:\d+ \(ServerName third\.example\)/);
+    });
+
+    for (const [name, location] of [
+        ['with no Require', ['<Location /app>', '    AuthType ipsie', '</Location>']],
+        ['with a Require for POST only', ['<Location /app>', '    AuthType ipsie', '    <Limit POST>', '        Require valid-user', '    </Limit>', '</Location>']],
+        ['inside a location whose Require does not cover it', [protectedLocation('/app', 'http://127.0.0.1:9'), '<Location /open>', '    AuthType ipsie', '</Location>']],
+    ]) {
+        test(`a <Location> with AuthType ipsie ${name} fails: httpd would serve it without a login`, () => {
+            const r = configtest(({ dir }) => httpdConf({ dir, port: PORT, directives: BASE, locations: location.join('\n') }));
+            assertFails(r, 'IPSIE10001');
+            assert.match(r.output, /AuthType ipsie' but no Require applies/);
+        });
+    }
+
+    test('a Require in an enclosing <Location> covers the inner one', () => {
+        const r = check({ add: ['<Location /app/inner>\n    AuthType ipsie\n</Location>'] });
+        assert.equal(r.code, 0, r.output);
+    });
+
+    for (const url of ['http://op.example/.well-known/openid-configuration', 'http://10.0.0.7:8080/.well-known/openid-configuration']) {
+        test(`IPSIEProviderMetadataURL ${url} passes with a warning: plain http to another machine`, () => {
+            const r = check({ without: ['IPSIEProviderMetadataURL'], add: [`IPSIEProviderMetadataURL ${url}`] });
+            assert.equal(r.code, 0, r.output);
+            assert.match(r.output, /IPSIE10021: .*plain http to another machine/);
+        });
+    }
+
+    for (const url of ['http://127.0.0.1:9/.well-known/openid-configuration', 'http://localhost:9/.well-known/openid-configuration', 'https://op.example/.well-known/openid-configuration']) {
+        test(`IPSIEProviderMetadataURL ${url} passes without a warning`, () => {
+            const r = check({ without: ['IPSIEProviderMetadataURL'], add: [`IPSIEProviderMetadataURL ${url}`] });
+            assert.equal(r.code, 0, r.output);
+            assert.doesNotMatch(r.output, /IPSIE10021/);
+        });
+    }
+});
+
+// IPSIEProfile sl1 (SPEC section 10): each rule refused at configtest, naming it.
+describe('configtest of IPSIEProfile sl1', () => {
+    const PORT = 18443;
+    const SL1 = [
+        'IPSIEProfile sl1',
+        'IPSIEProviderMetadataURL https://op.example/.well-known/openid-configuration',
+        `IPSIERedirectURI https://127.0.0.1:${PORT}/app/redirect_uri`,
+        'IPSIEMaxAge 3600',
+    ];
+    const replaced = (line) => SL1.some((l) => l.split(' ')[0] === line.split(' ')[0]);
+    const check = (add = [], without = []) => configtest(({ dir }) => httpdConf({
+        dir,
+        port: PORT,
+        directives: [...configtestDirectives(PORT).filter((l) => !replaced(l)),
+            ...SL1.filter((l) => !without.includes(l.split(' ')[0])), ...add],
+        locations: protectedLocation('/app', 'http://127.0.0.1:9'),
+    }));
+    const refused = (r, rule) => {
+        assert.notEqual(r.code, 0, r.output);
+        assert.match(r.output, /IPSIEProfile sl1: /);
+        assert.match(r.output, rule);
+    };
+
+    test('a configuration that follows every rule passes', () => {
+        const r = check();
+        assert.equal(r.code, 0, r.output);
+    });
+    test('ID token algorithms PS256, ES256 and EdDSA pass', () => {
+        const r = check(['IPSIEIDTokenSigningAlgs PS256 ES256 EdDSA']);
+        assert.equal(r.code, 0, r.output);
+    });
+    test('https everywhere: a metadata URL in http is refused', () => {
+        refused(check(['IPSIEProviderMetadataURL http://127.0.0.1:9/.well-known/openid-configuration'], ['IPSIEProviderMetadataURL']),
+            /IPSIEProviderMetadataURL must be an https URL \(SL1: https/);
+    });
+    test('https everywhere: an IPSIEProviderIssuer in http is refused', () => {
+        refused(check(['IPSIEProviderIssuer http://op.example']), /IPSIEProviderIssuer must be an https URL/);
+    });
+    test('https everywhere: a redirect URI in http is refused', () => {
+        refused(check([`IPSIERedirectURI http://127.0.0.1:${PORT}/app/redirect_uri`], ['IPSIERedirectURI']),
+            /IPSIERedirectURI must be an absolute https URL/);
+    });
+    test('https everywhere: a redirect URI that is only a path is refused', () => {
+        refused(check(['IPSIERedirectURI /app/redirect_uri'], ['IPSIERedirectURI']),
+            /IPSIERedirectURI must be an absolute https URL/);
+    });
+    for (const alg of ['RS256', 'ES384', 'PS512']) {
+        test(`ID token algorithms: ${alg} is refused`, () => {
+            refused(check([`IPSIEIDTokenSigningAlgs ES256 ${alg}`]), new RegExp(`IPSIEIDTokenSigningAlgs lists ${alg} \\(SL1: ID tokens signed PS256, ES256 or EdDSA only\\)`));
+        });
+    }
+    test('session_expiry required: IPSIERequireSessionExpiry Off is refused', () => {
+        refused(check(['IPSIERequireSessionExpiry Off']), /IPSIERequireSessionExpiry Off \(SL1: every ID token carries session_expiry/);
+    });
+    test('max_age sent: a missing IPSIEMaxAge is refused', () => {
+        refused(check([], ['IPSIEMaxAge']), /IPSIEMaxAge is missing \(SL1: the authorization request sends max_age\)/);
+    });
+    test('a plain http metadata URL to another machine, a warning elsewhere, is refused under sl1', () => {
+        refused(check(['IPSIEProviderMetadataURL http://op.example/.well-known/openid-configuration'], ['IPSIEProviderMetadataURL']),
+            /must be an https URL/);
+    });
 });

@@ -289,6 +289,43 @@ START_TEST(response_without_iss_is_accepted_when_the_provider_does_not_advertise
 }
 END_TEST
 
+START_TEST(response_without_iss_is_iss_missing_under_sl1_whatever_the_metadata_says)
+{
+    ipsie_provider_t op = provider();
+
+    op.iss_parameter_supported = 0;
+    ck_assert_int_eq(ipsie_login_check_response_iss("c0de", NULL, &op, 1), IPSIE_LOGIN_ISS_MISSING);
+    ck_assert_int_eq(ipsie_login_check_response_iss("c0de", NULL, &op, 0), IPSIE_LOGIN_OK);
+    ck_assert_int_eq(ipsie_login_check_response_iss("c0de", ISSUER, &op, 1), IPSIE_LOGIN_OK);
+    ck_assert_int_eq(ipsie_login_check_response_iss("c0de", ISSUER "/", &op, 1),
+                     IPSIE_LOGIN_ISS_WRONG);
+    ck_assert_int_eq(ipsie_login_check_response_iss(NULL, ISSUER, &op, 1), IPSIE_LOGIN_NO_CODE);
+}
+END_TEST
+
+START_TEST(plain_endpoint_names_the_first_that_is_not_https)
+{
+    ipsie_provider_t op = provider();
+
+    op.issuer = "https://op.example.org";
+    op.authorization_endpoint = "https://op.example.org/auth";
+    op.token_endpoint = "HTTPS://op.example.org/token";
+    op.jwks_uri = "https://op.example.org/jwks";
+    op.end_session_endpoint = NULL;
+    ck_assert_ptr_null(ipsie_provider_plain_endpoint(&op));
+    op.end_session_endpoint = "http://op.example.org/logout";
+    ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "end_session_endpoint");
+    op.jwks_uri = "http://op.example.org/jwks";
+    ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "jwks_uri");
+    op.token_endpoint = "//op.example.org/token";
+    ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "token_endpoint");
+    op.authorization_endpoint = "https:/op.example.org/auth";
+    ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "authorization_endpoint");
+    op.issuer = "http://op.example.org";
+    ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "issuer");
+}
+END_TEST
+
 START_TEST(response_without_iss_is_iss_missing_when_the_provider_advertises_it)
 {
     ipsie_provider_t op = provider();
@@ -844,6 +881,9 @@ static Suite *login_suite(void)
     tcase_add_test(response,
                    response_without_iss_is_accepted_when_the_provider_does_not_advertise_it);
     tcase_add_test(response, response_without_iss_is_iss_missing_when_the_provider_advertises_it);
+    tcase_add_test(response,
+                   response_without_iss_is_iss_missing_under_sl1_whatever_the_metadata_says);
+    tcase_add_test(response, plain_endpoint_names_the_first_that_is_not_https);
     tcase_add_test(response, response_code_must_be_present_and_at_most_2048_characters);
     tcase_add_test(response, response_wrong_or_missing_iss_wins_over_a_missing_code);
     suite_add_tcase(s, response);

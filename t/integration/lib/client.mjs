@@ -7,9 +7,10 @@ export const BROWSER = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'S
 export const XHR = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
 
 // One HTTP request; returns { url, status, headers (lower-case names), setCookies, body, location }.
-export function request(url, { method = 'GET', headers = {}, body } = {}) {
+// A server that never answers fails the request after timeoutMs instead of hanging the test.
+export function request(url, { method = 'GET', headers = {}, body, timeoutMs = 60000 } = {}) {
     return new Promise((resolve, reject) => {
-        const req = http.request(url, { method, headers, agent: false }, (res) => {
+        const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => {
@@ -28,6 +29,7 @@ export function request(url, { method = 'GET', headers = {}, body } = {}) {
             res.on('error', reject);
         });
         req.on('error', reject);
+        req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
         if (body !== undefined) {
             req.write(body);
         }

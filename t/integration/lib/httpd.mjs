@@ -48,7 +48,8 @@ const MODULES = [
     ['proxy_http_module', 'mod_proxy_http.so'],
 ];
 
-const PROBLEM = /\[[\w.]*:(error|crit|alert|emerg)\]/;
+// Errors, and a child that died of a signal (httpd logs that at notice level, AH00052).
+const PROBLEM = /\[[\w.]*:(error|crit|alert|emerg)\]|exit signal/;
 
 // The full text of an httpd.conf; directives and locations are config text placed after the
 // common part. module: false leaves mod_auth_ipsie out (to check the rest of the setup).
@@ -63,6 +64,7 @@ export function httpdConf({ dir, port, directives = '', locations = '', module =
         `DefaultRuntimeDir "${dir}"`,
         `PidFile "${dir}/httpd.pid"`,
         `ErrorLog "${dir}/error.log"`,
+        `CoreDumpDirectory "${dir}"`,
         module ? 'LogLevel info auth_ipsie:debug' : 'LogLevel info',
         `Listen 127.0.0.1:${port}`,
         `ServerName 127.0.0.1:${port}`,
