@@ -100,6 +100,9 @@ static void auth_ipsie_register_hooks(apr_pool_t *p)
     ap_hook_handler(auth_ipsie_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* A section of mod_status's report, when it is loaded. */
     APR_OPTIONAL_HOOK(ap, status_hook, auth_ipsie_metrics_status, NULL, NULL, APR_HOOK_MIDDLE);
+    /* IPSIESessionWarning: the warning's script into the pages a session is shown. */
+    auth_ipsie_inject_register();
+    ap_hook_insert_filter(auth_ipsie_insert_warning, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "claim", AUTHZ_PROVIDER_VERSION,
                               &claim_provider, AP_AUTH_INTERNAL_PER_CONF);
 }

@@ -45,6 +45,10 @@ typedef struct auth_ipsie_settings_t {
     long provider_cache_max_age;
     ipsie_crypto_t *crypto;
     ipsie_session_policy_t policy;
+    int expiry_action_refresh;  /* IPSIESessionExpiryAction refresh */
+    long long refresh_before;   /* IPSIERefreshAccessTokenBeforeExpiry, -1: never */
+    int userinfo;               /* IPSIEUserInfo: read when the metadata has the endpoint */
+    long long userinfo_refresh; /* IPSIEUserInfoRefreshInterval, 0: never */
     const char *cookie_name;
     const char *cookie_domain; /* NULL: host-only */
     const char *cookie_path;
@@ -63,6 +67,7 @@ typedef struct auth_ipsie_settings_t {
     long cache_timeout_ms;           /* IPSIESessionCacheTimeout */
     int revocation_per_request;      /* cookie sessions check revocation entries on every request */
     ipsie_provider_cache_t *provider;
+    long warning_lead;                     /* IPSIESessionWarningLead */
     const ipsie_template_t *page_template; /* IPSIEHTMLTemplate, or the built-in one */
     int page_template_builtin;             /* the built-in one: its own Content-Security-Policy */
 } auth_ipsie_settings_t;
@@ -77,6 +82,7 @@ typedef struct {
     const char *claim_prefix;
     const char *remote_user_claim;
     int pass_access_token;
+    int session_warning; /* IPSIESessionWarning */
 } auth_ipsie_dir_settings_t;
 
 /* auth_ipsie_directives.c: the directive table, its records and their merging */
@@ -198,7 +204,8 @@ typedef enum {
     AUTH_IPSIE_END_LOGOUT,
     AUTH_IPSIE_END_BACKCHANNEL,
     AUTH_IPSIE_END_REVOKED,
-    AUTH_IPSIE_END_INVALID
+    AUTH_IPSIE_END_INVALID,
+    AUTH_IPSIE_END_REFRESH_FAILED
 } auth_ipsie_end_e;
 /* The error an API client gets for a state other than valid ("login_required",
  * "session_expired", "session_idle"). */
@@ -228,11 +235,60 @@ void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, 
  * IPSIE_ERR_BUSY (the user has as many server-side sessions as a set holds). */
 apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
                                       ipsie_session_t *s);
+/* Keep s changed on this request (refreshed tokens, UserInfo, a renewal): written
+ * through the store as auth_ipsie_session_start does, its last_activity left as it is.
+ * IPSIE_ERR_KV (logged) when the store failed; a cookie session too large to keep is logged
+ * and left. */
+apr_status_t auth_ipsie_session_keep(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                     ipsie_session_t *s);
 /* Write revocation entries under names (ipsie_revocation_*_names) at now (for a user's entry:
  * sessions authenticated at or before now end); they last as long as any session they may
  * end. Nothing without a shared store. IPSIE_ERR_KV (logged) when it cannot be written. */
 apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
                                const apr_array_header_t *names, long long now);
+
+/* auth_ipsie_refresh.c: a session's tokens kept fresh on a request */
+/* Add the single-use mark name until then (Unix seconds), so that one request at a time asks
+ * the provider for a session: APR_SUCCESS (taken, or no shared store), APR_EEXIST (another
+ * request holds it), or the store's failure (logged). */
+apr_status_t auth_ipsie_take_mark(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                  const char *name, long long until);
+/* At the ceiling, with IPSIESessionExpiryAction refresh and a refresh token: a refresh grant
+ * whose new ID token may renew s (ipsie_refresh_apply), or the renewal another request made of
+ * it; *renewed and s kept when it did. IPSIE_ERR_KV when the renewed session cannot be kept. */
+apr_status_t auth_ipsie_session_renew(int *renewed, request_rec *r,
+                                      const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
+                                      long long now);
+/* On a valid session: the access token refreshed when due, UserInfo read again when due, s
+ * kept when either changed it. *refused: the provider refused the refresh (or its new ID token
+ * is not the session's), logged: the caller ends the session (reason=refresh_failed). A
+ * provider that cannot be asked leaves s with its current token (logged). IPSIE_ERR_KV when
+ * the changed session cannot be kept. */
+apr_status_t auth_ipsie_session_freshen(int *refused, request_rec *r,
+                                        const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
+                                        long long now);
+
+/* auth_ipsie_userinfo.c: UserInfo at login and again later */
+typedef enum {
+    AUTH_IPSIE_USERINFO_READ = 0, /* its claims added to the session */
+    AUTH_IPSIE_USERINFO_SKIPPED,  /* IPSIEUserInfo Off, or the provider has no endpoint */
+    AUTH_IPSIE_USERINFO_REFUSED,  /* it is about another user: the login is refused */
+    AUTH_IPSIE_USERINFO_FAILED    /* it cannot be read: the login fails (502) */
+} auth_ipsie_userinfo_e;
+/* At login, after the token request: UserInfo read with access_token and added to s at now
+ * (logged when it fails). */
+auth_ipsie_userinfo_e auth_ipsie_userinfo_at_login(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                                   const ipsie_provider_t *op,
+                                                   const char *access_token, ipsie_session_t *s,
+                                                   long long now);
+/* 1 when s's UserInfo is due to be read again at now (IPSIEUserInfoRefreshInterval). */
+int auth_ipsie_userinfo_due(const auth_ipsie_settings_t *cfg, const ipsie_session_t *s,
+                            long long now);
+/* Read it again for s (one request at a time per session): its claims replace those s has;
+ * when it fails they stay, and it is tried again after the interval. *changed: s is to be
+ * kept. */
+void auth_ipsie_userinfo_again(int *changed, request_rec *r, const auth_ipsie_settings_t *cfg,
+                               ipsie_session_t *s, long long now);
 
 /* auth_ipsie_login.c */
 /* Under IPSIEProfile sl1, does the provider's metadata name an endpoint that is not https?
@@ -261,8 +317,26 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
 int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
 /* auth_ipsie_info.c: ?info=json */
 int auth_ipsie_info(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* The JSON of ?info=json for the valid session s at now. Returns DONE. */
+int auth_ipsie_info_send(request_rec *r, const auth_ipsie_settings_t *cfg, const ipsie_session_t *s,
+                         long long now);
+/* auth_ipsie_touch.c: POST ?touch, "stay signed in" */
+int auth_ipsie_touch(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_reauth.c: ?reauth=<URL on this site>, a fresh sign-in at the ceiling */
+int auth_ipsie_reauth(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+/* auth_ipsie_warning.c: ?warning.js and ?warning.css, and the version that names them */
+int auth_ipsie_warning_js(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+int auth_ipsie_warning_css(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+extern const char auth_ipsie_warning_version[];
 /* auth_ipsie_third_party.c: ?iss=&target_link_uri= */
 int auth_ipsie_third_party(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args);
+
+/* auth_ipsie_inject.c: IPSIESessionWarning, the filter that adds the warning's script */
+#define AUTH_IPSIE_WARNING_FILTER "AUTH_IPSIE_WARNING"
+/* Register the filter (register_hooks). */
+void auth_ipsie_inject_register(void);
+/* Add the filter to a request with a session where IPSIESessionWarning is On (insert_filter). */
+void auth_ipsie_insert_warning(request_rec *r);
 
 /* auth_ipsie_pass.c: what the application receives */
 /* Remove incoming headers that could pose as our identity headers. */

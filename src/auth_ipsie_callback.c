@@ -416,6 +416,27 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
     if (result.outcome != IPSIE_LOGIN_OK) {
         return refuse(r, &result);
     }
+    /* UserInfo before the identity: a claim for REMOTE_USER may come from it. A login without
+     * it is no half session: refused. */
+    switch (auth_ipsie_userinfo_at_login(r, cfg, op, tokens->access_token, result.session, now)) {
+    case AUTH_IPSIE_USERINFO_REFUSED:
+        return auth_ipsie_bad_request(r, "The identity provider's user information is about "
+                                         "another account than the one you signed in with.");
+    case AUTH_IPSIE_USERINFO_FAILED:
+        return bad_gateway(r);
+    default:
+        break;
+    }
+    /* A token that is due as soon as it is issued would be refreshed on every request. */
+    if (cfg->refresh_before >= 0 && result.session->refresh_token != NULL && tokens->expires_in > 0
+        && tokens->expires_in <= cfg->refresh_before) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "IPSIE17013: the provider's access tokens live %" APR_INT64_T_FMT
+                      " s, no longer than IPSIERefreshAccessTokenBeforeExpiry %" APR_INT64_T_FMT
+                      ": every request of the session asks for a new one; set it below their "
+                      "lifetime",
+                      (apr_int64_t)tokens->expires_in, (apr_int64_t)cfg->refresh_before);
+    }
     /* The identity this location hands on must be one: refused now, not on every request. */
     auth_ipsie_dir_settings(&dir, r);
     if (auth_ipsie_remote_user(r, result.session, dir.remote_user_claim) == NULL) {

@@ -425,6 +425,14 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
     st->policy.max_duration = auth_ipsie_conf_num(c, CMD_MAX_DURATION);
     st->policy.inactivity_timeout = auth_ipsie_conf_num(c, CMD_INACTIVITY_TIMEOUT);
     st->policy.require_session_expiry = auth_ipsie_conf_flag(c, CMD_REQUIRE_SESSION_EXPIRY);
+    st->expiry_action_refresh = auth_ipsie_conf_keyword(c, CMD_EXPIRY_ACTION) == 1;
+    st->refresh_before = auth_ipsie_conf_num(c, CMD_REFRESH_BEFORE);
+    if (st->refresh_before == AUTH_IPSIE_NO_NUMBER) {
+        st->refresh_before = -1;
+    }
+    st->userinfo = auth_ipsie_conf_flag(c, CMD_USERINFO);
+    st->userinfo_refresh = st->userinfo ? auth_ipsie_conf_num(c, CMD_USERINFO_REFRESH_INTERVAL) : 0;
+    st->warning_lead = (long)auth_ipsie_conf_num(c, CMD_SESSION_WARNING_LEAD);
     st->cookie_name = auth_ipsie_conf_str(c, CMD_COOKIE_NAME);
     if (strspn(st->cookie_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                 "0123456789-_")
@@ -490,8 +498,9 @@ static const char *resolve(auth_ipsie_settings_t **out, const auth_ipsie_server_
     st->login.clock_skew = st->clock_skew;
     st->login.max_age = st->max_age;
     st->login.session = st->policy;
-    /* Only what some location uses is kept: the session travels with every request. */
-    st->login.keep_access_token = auth_ipsie_access_token_wanted();
+    /* Only what something uses is kept: the session travels with every request. */
+    st->login.keep_access_token = auth_ipsie_access_token_wanted() || st->userinfo_refresh > 0;
+    st->login.keep_refresh_token = st->refresh_before >= 0 || st->expiry_action_refresh;
     *out = st;
     return NULL;
 }
@@ -802,6 +811,13 @@ static apr_status_t make_shared_store(auth_ipsie_settings_t *st, server_rec *s, 
                      "IPSIE10011: no shared store for revocations (mod_socache_shmcb is not "
                      "loaded and IPSIESessionCache is not set): a session copied before a "
                      "logout stays usable until its ceiling");
+        if (st->login.keep_refresh_token) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "IPSIE17012: no shared store for refreshes either: requests of one "
+                         "session may each refresh its tokens at once, and a provider that "
+                         "rotates refresh tokens then ends the session; load "
+                         "mod_socache_shmcb or set IPSIESessionCache");
+        }
         return APR_SUCCESS;
     }
     if (strncmp(st->cache_spec, "redis:", 6) == 0) {

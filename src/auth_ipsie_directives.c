@@ -67,7 +67,7 @@ static const keyword_t auth_methods[] = {
 static const keyword_t session_stores[] = {
     {"cookie", 0, OFFERED}, {"cache", 1, OFFERED}, {NULL, 0, 0}};
 static const keyword_t expiry_actions[] = {
-    {"reauth", 0, OFFERED}, {"refresh", 1, NOT_OFFERED}, {NULL, 0, 0}};
+    {"reauth", 0, OFFERED}, {"refresh", 1, OFFERED}, {NULL, 0, 0}};
 static const keyword_t samesite_values[] = {
     {"Lax", 0, OFFERED}, {"Strict", 1, OFFERED}, {"None", 2, OFFERED}, {NULL, 0, 0}};
 static const keyword_t profiles[] = {{"default", 0, OFFERED}, {"sl1", 1, OFFERED}, {NULL, 0, 0}};
@@ -702,4 +702,5 @@ void auth_ipsie_dir_settings(auth_ipsie_dir_settings_t *out, const request_rec *
     out->claim_prefix = dir_value(d, CMD_CLAIM_PREFIX).str;
     out->remote_user_claim = dir_value(d, CMD_REMOTE_USER_CLAIM).str;
     out->pass_access_token = (int)dir_value(d, CMD_PASS_ACCESS_TOKEN).num;
+    out->session_warning = (int)dir_value(d, CMD_SESSION_WARNING).num;
 }

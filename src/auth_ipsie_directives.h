@@ -79,7 +79,13 @@
     X("IPSIERequireSessionExpiry", REQUIRE_SESSION_EXPIRY, SERVER, FLAG, VALUE("Off"), NO_RANGE,   \
       NULL, NULL, "refuse logins whose ID token has no session_expiry")                            \
     X("IPSIESessionExpiryAction", EXPIRY_ACTION, SERVER, KEYWORD, VALUE("reauth"), NO_RANGE,       \
-      expiry_actions, NULL, "what happens at the ceiling")                                         \
+      expiry_actions, NULL, "what happens at the ceiling: reauth, or refresh first")               \
+    X("IPSIERefreshAccessTokenBeforeExpiry", REFRESH_BEFORE, SERVER, NUMBER, NONE("never"),        \
+      RANGE(0, 86400), NULL, NULL, "refresh the access token this many seconds before it expires") \
+    X("IPSIEUserInfo", USERINFO, SERVER, FLAG, VALUE("On"), NO_RANGE,                              \
+      NULL, NULL, "read UserInfo at login when the provider has a userinfo_endpoint")              \
+    X("IPSIEUserInfoRefreshInterval", USERINFO_REFRESH_INTERVAL, SERVER, NUMBER, VALUE("0"),       \
+      RANGE(0, 31536000), NULL, NULL, "read UserInfo again after this many seconds (0: never)")    \
     X("IPSIECookieName", COOKIE_NAME, SERVER, STRING, VALUE("ipsie_session"), NO_RANGE,            \
       NULL, NULL, "session cookie name")                                                           \
     X("IPSIECookieDomain", COOKIE_DOMAIN, SERVER, STRING, NONE("host only"), NO_RANGE,             \
@@ -101,6 +107,9 @@
       NO_RANGE, NULL, NULL, "default return URL after logout")                                     \
     X("IPSIEProfile", PROFILE, SERVER, KEYWORD, VALUE("default"), NO_RANGE,                        \
       profiles, NULL, "the rules applied: default, or sl1 for the strict IPSIE SL1 rules")         \
+    X("IPSIESessionWarningLead", SESSION_WARNING_LEAD, SERVER, NUMBER, VALUE("60"),                \
+      RANGE(1, 3600), NULL, NULL,                                                                  \
+      "seconds before the ceiling and the idle deadline that the warning shows")                   \
     X("IPSIEHTMLTemplate", HTML_TEMPLATE, SERVER, STRING, NONE("built-in"), NO_RANGE,              \
       NULL, NULL, "HTML file the module's pages are made from: {{title}}, {{message}}, "           \
       "{{link_url}}, {{link_text}}")                                                               \
@@ -113,7 +122,9 @@
     X("IPSIERemoteUserClaim", REMOTE_USER_CLAIM, DIRECTORY, STRING, VALUE("sub"), NO_RANGE,        \
       NULL, NULL, "claim that becomes REMOTE_USER")                                                \
     X("IPSIEPassAccessToken", PASS_ACCESS_TOKEN, DIRECTORY, FLAG, VALUE("Off"), NO_RANGE,          \
-      NULL, NULL, "pass the access token as IPSIE-Access-Token")
+      NULL, NULL, "pass the access token as IPSIE-Access-Token")                                   \
+    X("IPSIESessionWarning", SESSION_WARNING, DIRECTORY, FLAG, VALUE("Off"), NO_RANGE,             \
+      NULL, NULL, "add the session-expiring warning script to HTML pages")
 /* clang-format on */
 
 /* Directive identities, CMD_<id> for each entry of AUTH_IPSIE_DIRECTIVES: the directive table

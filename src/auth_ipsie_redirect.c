@@ -15,13 +15,17 @@ static const struct {
     const char *param;
     endpoint_fn *serve;
 } endpoints[] = {
-    {M_POST, "logout", auth_ipsie_backchannel}, /* auth_ipsie_backchannel.c */
-    {M_GET, "logout", auth_ipsie_logout},       /* auth_ipsie_logout.c */
-    {M_GET, "info", auth_ipsie_info},           /* auth_ipsie_info.c */
-    {M_GET, "state", auth_ipsie_callback},      /* auth_ipsie_callback.c */
-    {M_GET, "code", auth_ipsie_callback},       /* ... */
-    {M_GET, "error", auth_ipsie_callback},      /* ... */
-    {M_GET, "iss", auth_ipsie_third_party},     /* auth_ipsie_third_party.c */
+    {M_POST, "logout", auth_ipsie_backchannel},     /* auth_ipsie_backchannel.c */
+    {M_GET, "logout", auth_ipsie_logout},           /* auth_ipsie_logout.c */
+    {M_GET, "info", auth_ipsie_info},               /* auth_ipsie_info.c */
+    {M_POST, "touch", auth_ipsie_touch},            /* auth_ipsie_touch.c */
+    {M_GET, "reauth", auth_ipsie_reauth},           /* auth_ipsie_reauth.c */
+    {M_GET, "warning.js", auth_ipsie_warning_js},   /* auth_ipsie_warning.c */
+    {M_GET, "warning.css", auth_ipsie_warning_css}, /* ... */
+    {M_GET, "state", auth_ipsie_callback},          /* auth_ipsie_callback.c */
+    {M_GET, "code", auth_ipsie_callback},           /* ... */
+    {M_GET, "error", auth_ipsie_callback},          /* ... */
+    {M_GET, "iss", auth_ipsie_third_party},         /* auth_ipsie_third_party.c */
 };
 
 int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t *cfg)
@@ -41,7 +45,7 @@ int auth_ipsie_redirect_uri_request(request_rec *r, const auth_ipsie_settings_t 
     if (r->method_number != M_GET) {
         return auth_ipsie_error_page(r, HTTP_METHOD_NOT_ALLOWED, "Not allowed",
                                      "This address answers GET requests, and POST for "
-                                     "logout=backchannel.");
+                                     "logout=backchannel and touch.");
     }
     return auth_ipsie_bad_request(r, "This address is where the identity provider returns to; "
                                      "it was called without a sign-in response.");

@@ -16,9 +16,13 @@
 APLOG_USE_MODULE(auth_ipsie);
 
 static const char *const end_reasons[] = {
-    [AUTH_IPSIE_END_CEILING] = "ceiling", [AUTH_IPSIE_END_IDLE] = "idle",
-    [AUTH_IPSIE_END_LOGOUT] = "logout",   [AUTH_IPSIE_END_BACKCHANNEL] = "backchannel",
-    [AUTH_IPSIE_END_REVOKED] = "revoked", [AUTH_IPSIE_END_INVALID] = "invalid",
+    [AUTH_IPSIE_END_CEILING] = "ceiling",
+    [AUTH_IPSIE_END_IDLE] = "idle",
+    [AUTH_IPSIE_END_LOGOUT] = "logout",
+    [AUTH_IPSIE_END_BACKCHANNEL] = "backchannel",
+    [AUTH_IPSIE_END_REVOKED] = "revoked",
+    [AUTH_IPSIE_END_INVALID] = "invalid",
+    [AUTH_IPSIE_END_REFRESH_FAILED] = "refresh_failed",
 };
 
 /* The counter of each reason (mod_auth_ipsie_session_ends_total); a new reason needs its entry. */
@@ -29,6 +33,7 @@ static const ipsie_metric_e end_metrics[] = {
     [AUTH_IPSIE_END_BACKCHANNEL] = IPSIE_M_END_BACKCHANNEL,
     [AUTH_IPSIE_END_REVOKED] = IPSIE_M_END_REVOKED,
     [AUTH_IPSIE_END_INVALID] = IPSIE_M_END_INVALID,
+    [AUTH_IPSIE_END_REFRESH_FAILED] = IPSIE_M_END_REFRESH_FAILED,
 };
 
 const char *auth_ipsie_session_error(ipsie_session_state_e state)
@@ -110,6 +115,9 @@ apr_status_t auth_ipsie_session_current(ipsie_session_t **out, ipsie_session_sta
     ipsie_session_t *s = NULL;
     int presented = 0;
     int revoked = 0;
+    int renewable;
+    int renewed = 0;
+    int refused = 0;
     apr_status_t rv;
 
     *out = NULL;
@@ -125,7 +133,12 @@ apr_status_t auth_ipsie_session_current(ipsie_session_t **out, ipsie_session_sta
         return APR_SUCCESS;
     }
     *state = ipsie_session_check(s, &cfg->policy, now);
-    if (*state == IPSIE_SESSION_VALID && cfg->revocation_per_request) {
+    renewable = *state == IPSIE_SESSION_CEILING && cfg->expiry_action_refresh
+                && s->refresh_token != NULL
+                && (cfg->policy.inactivity_timeout <= 0
+                    || ipsie_session_idle_remaining(s, &cfg->policy, now) > 0);
+    /* A revoked session is neither served nor renewed. */
+    if ((*state == IPSIE_SESSION_VALID || renewable) && cfg->revocation_per_request) {
         rv = check_revoked(&revoked, r, cfg, s);
         if (rv != APR_SUCCESS) {
             *state = IPSIE_SESSION_NONE;
@@ -135,8 +148,29 @@ apr_status_t auth_ipsie_session_current(ipsie_session_t **out, ipsie_session_sta
     if (revoked) {
         auth_ipsie_session_end(r, cfg, s, AUTH_IPSIE_END_REVOKED);
         *state = IPSIE_SESSION_NONE;
+        return APR_SUCCESS;
     }
-    else if (*state == IPSIE_SESSION_VALID) {
+    if (renewable) {
+        rv = auth_ipsie_session_renew(&renewed, r, cfg, s, now);
+        if (rv != APR_SUCCESS) {
+            *state = IPSIE_SESSION_NONE;
+            return IPSIE_ERR_KV;
+        }
+        if (renewed) {
+            *state = ipsie_session_check(s, &cfg->policy, now);
+        }
+    }
+    if (*state == IPSIE_SESSION_VALID) {
+        rv = auth_ipsie_session_freshen(&refused, r, cfg, s, now);
+        if (rv != APR_SUCCESS) {
+            *state = IPSIE_SESSION_NONE;
+            return IPSIE_ERR_KV;
+        }
+        if (refused) {
+            auth_ipsie_session_end(r, cfg, s, AUTH_IPSIE_END_REFRESH_FAILED);
+            *state = IPSIE_SESSION_NONE;
+            return APR_SUCCESS;
+        }
         *out = s;
     }
     else {
@@ -209,6 +243,30 @@ void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, 
         return;
     }
     recheck_after_write(r, cfg, s);
+}
+
+apr_status_t auth_ipsie_session_keep(request_rec *r, const auth_ipsie_settings_t *cfg,
+                                     ipsie_session_t *s)
+{
+    apr_status_t rv;
+
+    /* Its last activity is the request's to write (auth_ipsie_session_touch): ?info=json,
+     * which may refresh a session too, is no activity. */
+    /* The new cookie rides on the application's response: keep it out of shared caches. */
+    apr_table_mergen(r->err_headers_out, "Cache-Control", "private");
+    rv = cfg->store->save(r, cfg, s);
+    if (rv == IPSIE_ERR_TOO_LARGE) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "IPSIE11018: the refreshed session of sub=%s no longer fits the cookies: "
+                      "the one before is kept",
+                      ipsie_log_safe(s->sub, r->pool));
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        return IPSIE_ERR_KV;
+    }
+    rv = recheck_after_write(r, cfg, s);
+    return rv == IPSIE_ERR_KV ? IPSIE_ERR_KV : APR_SUCCESS;
 }
 
 apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,

@@ -190,7 +190,8 @@ static apr_status_t cache_save(request_rec *r, const auth_ipsie_settings_t *cfg,
     if (rv == APR_SUCCESS) {
         rv = ipsie_crypto_seal(&sealed, cfg->crypto, name, plain, len, r->pool);
     }
-    if (rv == APR_SUCCESS && (fresh || s->handle_key != 0)) {
+    /* A renewed session lives longer: its indexes must list it as long. */
+    if (rv == APR_SUCCESS && (fresh || s->handle_key != 0 || s->renewed)) {
         rv = index_entry(r, cfg, s, name);
     }
     if (rv == APR_SUCCESS) {

@@ -222,6 +222,9 @@ apr_status_t ipsie_provider_parse_for(ipsie_provider_t **out, const char *json, 
     if (rv == APR_SUCCESS) {
         rv = get_url_member(&op->end_session_endpoint, doc, "end_session_endpoint", 0, p);
     }
+    if (rv == APR_SUCCESS) {
+        rv = get_url_member(&op->userinfo_endpoint, doc, "userinfo_endpoint", 0, p);
+    }
     if (rv != APR_SUCCESS) {
         goto leave;
     }

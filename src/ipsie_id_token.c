@@ -96,7 +96,7 @@ apr_status_t ipsie_id_token_validate(json_t **claims, const char *jwt, const ips
                                      "none was sent");
         goto leave;
     }
-    if (expect->nonce != NULL
+    if (expect->nonce != NULL && (v != NULL || !expect->nonce_optional)
         && (!json_is_string(v) || !ipsie_ct_streq(json_string_value(v), expect->nonce))) {
         ipsie_log(IPSIE_LOG_WARNING, "IPSIE05048: ID token refused: nonce is missing or does "
                                      "not match");

@@ -61,10 +61,10 @@ ipsie_login_outcome_e ipsie_login_check_response(const char *code, const char *i
 
 const char *ipsie_provider_plain_endpoint(const ipsie_provider_t *op)
 {
-    const char *const names[] = {"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
-                                 "end_session_endpoint"};
-    const char *const urls[] = {op->issuer, op->authorization_endpoint, op->token_endpoint,
-                                op->jwks_uri, op->end_session_endpoint};
+    const char *const names[] = {"issuer",   "authorization_endpoint", "token_endpoint",
+                                 "jwks_uri", "end_session_endpoint",   "userinfo_endpoint"};
+    const char *const urls[] = {op->issuer,   op->authorization_endpoint, op->token_endpoint,
+                                op->jwks_uri, op->end_session_endpoint,   op->userinfo_endpoint};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -172,10 +172,25 @@ void ipsie_login_complete(ipsie_login_result_t *out, const ipsie_login_state_t *
     if (out->outcome != IPSIE_LOGIN_OK) {
         return;
     }
-    /* Only what some location uses is kept: the session travels with every request. */
-    out->outcome = session_outcome(ipsie_session_create(
-        &out->session, claims, tokens->id_token,
-        policy->keep_access_token ? tokens->access_token : NULL, NULL, &policy->session, now, p));
+    out->outcome = session_outcome(ipsie_session_create(&out->session, claims, tokens->id_token,
+                                                        NULL, NULL, &policy->session, now, p));
+    if (out->outcome == IPSIE_LOGIN_OK) {
+        ipsie_login_keep_tokens(out->session, tokens, policy, now, p);
+    }
+}
+
+void ipsie_login_keep_tokens(ipsie_session_t *s, const ipsie_token_response_t *tokens,
+                             const ipsie_login_policy_t *policy, long long now, apr_pool_t *p)
+{
+    ipsie_session_tokens_t kept;
+
+    /* Only what something uses is kept: the session travels with every request. */
+    kept.access_token = tokens->access_token;
+    kept.expires_in = tokens->expires_in;
+    kept.refresh_token = tokens->refresh_token;
+    kept.keep_access_token = policy->keep_access_token;
+    kept.keep_refresh_token = policy->keep_refresh_token;
+    ipsie_session_set_tokens(s, &kept, now, p);
 }
 
 int ipsie_login_provider_set_ceiling(const ipsie_session_t *s, const ipsie_session_policy_t *policy)

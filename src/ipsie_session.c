@@ -1,4 +1,5 @@
 /* The session model: ceiling and idle rules (SPEC section 1) and the binary session format. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -8,7 +9,7 @@
 #include "ipsie/ipsie_session.h"
 #include "ipsie/ipsie_util.h"
 
-#define SESSION_FORMAT_VERSION 0x05
+#define SESSION_FORMAT_VERSION 0x06
 /* Bytes of randomness in a session's own id. */
 #define SESSION_ID_BYTES 16
 #define SESSION_MAX_CLAIMS 256
@@ -64,9 +65,87 @@ static const unsigned char *pack_token(apr_size_t *len, const char *jwt, apr_poo
 static apr_status_t token_payload(const char **payload, apr_size_t *len, const unsigned char *blob,
                                   apr_size_t blob_len, apr_pool_t *p);
 
-/* The session's claims, sub, iss and sid, read from its packed ID token; at_login: the first
- * reading, which logs what it leaves out. */
-static apr_status_t read_claims(ipsie_session_t *s, int at_login, apr_pool_t *p)
+int ipsie_session_claim_is_protocol(const char *name)
+{
+    static const char *const protocol[] = {"iss",
+                                           "sub",
+                                           "aud",
+                                           "exp",
+                                           "iat",
+                                           "nbf",
+                                           "jti",
+                                           "nonce",
+                                           "at_hash",
+                                           "c_hash",
+                                           "s_hash",
+                                           "azp",
+                                           "auth_time",
+                                           "acr",
+                                           "amr",
+                                           "sid",
+                                           "session_expiry",
+                                           "cnf",
+                                           "typ",
+                                           "_claim_names",
+                                           "_claim_sources",
+                                           NULL};
+    int i;
+
+    for (i = 0; protocol[i] != NULL; i++) {
+        if (strcmp(name, protocol[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when claims[0..n) has one named name. */
+static int claim_among(const apr_array_header_t *claims, int n, const char *name)
+{
+    const ipsie_claim_t *c = (const ipsie_claim_t *)claims->elts;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(c[i].name, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Append the claims of s->userinfo that the ID token does not have and that are no protocol
+ * claim, within the cap; *cut is set when the cap left some out. */
+static apr_status_t read_userinfo_claims(ipsie_session_t *s, int *cut, apr_pool_t *p)
+{
+    apr_array_header_t *all;
+    const ipsie_claim_t *c;
+    int i;
+
+    if (s->userinfo == NULL) {
+        return APR_SUCCESS;
+    }
+    if (ipsie_claims_scan(&all, s->userinfo, strlen(s->userinfo), p) != APR_SUCCESS) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    c = (const ipsie_claim_t *)all->elts;
+    for (i = 0; i < all->nelts; i++) {
+        if (ipsie_session_claim_is_protocol(c[i].name)
+            || claim_among(s->claims, s->id_token_claims, c[i].name)) {
+            continue;
+        }
+        if (s->claims->nelts >= SESSION_MAX_CLAIMS) {
+            *cut = 1;
+            continue;
+        }
+        *(ipsie_claim_t *)apr_array_push(s->claims) = c[i];
+    }
+    return APR_SUCCESS;
+}
+
+/* The session's claims, sub, iss and sid, read from its packed ID token, then those it took
+ * from UserInfo; logged: the first reading at login (or of new UserInfo claims), which logs
+ * what it leaves out. */
+static apr_status_t read_claims(ipsie_session_t *s, int logged, apr_pool_t *p)
 {
     const char *payload;
     apr_size_t len;
@@ -75,9 +154,12 @@ static apr_status_t read_claims(ipsie_session_t *s, int at_login, apr_pool_t *p)
     const char *collided;
     int i, cut = 0;
 
+    s->sub = NULL;
+    s->iss = NULL;
+    s->sid = NULL;
     if (token_payload(&payload, &len, s->id_token_blob, s->id_token_blob_len, p) != APR_SUCCESS
         || ipsie_claims_scan(&all, payload, len, p) != APR_SUCCESS) {
-        if (at_login) {
+        if (logged) {
             ipsie_log(IPSIE_LOG_WARNING,
                       "IPSIE04003: the ID token's claims cannot be kept (a NUL character, a lone "
                       "surrogate or nesting deeper than 32)");
@@ -110,12 +192,17 @@ static apr_status_t read_claims(ipsie_session_t *s, int at_login, apr_pool_t *p)
             s->sid = c[i].value;
         }
     }
-    if (cut && at_login) {
+    s->id_token_claims = s->claims->nelts;
+    if (read_userinfo_claims(s, &cut, p) != APR_SUCCESS) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    if (cut && logged) {
         ipsie_log(IPSIE_LOG_WARNING,
-                  "IPSIE04001: ID token has more than %d claims, the rest are not kept",
+                  "IPSIE04001: ID token (and UserInfo) have more than %d claims, the rest are not "
+                  "kept",
                   SESSION_MAX_CLAIMS - 3);
     }
-    if (ipsie_claims_hide_collisions(s->claims, &collided, p) > 0 && at_login) {
+    if (ipsie_claims_hide_collisions(s->claims, &collided, p) > 0 && logged) {
         ipsie_log(
             IPSIE_LOG_WARNING,
             "IPSIE04002: claims whose names map to the same header or variable are not passed "
@@ -126,6 +213,74 @@ static apr_status_t read_claims(ipsie_session_t *s, int at_login, apr_pool_t *p)
         return IPSIE_ERR_MALFORMED;
     }
     return APR_SUCCESS;
+}
+
+/* The JSON text of value, when the session's scanner reads it back as a claim named name:
+ * a string with NUL (\u0000) or nesting deeper than 32 would not. NULL otherwise. */
+static char *claim_text(const char *name, json_t *value, apr_pool_t *p)
+{
+    json_t *one = json_object();
+    char *text;
+    char *copy = NULL;
+    apr_array_header_t *scanned;
+
+    json_object_set(one, name, value);
+    text = json_dumps(one, JSON_COMPACT);
+    json_decref(one);
+    if (text != NULL && ipsie_claims_scan(&scanned, text, strlen(text), p) == APR_SUCCESS
+        && scanned->nelts == 1) {
+        copy = apr_pstrdup(p, text);
+    }
+    free(text);
+    return copy;
+}
+
+apr_status_t ipsie_session_set_userinfo(ipsie_session_t *s, const json_t *userinfo, long long now,
+                                        apr_pool_t *p)
+{
+    const char *name;
+    json_t *value;
+    json_t *kept;
+    const char *dropped = NULL;
+    char *text;
+    apr_size_t used = 1;
+    apr_status_t rv;
+
+    if (!json_is_object(userinfo)) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    kept = json_object();
+    json_object_foreach((json_t *)userinfo, name, value)
+    {
+        const char *one;
+
+        if (ipsie_session_claim_is_protocol(name) || claim_is_token_internal(name)
+            || claim_among(s->claims, s->id_token_claims, name)) {
+            continue;
+        }
+        one = claim_text(name, value, p);
+        /* {"a":1} and {"b":2} join as {"a":1,"b":2}: from "{", each adds its text less one brace
+         * (the other stands for a comma, or the closing one). */
+        if (one == NULL || used + strlen(one) - 1 > IPSIE_SESSION_USERINFO_MAX) {
+            dropped = dropped ? apr_pstrcat(p, dropped, " ", name, NULL) : apr_pstrdup(p, name);
+            continue;
+        }
+        used += strlen(one) - 1;
+        json_object_set(kept, name, value);
+    }
+    if (dropped != NULL) {
+        ipsie_log(IPSIE_LOG_WARNING,
+                  "IPSIE04004: UserInfo claims not kept (larger than %d bytes in all, or not "
+                  "readable as claims): %s",
+                  IPSIE_SESSION_USERINFO_MAX, ipsie_log_safe(dropped, p));
+    }
+    text = json_object_size(kept) > 0 ? json_dumps(kept, JSON_COMPACT) : NULL;
+    json_decref(kept);
+    s->userinfo = text != NULL ? apr_pstrdup(p, text) : NULL;
+    free(text);
+    s->userinfo_time = now;
+    rv = read_claims(s, 1, p);
+    return rv;
 }
 
 apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, const char *id_token,
@@ -161,6 +316,28 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, c
     }
     *out = s;
     return APR_SUCCESS;
+}
+
+void ipsie_session_set_tokens(ipsie_session_t *s, const ipsie_session_tokens_t *tokens,
+                              long long now, apr_pool_t *p)
+{
+    long long expires_in = tokens->expires_in;
+
+    /* An answer the OP would not give keeps times where the format takes them. */
+    if (expires_in > IPSIE_SESSION_EXPIRES_IN_MAX) {
+        expires_in = IPSIE_SESSION_EXPIRES_IN_MAX;
+    }
+    s->access_token_expiry = expires_in > 0 ? now + expires_in : 0;
+    s->access_token = tokens->keep_access_token && tokens->access_token != NULL
+                          ? apr_pstrdup(p, tokens->access_token)
+                          : NULL;
+    /* RFC 6749 6: without a new refresh token the one held stays good. */
+    if (!tokens->keep_refresh_token) {
+        s->refresh_token = NULL;
+    }
+    else if (tokens->refresh_token != NULL) {
+        s->refresh_token = apr_pstrdup(p, tokens->refresh_token);
+    }
 }
 
 ipsie_session_state_e ipsie_session_check(const ipsie_session_t *s,
@@ -252,10 +429,11 @@ ipsie_remote_user_e ipsie_session_remote_user(const char **user, const ipsie_ses
     return IPSIE_REMOTE_USER_OK;
 }
 
-/* Encoding: version byte, four big-endian int64 times, the packed ID token, then the access
- * and refresh tokens and the session's own id as length-prefixed strings, each followed by a NUL so
- * that decoding can point into its buffer without copying them. The claims are the ID token's: not
- * repeated. */
+/* Encoding: version byte, six big-endian int64 times (session_expiry, ceiling, login_time,
+ * last_activity, access_token_expiry, userinfo_time), the packed ID token, then the access and
+ * refresh tokens, the session's own id and the UserInfo claims as length-prefixed strings, each
+ * followed by a NUL so that decoding can point into its buffer without copying them. The ID
+ * token's claims are not repeated. */
 
 typedef struct {
     unsigned char *buf;
@@ -388,6 +566,34 @@ static apr_status_t token_payload(const char **payload, apr_size_t *len, const u
     return APR_SUCCESS;
 }
 
+apr_status_t ipsie_session_id_token_payload(const char **payload, apr_size_t *len,
+                                            const ipsie_session_t *s, apr_pool_t *p)
+{
+    return token_payload(payload, len, s->id_token_blob, s->id_token_blob_len, p);
+}
+
+apr_status_t ipsie_session_renew(ipsie_session_t *s, const char *id_token, long long ceiling,
+                                 long long session_expiry, apr_pool_t *p)
+{
+    ipsie_session_t renewed = *s;
+    apr_status_t rv;
+
+    if (id_token == NULL) {
+        return IPSIE_ERR_MALFORMED;
+    }
+    renewed.id_token = apr_pstrdup(p, id_token);
+    renewed.id_token_blob = pack_token(&renewed.id_token_blob_len, renewed.id_token, p);
+    rv = read_claims(&renewed, 1, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    renewed.ceiling = ceiling;
+    renewed.session_expiry = session_expiry;
+    renewed.renewed = 1;
+    *s = renewed;
+    return APR_SUCCESS;
+}
+
 const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p)
 {
     const unsigned char *b = s->id_token_blob;
@@ -415,18 +621,21 @@ apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ip
     if (s->id_token_blob == NULL) {
         return APR_EINVAL;
     }
-    w.cap = 64 + s->id_token_blob_len;
+    w.cap = 96 + s->id_token_blob_len;
     w.buf = apr_palloc(p, w.cap);
     put_bytes(&w, &version, 1);
     put_u64(&w, (unsigned long long)s->session_expiry);
     put_u64(&w, (unsigned long long)s->ceiling);
     put_u64(&w, (unsigned long long)s->login_time);
     put_u64(&w, (unsigned long long)s->last_activity);
+    put_u64(&w, (unsigned long long)s->access_token_expiry);
+    put_u64(&w, (unsigned long long)s->userinfo_time);
     put_u32(&w, (apr_uint32_t)s->id_token_blob_len);
     put_bytes(&w, s->id_token_blob, s->id_token_blob_len);
     put_str(&w, s->access_token);
     put_str(&w, s->refresh_token);
     put_str(&w, s->id);
+    put_str(&w, s->userinfo);
     *buf = w.buf;
     *len = w.len;
     return APR_SUCCESS;
@@ -526,14 +735,16 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
     s = apr_pcalloc(p, sizeof(*s));
     if (!get_u64(&r, &s->session_expiry) || !get_u64(&r, &s->ceiling)
         || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity)
+        || !get_u64(&r, &s->access_token_expiry) || !get_u64(&r, &s->userinfo_time)
         || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len) || s->id_token_blob == NULL
         || !get_str(&r, &s->access_token) || !get_str(&r, &s->refresh_token) || !get_str(&r, &s->id)
-        || s->id == NULL || *s->id == '\0' || r.pos != r.len) {
+        || s->id == NULL || *s->id == '\0' || !get_str(&r, &s->userinfo) || r.pos != r.len) {
         return IPSIE_ERR_MALFORMED;
     }
     /* Times stay where arithmetic on them cannot overflow: Unix seconds below 10^11. */
     if (!time_ok(s->session_expiry) || !time_ok(s->ceiling) || !time_ok(s->login_time)
-        || !time_ok(s->last_activity)) {
+        || !time_ok(s->last_activity) || !time_ok(s->access_token_expiry)
+        || !time_ok(s->userinfo_time)) {
         return IPSIE_ERR_MALFORMED;
     }
     if (read_claims(s, 0, p) != APR_SUCCESS) {

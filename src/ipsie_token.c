@@ -30,8 +30,10 @@ static apr_status_t get_opt_string(const char **out, json_t *doc, const char *na
     return APR_SUCCESS;
 }
 
-apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char *json,
-                                        apr_size_t len, apr_pool_t *p)
+/* A token response; id_token_required: the code exchange's, where OIDC Core 3.1.3.3 asks for
+ * one (another grant, a refresh, may go without). */
+static apr_status_t parse_response(ipsie_token_response_t **out, const char *json, apr_size_t len,
+                                   int id_token_required, apr_pool_t *p)
 {
     json_t *doc = NULL;
     json_t *v;
@@ -57,8 +59,9 @@ apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char
         goto leave;
     }
     tr = apr_pcalloc(p, sizeof(*tr));
-    if (get_opt_string(&tr->id_token, doc, "id_token", p) != APR_SUCCESS || tr->id_token == NULL
-        || *tr->id_token == '\0') {
+    if (get_opt_string(&tr->id_token, doc, "id_token", p) != APR_SUCCESS
+        || (tr->id_token == NULL && id_token_required)
+        || (tr->id_token != NULL && *tr->id_token == '\0')) {
         what = "no id_token string";
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
@@ -75,8 +78,9 @@ apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
-    if (get_opt_string(&tr->refresh_token, doc, "refresh_token", p) != APR_SUCCESS) {
-        what = "refresh_token is not a string";
+    if (get_opt_string(&tr->refresh_token, doc, "refresh_token", p) != APR_SUCCESS
+        || (tr->refresh_token != NULL && *tr->refresh_token == '\0')) {
+        what = "refresh_token is not a non-empty string";
         rv = IPSIE_ERR_MALFORMED;
         goto leave;
     }
@@ -97,6 +101,12 @@ leave:
     }
     json_decref(doc);
     return rv;
+}
+
+apr_status_t ipsie_token_response_parse(ipsie_token_response_t **out, const char *json,
+                                        apr_size_t len, apr_pool_t *p)
+{
+    return parse_response(out, json, len, 1, p);
 }
 
 /* The OP's "error" code reduced to [A-Za-z0-9_.-], at most OP_ERROR_MAX characters. */
@@ -134,6 +144,8 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
                                const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
     ipsie_http_response_t resp;
+    const char *headers[4];
+    int n = 0;
     const char *form = grant;
     const char *user = NULL;
     const char *pass = NULL;
@@ -159,20 +171,30 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
         pass = client->client_secret;
     }
 
+    /* Every request to the token endpoint goes with these headers: a DPoP proof (RFC 9449
+     * 5) joins them here. */
+    headers[n++] = "Accept: application/json";
+    headers[n] = NULL;
     ipsie_metric_inc(IPSIE_M_PROVIDER_TOKEN);
-    rv = ipsie_http_post_form(&resp, op->token_endpoint, form, user, pass, opts, p);
+    rv = ipsie_http_send(&resp, op->token_endpoint, form, headers, user, pass, opts, p);
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed", op->token_endpoint);
         ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
         return rv;
     }
     if (resp.status != 200) {
+        const char *code = op_error_code(resp.body, resp.body_len, p);
+
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08203: token endpoint %s answered status %ld, error %s",
-                  op->token_endpoint, resp.status, op_error_code(resp.body, resp.body_len, p));
+                  op->token_endpoint, resp.status, code);
         ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
-        return IPSIE_ERR_HTTP_STATUS;
+        /* RFC 6749 5.2: a refusal is a 400 (401 for the client's authentication) with an
+         * error code; a 429, a proxy's 403 or 404, a 5xx are an OP out of order. */
+        return (resp.status == 400 || resp.status == 401) && strcmp(code, "-") != 0
+                   ? IPSIE_ERR_OP_REFUSED
+                   : IPSIE_ERR_HTTP_STATUS;
     }
-    rv = ipsie_token_response_parse(out, resp.body, resp.body_len, p);
+    rv = parse_response(out, resp.body, resp.body_len, 0, p);
     if (rv != APR_SUCCESS) {
         ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
     }
@@ -184,14 +206,36 @@ apr_status_t ipsie_token_request(ipsie_token_response_t **out, const ipsie_provi
                                  const char *redirect_uri, const char *code_verifier,
                                  const ipsie_http_opts_t *opts, apr_pool_t *p)
 {
+    apr_status_t rv;
+
     *out = NULL;
     if (code == NULL || redirect_uri == NULL || code_verifier == NULL) {
         return APR_EINVAL;
     }
-    return ipsie_token_grant(
+    rv = ipsie_token_grant(
         out, op, client,
         apr_pstrcat(p, "grant_type=authorization_code&code=", ipsie_url_encode(code, p),
                     "&redirect_uri=", ipsie_url_encode(redirect_uri, p),
                     "&code_verifier=", ipsie_url_encode(code_verifier, p), NULL),
         opts, p);
+    if (rv == APR_SUCCESS && (*out)->id_token == NULL) {
+        ipsie_log(IPSIE_LOG_ERROR, "IPSIE08201: unusable token response: no id_token string");
+        *out = NULL;
+        rv = IPSIE_ERR_MALFORMED;
+    }
+    return rv;
+}
+
+apr_status_t ipsie_token_refresh(ipsie_token_response_t **out, const ipsie_provider_t *op,
+                                 const ipsie_client_t *client, const char *refresh_token,
+                                 const ipsie_http_opts_t *opts, apr_pool_t *p)
+{
+    *out = NULL;
+    if (refresh_token == NULL) {
+        return APR_EINVAL;
+    }
+    return ipsie_token_grant(out, op, client,
+                             apr_pstrcat(p, "grant_type=refresh_token&refresh_token=",
+                                         ipsie_url_encode(refresh_token, p), NULL),
+                             opts, p);
 }

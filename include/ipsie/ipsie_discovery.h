@@ -11,6 +11,7 @@ typedef struct {
     const char *token_endpoint;
     const char *jwks_uri;
     const char *end_session_endpoint; /* NULL when absent */
+    const char *userinfo_endpoint;    /* NULL when absent */
     int iss_parameter_supported;      /* authorization_response_iss_parameter_supported */
 } ipsie_provider_t;
 

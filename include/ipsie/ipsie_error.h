@@ -28,7 +28,8 @@ enum {
     IPSIE_ERR_STATE_OTHER, /* a login state cookie holds another login's state */
     IPSIE_ERR_KV,          /* the shared store cannot answer: down, slow or garbled */
     IPSIE_ERR_REPLAY,      /* a single-use value (login state, jti) was used already */
-    IPSIE_ERR_REVOKED      /* a revocation entry ended the session */
+    IPSIE_ERR_REVOKED,     /* a revocation entry ended the session */
+    IPSIE_ERR_OP_REFUSED   /* the OP refused a request (RFC 6749 5.2, e.g. invalid_grant) */
 };
 
 #endif

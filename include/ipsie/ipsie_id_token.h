@@ -8,9 +8,10 @@
 #include "ipsie_jwk.h"
 
 typedef struct {
-    const char *issuer;                     /* exact iss */
-    const char *client_id;                  /* aud must hold it, and no other audience */
-    const char *nonce;                      /* exact nonce; NULL: must be absent */
+    const char *issuer;    /* exact iss */
+    const char *client_id; /* aud must hold it, and no other audience */
+    const char *nonce;     /* exact nonce; NULL: must be absent */
+    int nonce_optional;    /* a refreshed ID token (OIDC Core 12.2): nonce may also be absent */
     const apr_array_header_t *allowed_algs; /* const char * */
     int aud_single_string;                  /* IPSIEProfile sl1: aud must be a plain string */
     long clock_skew;                        /* seconds of tolerance on exp and iat */

@@ -41,7 +41,8 @@ typedef struct {
     long clock_skew;
     long long max_age; /* IPSIEMaxAge, -1 when not sent */
     ipsie_session_policy_t session;
-    int keep_access_token; /* some location passes it on */
+    int keep_access_token;  /* some location passes it on, or UserInfo is read again */
+    int keep_refresh_token; /* a refresh is configured (before expiry, or at the ceiling) */
 } ipsie_login_policy_t;
 
 /* What an authorization request asks for, besides the login state. */
@@ -79,7 +80,7 @@ ipsie_login_outcome_e ipsie_login_check_response_iss(const char *code, const cha
                                                      const ipsie_provider_t *op, int require_iss);
 
 /* The name of the first of the provider's endpoints (issuer, authorization, token, jwks_uri,
- * end_session) that is not an https URL, or NULL when all are. */
+ * end_session, userinfo) that is not an https URL, or NULL when all are. */
 const char *ipsie_provider_plain_endpoint(const ipsie_provider_t *op);
 
 typedef struct {
@@ -97,6 +98,12 @@ void ipsie_login_complete(ipsie_login_result_t *out, const ipsie_login_state_t *
                           const ipsie_token_response_t *tokens, const char *issuer,
                           const ipsie_jwks_t *jwks, int keys_refetched,
                           const ipsie_login_policy_t *policy, long long now, apr_pool_t *p);
+
+/* Keep in s what the configuration uses of a token response obtained at now (see
+ * ipsie_session_set_tokens): the access token when some location passes it on or UserInfo is
+ * read again, the refresh token when a refresh is configured, the access token's expiry. */
+void ipsie_login_keep_tokens(ipsie_session_t *s, const ipsie_token_response_t *tokens,
+                             const ipsie_login_policy_t *policy, long long now, apr_pool_t *p);
 
 /* 1 when the provider's session_expiry set the session's ceiling (rather than the local
  * maximum): the login line then names it. */

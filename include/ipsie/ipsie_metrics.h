@@ -32,10 +32,10 @@
  * counters go at the end of their family's run; the first, 0, is what a table that maps
  * outcomes to counters gives an outcome it does not name yet. Call sites, one line each:
  *   ipsie_metric_inc(IPSIE_M_LOGINS);
- * REFRESHES: counted where a refresh grant succeeds, next to its log line (a refresh that
- * ends the session counts IPSIE_M_END_REFRESH_FAILED through the session's end).
- * PROVIDER_USERINFO, PROVIDER_PAR (and their failures): counted where those requests are made,
- * once the module makes them. */
+ * REFRESHES: a session's tokens refreshed (IPSIE17001) or renewed at the ceiling (IPSIE17002);
+ * a refresh that ends the session counts IPSIE_M_END_REFRESH_FAILED through the session's end.
+ * PROVIDER_PAR (and its failures): counted where that request is made, once the module makes
+ * it. */
 #define IPSIE_METRIC_COUNTERS(C)                                                                   \
     C(REFUSED_OTHER, LOGINS_REFUSED, "other")                                                      \
     C(LOGINS, LOGINS, NULL)                                                                        \

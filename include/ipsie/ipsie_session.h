@@ -28,9 +28,16 @@ typedef struct {
                                          * NULL: read it with ipsie_session_id_token() */
     const unsigned char *id_token_blob; /* its packed form, which the session carries */
     apr_size_t id_token_blob_len;
-    const char *access_token;   /* NULL when none */
-    const char *refresh_token;  /* NULL when none */
-    apr_array_header_t *claims; /* ipsie_claim_t read from the ID token, in its order */
+    const char *access_token;      /* NULL when none */
+    long long access_token_expiry; /* when the access token expires, 0: not known */
+    const char *refresh_token;     /* NULL when none */
+    const char *userinfo;    /* the claims taken from UserInfo: a JSON object of those the ID token
+                              * lacks, never a protocol claim; NULL: none */
+    long long userinfo_time; /* when UserInfo was last read, 0: never */
+    apr_array_header_t *claims; /* ipsie_claim_t read from the ID token, in its order, then
+                                 * those of userinfo */
+    int id_token_claims;        /* how many of claims come from the ID token (not encoded) */
+    int renewed; /* a refresh moved the ceiling (not encoded): the store indexes it again */
 } ipsie_session_t;
 
 typedef struct {
@@ -67,6 +74,24 @@ apr_status_t ipsie_session_create(ipsie_session_t **out, const json_t *claims, c
                                   const ipsie_session_policy_t *policy, long long now,
                                   apr_pool_t *p);
 
+/* Longest access token lifetime taken from a token response: ten years. */
+#define IPSIE_SESSION_EXPIRES_IN_MAX 315360000LL
+
+/* What a token response leaves in a session, and what of it the configuration keeps. */
+typedef struct {
+    const char *access_token;
+    long long expires_in; /* 0: not stated */
+    const char *refresh_token;
+    int keep_access_token;  /* some location passes it on, or UserInfo is read again */
+    int keep_refresh_token; /* refreshes are configured */
+} ipsie_session_tokens_t;
+
+/* Keep the tokens of a token response obtained at now: the access token when kept, its expiry
+ * (now + expires_in, at most IPSIE_SESSION_EXPIRES_IN_MAX; 0 when not stated), and the refresh
+ * token when kept: a new one replaces the one held, none leaves it. */
+void ipsie_session_set_tokens(ipsie_session_t *s, const ipsie_session_tokens_t *tokens,
+                              long long now, apr_pool_t *p);
+
 /* Where the session stands at now. The ceiling wins over idle when both are reached. */
 ipsie_session_state_e ipsie_session_check(const ipsie_session_t *s,
                                           const ipsie_session_policy_t *policy, long long now);
@@ -80,9 +105,39 @@ int ipsie_session_needs_touch(const ipsie_session_t *s, const ipsie_session_poli
 long long ipsie_session_idle_remaining(const ipsie_session_t *s,
                                        const ipsie_session_policy_t *policy, long long now);
 
+/* Largest JSON text of the claims a session takes from UserInfo: the session travels with
+ * every request. */
+#define IPSIE_SESSION_USERINFO_MAX 4096
+
+/* Add the claims of a UserInfo response (a JSON object whose sub was checked) to the session
+ * read at now: those the ID token does not have (its claims win), never a protocol claim (iss,
+ * sub, aud, exp, iat, auth_time, nonce, acr, amr, azp, sid, session_expiry, ...); each whole,
+ * in the response's order, while they fit IPSIE_SESSION_USERINFO_MAX and the 256 claims of a
+ * session (what is left out is logged). They replace those of an earlier response.
+ * IPSIE_ERR_MALFORMED when userinfo is not an object. */
+apr_status_t ipsie_session_set_userinfo(ipsie_session_t *s, const json_t *userinfo, long long now,
+                                        apr_pool_t *p);
+
+/* 1 when name is a claim about the token or the authentication (iss, sub, aud, exp, iat, nbf,
+ * jti, auth_time, nonce, acr, amr, azp, sid, session_expiry, cnf, the hashes, aggregated and
+ * distributed claims' references): the ID token alone says them. */
+int ipsie_session_claim_is_protocol(const char *name);
+
 /* The ID token in its compact form, rebuilt from the packed form of a decoded session;
  * NULL when the session has none. */
 const char *ipsie_session_id_token(const ipsie_session_t *s, apr_pool_t *p);
+
+/* The JSON payload of the session's ID token (*len bytes, not NUL-terminated), for what its
+ * claims do not keep (the nonce). IPSIE_ERR_MALFORMED when the session has none. */
+apr_status_t ipsie_session_id_token_payload(const char **payload, apr_size_t *len,
+                                            const ipsie_session_t *s, apr_pool_t *p);
+
+/* Make the validated ID token id_token the session's, with a new ceiling and session_expiry
+ * (a re-validation by refresh at the ceiling): its claims are read from it, those from
+ * UserInfo kept; renewed is set. IPSIE_ERR_MALFORMED, the session unchanged, when the token's
+ * claims cannot be kept or name no string sub and iss. */
+apr_status_t ipsie_session_renew(ipsie_session_t *s, const char *id_token, long long ceiling,
+                                 long long session_expiry, apr_pool_t *p);
 
 /* The value of claim name, or NULL. */
 const char *ipsie_session_claim(const ipsie_session_t *s, const char *name);

@@ -66,6 +66,7 @@ try {
             }),
             'IPSIESessionExpiryLeeway 5',
             'IPSIEPostLogoutRedirectURI /signed-out.html',
+            'IPSIESessionWarningLead 20',
         ],
         locations: [
             // The signed-out page and the browser's favicon request are public.
@@ -78,6 +79,7 @@ try {
             '<Location /app>',
             '    AuthType ipsie',
             '    Require valid-user',
+            '    IPSIESessionWarning On',
             `    ProxyPass ${app.url}`,
             `    ProxyPassReverse ${app.url}`,
             '</Location>',
@@ -97,7 +99,9 @@ mod_auth_ipsie demo is running.
   Open:          ${origin}/app/
   Log in as:     any name and any password at the test OpenID Provider (${op.issuer}).
                  "ttl60-alice" gets a one-minute IdP session: the app session ends 5 s
-                 before it (IPSIESessionExpiryLeeway 5) and the next request logs in again.
+                 before it (IPSIESessionExpiryLeeway 5): 20 s before that a dialog says
+                 so (IPSIESessionWarning, IPSIESessionWarningLead 20), and at the end the
+                 page goes to a fresh sign-in on its own.
                  A name containing "admin" gets the groups claim "staff,admin".
   Log out:       the app's "Log out" link ends the session here and at the provider, and
                  lands on a public page (${origin}/signed-out.html).

@@ -1,8 +1,10 @@
-/* Fuzz target: the binary session format (version 0x05) read from every session cookie. A
- * decoded session must encode back to the same bytes and decode to the same fields. Inputs
+/* Fuzz target: the binary session format (version 0x06) read from every session cookie. A
+ * decoded session must encode back to the same bytes and decode to the same fields, and the
+ * claims it took from UserInfo never name a protocol claim nor one of the ID token's. Inputs
  * that start with '{' are an ID token payload instead: the claims jansson validates and the
  * token that carries them make a session, which must agree with jansson and survive the round
- * trip. */
+ * trip; its member x_userinfo, when an object, is a UserInfo response merged into it, and
+ * x_expires_in the access token's lifetime. */
 #include "fuzz_support.h"
 
 #include <apr_strings.h>
@@ -50,6 +52,11 @@ static void check_same_session(const ipsie_session_t *a, const ipsie_session_t *
     FUZZ_ASSERT(fuzz_same_str(a->access_token, b->access_token)
                     && fuzz_same_str(a->refresh_token, b->refresh_token),
                 "the access and refresh tokens survive the round trip");
+    FUZZ_ASSERT(a->access_token_expiry == b->access_token_expiry
+                    && a->userinfo_time == b->userinfo_time,
+                "the access token's expiry and the time of UserInfo survive the round trip");
+    FUZZ_ASSERT(fuzz_same_str(a->userinfo, b->userinfo) && a->id_token_claims == b->id_token_claims,
+                "the UserInfo claims survive the round trip");
     FUZZ_ASSERT(a->claims->nelts == b->claims->nelts, "the claim count survives the round trip");
     for (i = 0; i < a->claims->nelts; i++) {
         FUZZ_ASSERT(fuzz_same_str(CLAIM(a, i).name, CLAIM(b, i).name)
@@ -99,6 +106,17 @@ static void use_session(const ipsie_session_t *s, apr_pool_t *p)
         (void)ipsie_session_claim_holds(s, CLAIM(s, i).name, "admin", p);
         (void)ipsie_session_claim_holds(s, CLAIM(s, i).name, CLAIM(s, i).value, p);
         check_remote_user(s, CLAIM(s, i).name);
+    }
+    FUZZ_ASSERT(s->id_token_claims <= s->claims->nelts, "the ID token's claims come first");
+    for (i = s->id_token_claims; i < s->claims->nelts; i++) {
+        int j;
+
+        FUZZ_ASSERT(!ipsie_session_claim_is_protocol(CLAIM(s, i).name),
+                    "UserInfo never gives a protocol claim");
+        for (j = 0; j < s->id_token_claims; j++) {
+            FUZZ_ASSERT(strcmp(CLAIM(s, i).name, CLAIM(s, j).name) != 0,
+                        "the ID token's claims win over UserInfo's");
+        }
     }
 }
 
@@ -163,7 +181,7 @@ static void check_agrees_with_jansson(const ipsie_session_t *s, json_t *claims)
     FUZZ_ASSERT(strcmp(s->iss, json_string_value(json_object_get(claims, "iss"))) == 0,
                 "iss is the validated iss");
     FUZZ_ASSERT(fuzz_same_str(s->sid, json_string_value(sid)), "sid is the validated sid");
-    for (i = 0; i < s->claims->nelts; i++) {
+    for (i = 0; i < s->id_token_claims; i++) {
         json_t *v = json_object_get(claims, CLAIM(s, i).name);
         FUZZ_ASSERT(v != NULL, "every claim kept is a validated claim");
         if (json_is_string(v)) {
@@ -213,6 +231,25 @@ static void fuzz_create(const uint8_t *data, size_t size, apr_pool_t *p)
                 "the ceiling never exceeds session_expiry - leeway");
     FUZZ_ASSERT(strcmp(ipsie_session_id_token(s, p), id_token) == 0, "the ID token is kept");
     check_agrees_with_jansson(s, claims);
+    if (json_is_integer(json_object_get(claims, "x_expires_in"))) {
+        ipsie_session_tokens_t tokens = {
+            "at", json_integer_value(json_object_get(claims, "x_expires_in")), "rt", 1, 1};
+
+        ipsie_session_set_tokens(s, &tokens, FUZZ_NOW, p);
+        FUZZ_ASSERT(s->access_token_expiry >= 0
+                        && s->access_token_expiry <= FUZZ_NOW + IPSIE_SESSION_EXPIRES_IN_MAX,
+                    "the access token's expiry stays in the format");
+    }
+    if (json_is_object(json_object_get(claims, "x_userinfo"))) {
+        FUZZ_ASSERT(
+            ipsie_session_set_userinfo(s, json_object_get(claims, "x_userinfo"), FUZZ_NOW, p)
+                == APR_SUCCESS,
+            "a UserInfo object merges into a session");
+        FUZZ_ASSERT(s->userinfo == NULL || strlen(s->userinfo) <= IPSIE_SESSION_USERINFO_MAX,
+                    "the UserInfo claims kept stay small");
+        FUZZ_ASSERT(strcmp(s->sub, json_string_value(json_object_get(claims, "sub"))) == 0,
+                    "sub stays the ID token's");
+    }
     use_session(s, p);
     FUZZ_ASSERT(ipsie_session_encode(&buf, &len, s, p) == APR_SUCCESS, "a new session encodes");
     FUZZ_ASSERT(ipsie_session_decode(&again, buf, len, p) == APR_SUCCESS, "a new session decodes");

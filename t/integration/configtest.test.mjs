@@ -53,6 +53,13 @@ describe('configtest', () => {
         ['IPSIECookieChunkSize', 'big'],
         ['IPSIERequireSessionExpiry', 'maybe'],
         ['IPSIESessionExpiryAction', 'explode'],
+        ['IPSIERefreshAccessTokenBeforeExpiry', '-1'],
+        ['IPSIERefreshAccessTokenBeforeExpiry', '86401'],
+        ['IPSIERefreshAccessTokenBeforeExpiry', 'soon'],
+        ['IPSIEUserInfo', 'sometimes'],
+        ['IPSIEUserInfoRefreshInterval', '-1'],
+        ['IPSIEUserInfoRefreshInterval', '31536001'],
+        ['IPSIEUserInfoRefreshInterval', '1h'],
         ['IPSIESessionStore', 'floppy'],
         ['IPSIECookieSameSite', 'Sometimes'],
         ['IPSIEAuthRequestParams', 'state=fixed'],
@@ -82,6 +89,16 @@ describe('configtest', () => {
     test('IPSIEClaimPrefix X-Remote- passes', () => {
         const r = check({ add: ['<Location /app/legacy>\n    IPSIEClaimPrefix X-Remote-\n</Location>'] });
         assert.equal(r.code, 0, r.output);
+    });
+
+    test('refresh and UserInfo settings at their bounds pass', () => {
+        for (const add of [
+            ['IPSIESessionExpiryAction refresh', 'IPSIERefreshAccessTokenBeforeExpiry 0', 'IPSIEUserInfo Off'],
+            ['IPSIERefreshAccessTokenBeforeExpiry 86400', 'IPSIEUserInfoRefreshInterval 31536000'],
+        ]) {
+            const r = check({ add });
+            assert.equal(r.code, 0, r.output);
+        }
     });
 
     for (const issuer of ['ftp://op.example', 'op.example', '/realms/main', 'https://', '"https://op.example/?tenant=a"',

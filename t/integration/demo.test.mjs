@@ -50,6 +50,8 @@ describe('the demo', () => {
         assert.match(res.body, /session_expiry/);
         assert.match(res.body, /5 s before it \(<code>IPSIESessionExpiryLeeway<\/code>\)/);
         assert.match(res.body, /toLocaleString/);
+        assert.match(res.body, /<script src="\/app\/redirect_uri\?warning\.js=[0-9a-f]{16}" defer><\/script><\/head>/,
+            'the session-expiring warning is on');
         const icon = await client.get(new URL('/favicon.ico', open).href);
         assert.equal(icon.status, 200);
     });

@@ -178,7 +178,7 @@ for (const store of ['cookie', 'cache']) {
                 logins_refused_total: { iss: 1, state: 1 },
                 session_ends_total: ends,
                 backchannel_logouts_total: { accepted: 1 },
-                provider_requests_total: { discovery: 1, jwks: 1, token: 5, end_session: 1 },
+                provider_requests_total: { discovery: 1, jwks: 1, token: 5, userinfo: 5, end_session: 1 },
                 provider_failures_total: {},
                 cache_failures_total: {},
                 refreshes_total: 0,
@@ -209,7 +209,7 @@ for (const store of ['cookie', 'cache']) {
             assertFigures(await metrics(stack), {
                 logins_total: 6,
                 // The new generation's child fetched the metadata and keys once more.
-                provider_requests_total: { discovery: 2, jwks: 2, token: 6, end_session: 1 },
+                provider_requests_total: { discovery: 2, jwks: 2, token: 6, userinfo: 6, end_session: 1 },
                 provider_failures_total: {},
             }, 'after a graceful restart and a login');
         });
@@ -227,6 +227,56 @@ for (const store of ['cookie', 'cache']) {
         });
     });
 }
+
+// Access tokens of 20 s refreshed 17 s before they expire: each is due 3 s after it was issued.
+describe('metrics of refreshes and UserInfo', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startStack({
+            directives: [...modules, 'IPSIEScope "openid email profile groups offline_access"',
+                'IPSIERefreshAccessTokenBeforeExpiry 17'],
+            locations: (backend) => [metricsLocations(backend),
+                '<Location /app>', '    IPSIEPassAccessToken On', '</Location>'].join('\n'),
+            opOptions: { refreshTokens: true, accessTokenTtl: 20, rotateRefreshTokens: true },
+        });
+    });
+    after(() => stack?.stop());
+
+    test('a refresh counts a refresh and a token request; one the provider refuses ends the session as refresh_failed', async () => {
+        const client = new Client();
+        await login(client, stack.url('/app/'), 'alice');
+        const signedIn = await metrics(stack);
+        assertFigures(signedIn, {
+            logins_total: 1,
+            refreshes_total: 0,
+            // UserInfo is read at login when the metadata names its endpoint, as the test OP's does.
+            provider_requests_total: { discovery: 1, jwks: 1, token: 1, userinfo: 1 },
+            provider_failures_total: {},
+        }, 'after the login');
+
+        await sleep(3300);
+        assert.equal((await client.get(stack.url('/app/due'), { xhr: true })).status, 200);
+        assertFigures(await metrics(stack), {
+            refreshes_total: 1,
+            provider_requests_total: { discovery: 1, jwks: 1, token: 2, userinfo: 1 },
+            provider_failures_total: {},
+            session_ends_total: {},
+        }, 'after a refresh');
+
+        // The OP started again has forgotten every grant: the next refresh is refused.
+        await stack.restartOP();
+        await sleep(3300);
+        assert.equal((await client.get(stack.url('/app/later'), { xhr: true })).status, 401);
+        assertFigures(await metrics(stack), {
+            refreshes_total: 1,
+            provider_requests_total: { discovery: 1, jwks: 1, token: 3, userinfo: 1 },
+            provider_failures_total: { token: 1 },
+            session_ends_total: { refresh_failed: 1 },
+        }, 'after a refused refresh');
+        assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE08203/]), []);
+    });
+});
 
 describe('metrics sum the children of a prefork server', () => {
     let stack;

@@ -17,7 +17,7 @@
 // http://127.0.0.1:<issuerPort> while it listens on --port, for a proxy on that port in front
 // of it (its endpoints follow the Host a request names).
 //
-// Two opt-ins for tests, both off by default so that the OP behaves as it always did:
+// Opt-ins for tests, all off by default so that the OP behaves as it always did:
 // backchannelLogout turns on Back-Channel Logout 1.0 (features.backchannelLogout): a client
 // with a backchannel_logout_uri (and backchannel_logout_session_required, so that its ID tokens
 // carry sid) is sent a logout token when its user logs out here. oidc-provider 9 sends it
@@ -27,7 +27,24 @@
 // request reaches the RP on 127.0.0.1. Each logout token sent is recorded.
 // testHooks adds GET /_test/report: { tokenRequests (POSTs to the token endpoint so far),
 // logoutTokens [{ url, token, status }] sent, backchannel [{ ok, clientId, sub, sid, error }],
-// signingKeys (the private JWKs, so a test can sign tokens of its own) }.
+// signingKeys (the private JWKs, so a test can sign tokens of its own), refreshes and
+// refreshErrors (refresh-token grants answered and refused), userinfoRequests }.
+// refreshTokens: clients may use the refresh_token grant, and a code exchange issues a refresh
+// token when the authorization request asked for offline_access, as enterprise OPs do.
+// oidc-provider itself drops offline_access from an authorization request without
+// prompt=consent (lib/actions/authorization/scopes.js), which the module does not send: the
+// request is marked (x_offline_access) before that, and the grant it makes remembered; such a
+// refresh token ends with the OP's session.
+// accessTokenTtl: access tokens live that many seconds (expires_in). rotateRefreshTokens: each
+// refresh consumes its refresh token and issues a new one; a consumed one presented again is
+// refused and revokes the grant (oidc-provider's reuse detection). refreshSessionExpiry: the
+// ID token of a refresh grant carries a session_expiry counted from the refresh, as the login
+// name chooses it for a login (sessionExpiryFor): the IdP's session extended.
+// refreshOtherSub: the ID token of a refresh grant names another sub (<account>-other).
+// userinfoOnlyClaims: UserInfo answers claims the ID token does not have (department, office),
+// an email of its own (the ID token's must win) and session_expiry 1 (never to be taken).
+// userinfoWrongSub: UserInfo names another sub than the ID token. userinfoFails: UserInfo
+// answers 500.
 //
 // Three more opt-ins, off by default, for the ID token and issuer tests:
 // issuerTrailingSlash: the OP names itself http://127.0.0.1:<port>/, with a trailing slash, as
@@ -145,9 +162,9 @@ export function resignJws(jws, header, keys) {
     return `${input}.${signature.toString('base64url')}`;
 }
 
-function clientFrom(c) {
+function clientFrom(c, refreshTokens) {
     return {
-        grant_types: ['authorization_code'],
+        grant_types: refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
         id_token_signed_response_alg: 'RS256',
@@ -157,17 +174,23 @@ function clientFrom(c) {
     };
 }
 
-// Consent is granted automatically for whatever the request asks.
-async function loadExistingGrant(ctx) {
-    const { Grant } = ctx.oidc.provider;
-    const grant = new Grant({
-        clientId: ctx.oidc.client.clientId,
-        accountId: ctx.oidc.session.accountId,
-    });
-    grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
-    grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
-    await grant.save();
-    return grant;
+// Consent is granted automatically for whatever the request asks; offlineGrants (a Set, or
+// undefined) collects the grants of requests that asked for offline_access.
+function grantLoader(offlineGrants) {
+    return async function loadExistingGrant(ctx) {
+        const { Grant } = ctx.oidc.provider;
+        const grant = new Grant({
+            clientId: ctx.oidc.client.clientId,
+            accountId: ctx.oidc.session.accountId,
+        });
+        grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+        grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+        const id = await grant.save();
+        if (offlineGrants && ctx.oidc.params.x_offline_access === '1') {
+            offlineGrants.add(id);
+        }
+        return grant;
+    };
 }
 
 // configuration.fetch for the backchannelLogout opt-in: requests to the registered
@@ -196,15 +219,30 @@ function backchannelFetch(clients, record) {
     };
 }
 
+// The claims UserInfo answers for the userinfoOnlyClaims opt-in, over the account's.
+export function userinfoOnlyClaimsFor(name) {
+    return {
+        department: 'engineering',
+        office: '4.12',
+        email: `${name}@userinfo.example.test`,
+        session_expiry: 1,
+    };
+}
+
 export function createProvider({
     port, issuerPort, clients, defaultTtl = 3600, kids, backchannelLogout = false, testHooks = false,
     issuerTrailingSlash = false, idTokenAlgs = [], idTokenHeader = null,
+    refreshTokens = false, accessTokenTtl, rotateRefreshTokens = false, refreshSessionExpiry = false,
+    refreshOtherSub = false, userinfoOnlyClaims = false, userinfoWrongSub = false, userinfoFails = false,
 }) {
     const issuer = `http://127.0.0.1:${issuerPort ?? port}${issuerTrailingSlash ? '/' : ''}`;
     const jwks = signingKeys(kids, idTokenAlgs);
-    const report = { tokenRequests: 0, logoutTokens: [], backchannel: [] };
+    const report = {
+        tokenRequests: 0, logoutTokens: [], backchannel: [], refreshes: 0, refreshErrors: 0, userinfoRequests: 0,
+    };
+    const offlineGrants = refreshTokens ? new Set() : undefined;
     const configuration = {
-        clients: clients.map(clientFrom),
+        clients: clients.map((c) => clientFrom(c, refreshTokens)),
         jwks,
         cookies: {
             keys: [randomBytes(32).toString('hex')],
@@ -214,13 +252,15 @@ export function createProvider({
         claims: {
             openid: ['sub', 'session_expiry'],
             email: ['email'],
-            profile: ['name', 'nick_name', 'nick-name', 'Nick_Name', 'session-expiry', 'x.y', 'X-Y'],
+            profile: ['name', 'nick_name', 'nick-name', 'Nick_Name', 'session-expiry', 'x.y', 'X-Y',
+                'department', 'office'],
             groups: ['groups'],
         },
         scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
         responseTypes: ['code'],
         conformIdTokenClaims: false,
-        loadExistingGrant,
+        loadExistingGrant: grantLoader(offlineGrants),
+        ...(refreshTokens ? { extraParams: ['x_offline_access'] } : {}),
         pkce: { required: () => true },
         ...(idTokenAlgs.length > 0 ? {
             enabledJWA: { idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA', ...idTokenAlgs] },
@@ -231,11 +271,20 @@ export function createProvider({
             backchannelLogout: { enabled: backchannelLogout },
         },
         ...(backchannelLogout ? { fetch: backchannelFetch(clients, report.logoutTokens) } : {}),
+        ...(refreshTokens ? {
+            issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token')
+                && (code.scopes.has('offline_access') || offlineGrants.has(code.grantId)),
+        } : {}),
+        ...(accessTokenTtl ? { ttl: { AccessToken: accessTokenTtl } } : {}),
+        ...(rotateRefreshTokens ? { rotateRefreshToken: true } : {}),
         async findAccount(ctx, id, token) {
             const authTime = token?.authTime ?? ctx.oidc.session?.authTime ?? Math.floor(Date.now() / 1000);
+            const refreshGrant = ctx.oidc?.params?.grant_type === 'refresh_token';
+            const refreshing = refreshSessionExpiry && refreshGrant;
             return {
-                accountId: id,
-                async claims() {
+                // oidc-provider names the ID token's sub after the account found.
+                accountId: refreshGrant && refreshOtherSub ? `${id}-other` : id,
+                async claims(use) {
                     const claims = {
                         sub: id,
                         email: `${id}@example.test`,
@@ -243,7 +292,11 @@ export function createProvider({
                         groups: groupsFor(id),
                         ...extraClaimsFor(id),
                     };
-                    const expiry = sessionExpiryFor(id, authTime, defaultTtl);
+                    const from = refreshing ? Math.floor(Date.now() / 1000) : authTime;
+                    const expiry = sessionExpiryFor(id, from, defaultTtl);
+                    if (use === 'userinfo' && userinfoOnlyClaims) {
+                        return { ...claims, ...(expiry !== undefined ? { session_expiry: expiry } : {}), ...userinfoOnlyClaimsFor(id) };
+                    }
                     if (expiry !== undefined) {
                         claims.session_expiry = expiry;
                     }
@@ -253,6 +306,16 @@ export function createProvider({
         },
     };
     const provider = new Provider(issuer, configuration);
+    if (refreshTokens) {
+        // Marked before oidc-provider drops offline_access (see refreshTokens above).
+        provider.use(async (ctx, next) => {
+            if (ctx.method === 'GET' && ctx.path === '/auth'
+                && String(ctx.query.scope ?? '').split(' ').includes('offline_access')) {
+                ctx.query = { ...ctx.query, x_offline_access: '1' };
+            }
+            await next();
+        });
+    }
     if (backchannelLogout) {
         provider.on('backchannel.success', (ctx, client, sub, sid) => {
             report.backchannel.push({ ok: true, clientId: client.clientId, sub, sid });
@@ -280,7 +343,33 @@ export function createProvider({
             if (ctx.method === 'POST' && ctx.path === '/token') {
                 report.tokenRequests += 1;
             }
+            if (ctx.path === '/me') {
+                report.userinfoRequests += 1;
+            }
             await next();
+        });
+        provider.on('grant.success', (ctx) => {
+            if (ctx.oidc.params?.grant_type === 'refresh_token') {
+                report.refreshes += 1;
+            }
+        });
+        provider.on('grant.error', (ctx) => {
+            if (ctx.oidc?.params?.grant_type === 'refresh_token') {
+                report.refreshErrors += 1;
+            }
+        });
+    }
+    if (userinfoWrongSub || userinfoFails) {
+        provider.use(async (ctx, next) => {
+            if (ctx.path === '/me' && userinfoFails) {
+                ctx.status = 500;
+                ctx.body = { error: 'server_error' };
+                return;
+            }
+            await next();
+            if (ctx.path === '/me' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+                ctx.body = { ...ctx.body, sub: 'someone-else' };
+            }
         });
     }
     return { issuer, provider };
@@ -299,12 +388,7 @@ function main() {
     }
     const config = JSON.parse(readFileSync(values.config, 'utf8'));
     const port = Number(values.port);
-    const { issuer, provider } = createProvider({
-        port, issuerPort: config.issuerPort, clients: config.clients, defaultTtl: config.defaultTtl,
-        kids: config.kids, backchannelLogout: config.backchannelLogout, testHooks: config.testHooks,
-        issuerTrailingSlash: config.issuerTrailingSlash, idTokenAlgs: config.idTokenAlgs,
-        idTokenHeader: config.idTokenHeader,
-    });
+    const { issuer, provider } = createProvider({ ...config, port });
     const server = provider.listen(port, '127.0.0.1', () => {
         console.log(`OP listening on 127.0.0.1:${port} as ${issuer}`);
     });

@@ -187,6 +187,7 @@ START_TEST(discovery_good_document_yields_every_field)
     const char *doc = "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/auth\","
                       "\"token_endpoint\":\"" ISS "/token\",\"jwks_uri\":\"" ISS "/jwks\","
                       "\"end_session_endpoint\":\"" ISS "/logout\","
+                      "\"userinfo_endpoint\":\"" ISS "/me\","
                       "\"authorization_response_iss_parameter_supported\":true,"
                       "\"scopes_supported\":[\"openid\"],\"unknown\":{\"x\":1}}";
 
@@ -197,6 +198,7 @@ START_TEST(discovery_good_document_yields_every_field)
     ck_assert_str_eq(op->token_endpoint, ISS "/token");
     ck_assert_str_eq(op->jwks_uri, ISS "/jwks");
     ck_assert_str_eq(op->end_session_endpoint, ISS "/logout");
+    ck_assert_str_eq(op->userinfo_endpoint, ISS "/me");
     ck_assert_int_eq(op->iss_parameter_supported, 1);
 }
 END_TEST
@@ -207,6 +209,7 @@ START_TEST(discovery_optional_members_default_to_absent)
 
     ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"" ISS "\"")), APR_SUCCESS);
     ck_assert_ptr_null(op->end_session_endpoint);
+    ck_assert_ptr_null(op->userinfo_endpoint);
     ck_assert_int_eq(op->iss_parameter_supported, 0);
 
     /* Only the JSON boolean true advertises the iss parameter. */
@@ -452,11 +455,11 @@ START_TEST(discovery_rejects_endpoints_that_are_not_http_urls)
                                 "{}",
                                 "\"data:text/html,x\""};
     static const char *names[] = {"authorization_endpoint", "token_endpoint", "jwks_uri",
-                                  "end_session_endpoint"};
+                                  "end_session_endpoint", "userinfo_endpoint"};
     ipsie_provider_t *op = NULL;
     size_t i, j;
 
-    for (j = 0; j < 4; j++) {
+    for (j = 0; j < 5; j++) {
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             ck_assert_msg(parse_doc(&op, doc_with(names[j], bad[i])) == IPSIE_ERR_METADATA,
                           "%s = %s accepted", names[j], bad[i]);

@@ -328,6 +328,25 @@ START_TEST(nonce_present_when_none_was_sent_is_refused)
 }
 END_TEST
 
+START_TEST(refreshed_id_token_may_omit_the_nonce_but_not_change_it)
+{
+    json_t *without = good_claims();
+    json_t *other = good_claims();
+    ipsie_id_token_expect_t e = expect_default();
+
+    e.nonce_optional = 1;
+    json_object_del(without, "nonce");
+    json_object_set_new(other, "nonce", json_string("n-0S6_WzA2Mk"));
+    ck_assert_int_eq(validate_with(good_claims(), &e), APR_SUCCESS);
+    ck_assert_int_eq(validate_with(without, &e), APR_SUCCESS);
+    ck_assert_int_eq(validate_with(other, &e), IPSIE_ERR_JWT_CLAIMS);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE05048"));
+    /* A session whose ID token had none: none now either. */
+    e.nonce = NULL;
+    ck_assert_int_eq(validate_with(good_claims(), &e), IPSIE_ERR_JWT_CLAIMS);
+}
+END_TEST
+
 START_TEST(missing_expectations_refuse_every_token)
 {
     json_t *claims = NULL;
@@ -458,6 +477,7 @@ static Suite *id_token_suite(void)
     tcase_add_test(claims, sub_with_a_control_character_is_refused);
     tcase_add_test(claims, missing_or_different_nonce_is_refused);
     tcase_add_test(claims, nonce_present_when_none_was_sent_is_refused);
+    tcase_add_test(claims, refreshed_id_token_may_omit_the_nonce_but_not_change_it);
     tcase_add_test(claims, missing_expectations_refuse_every_token);
     tcase_add_test(claims, typ_jwt_in_any_spelling_or_none_is_accepted);
     tcase_add_test(claims, typ_of_another_kind_of_token_is_refused);

@@ -312,7 +312,12 @@ START_TEST(plain_endpoint_names_the_first_that_is_not_https)
     op.token_endpoint = "HTTPS://op.example.org/token";
     op.jwks_uri = "https://op.example.org/jwks";
     op.end_session_endpoint = NULL;
+    op.userinfo_endpoint = NULL;
     ck_assert_ptr_null(ipsie_provider_plain_endpoint(&op));
+    op.userinfo_endpoint = "https://op.example.org/me";
+    ck_assert_ptr_null(ipsie_provider_plain_endpoint(&op));
+    op.userinfo_endpoint = "http://op.example.org/me";
+    ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "userinfo_endpoint");
     op.end_session_endpoint = "http://op.example.org/logout";
     ck_assert_str_eq(ipsie_provider_plain_endpoint(&op), "end_session_endpoint");
     op.jwks_uri = "http://op.example.org/jwks";
@@ -467,8 +472,9 @@ START_TEST(good_id_token_completes_the_login_with_a_session)
     ck_assert_int_eq(out.session->session_expiry, NOW + 3600);
     ck_assert_int_eq(out.session->ceiling, NOW + 3600 - LEEWAY);
     ck_assert_int_eq(out.session->login_time, NOW);
-    /* The refresh token is no use to any location yet: not carried in every request. */
+    /* No refresh is configured: the refresh token is not carried in every request. */
     ck_assert_ptr_null(out.session->refresh_token);
+    ck_assert_int_eq(out.session->access_token_expiry, NOW + 3600);
     ck_assert_ptr_null(ipsie_session_claim(out.session, "nonce"));
 }
 END_TEST
@@ -802,6 +808,22 @@ START_TEST(access_token_is_kept_only_when_some_location_passes_it_on)
 }
 END_TEST
 
+START_TEST(refresh_token_is_kept_only_when_a_refresh_is_configured)
+{
+    ipsie_login_state_t *st = state(0);
+    ipsie_login_policy_t pol = policy_default();
+    ipsie_login_result_t out;
+
+    pol.keep_refresh_token = 1;
+    pol.keep_access_token = 0;
+    out = complete_with(st, claims_for(st), &pol);
+    ck_assert_int_eq(out.outcome, IPSIE_LOGIN_OK);
+    ck_assert_str_eq(out.session->refresh_token, "rt-8xLOxBtZp8");
+    ck_assert_ptr_null(out.session->access_token);
+    ck_assert_int_eq(out.session->access_token_expiry, NOW + 3600);
+}
+END_TEST
+
 /* ---- whether the provider set the ceiling ---- */
 
 START_TEST(provider_set_ceiling_when_session_expiry_minus_leeway_is_the_ceiling)
@@ -910,6 +932,7 @@ static Suite *login_suite(void)
     tcase_add_test(done, claims_the_session_cannot_keep_make_the_login_unusable);
     tcase_add_test(done, claim_with_a_nul_character_is_refused_before_the_session);
     tcase_add_test(done, access_token_is_kept_only_when_some_location_passes_it_on);
+    tcase_add_test(done, refresh_token_is_kept_only_when_a_refresh_is_configured);
     tcase_add_test(done, provider_set_ceiling_when_session_expiry_minus_leeway_is_the_ceiling);
     tcase_add_test(done, provider_did_not_set_ceiling_when_the_local_maximum_was_shorter);
     tcase_add_test(done, provider_did_not_set_ceiling_without_session_expiry);

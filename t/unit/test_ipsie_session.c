@@ -1,5 +1,5 @@
 /* Unit tests of the session model: ceiling and idle rules (SPEC section 1), the claims a
- * session reads from its ID token, and the binary session format (version 0x05), including
+ * session reads from its ID token, and the binary session format (version 0x06), including
  * hostile input to the decoder. */
 #include <stdlib.h>
 
@@ -13,10 +13,10 @@
 
 #define NOW 1700000000LL
 
-/* Offsets of the binary format: version byte, four int64 times, then the ID token blob's
+/* Offsets of the binary format: version byte, six int64 times, then the ID token blob's
  * length and the blob ('P', header length, payload length, header, payload, signature). */
-#define BLOB_LEN_OFFSET 33
-#define BLOB_OFFSET 37
+#define BLOB_LEN_OFFSET 49
+#define BLOB_OFFSET 53
 
 #define CLAIM(s, i) (((const ipsie_claim_t *)(s)->claims->elts)[i])
 
@@ -471,6 +471,7 @@ static ipsie_session_t *full_session(void)
 {
     ipsie_session_policy_t policy = spec_defaults();
     json_t *claims = rich_claims();
+    json_t *userinfo;
     ipsie_session_t *s = NULL;
 
     json_object_set_new(claims, "nothing", json_null());
@@ -480,7 +481,12 @@ static ipsie_session_t *full_session(void)
     json_object_set_new(claims, "given_name", json_string("Alice"));
     ck_assert_int_eq(create_with(&s, claims, "access-token-value", "refresh-token-value", &policy),
                      APR_SUCCESS);
+    userinfo = json_pack("{s:s, s:s, s:[s,s], s:s}", "sub", "alice", "department", "R&D", "badges",
+                         "gold", "\"quoted\"", "email", "other@example.com");
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW + 50, pool), APR_SUCCESS);
+    json_decref(userinfo);
     s->last_activity = NOW + 100;
+    s->access_token_expiry = NOW + 300;
     return s;
 }
 
@@ -496,6 +502,10 @@ static void assert_same_session(const ipsie_session_t *a, const ipsie_session_t 
     ck_assert_mem_eq(a->id_token_blob, b->id_token_blob, a->id_token_blob_len);
     ck_assert_pstr_eq(a->access_token, b->access_token);
     ck_assert_pstr_eq(a->refresh_token, b->refresh_token);
+    ck_assert_pstr_eq(a->userinfo, b->userinfo);
+    ck_assert(a->access_token_expiry == b->access_token_expiry);
+    ck_assert(a->userinfo_time == b->userinfo_time);
+    ck_assert_int_eq(a->id_token_claims, b->id_token_claims);
     ck_assert(a->session_expiry == b->session_expiry);
     ck_assert(a->ceiling == b->ceiling);
     ck_assert(a->login_time == b->login_time);
@@ -1053,6 +1063,280 @@ START_TEST(remote_user_with_a_control_character_is_refused_not_rewritten)
 }
 END_TEST
 
+/* ---- tokens kept from a token response ---- */
+
+static ipsie_session_tokens_t tokens_of(const char *access, long long expires_in,
+                                        const char *refresh, int keep_access, int keep_refresh)
+{
+    ipsie_session_tokens_t t;
+
+    t.access_token = access;
+    t.expires_in = expires_in;
+    t.refresh_token = refresh;
+    t.keep_access_token = keep_access;
+    t.keep_refresh_token = keep_refresh;
+    return t;
+}
+
+START_TEST(set_tokens_keeps_what_is_wanted_and_the_access_token_expiry)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    ipsie_session_tokens_t t = tokens_of("at-1", 300, "rt-1", 1, 1);
+
+    ipsie_session_set_tokens(s, &t, NOW, pool);
+    ck_assert_str_eq(s->access_token, "at-1");
+    ck_assert_str_eq(s->refresh_token, "rt-1");
+    ck_assert(s->access_token_expiry == NOW + 300);
+    assert_same_session(s, round_trip(s));
+    /* Nothing uses them: neither token travels with the session, the expiry does. */
+    t = tokens_of("at-2", 600, "rt-2", 0, 0);
+    ipsie_session_set_tokens(s, &t, NOW + 10, pool);
+    ck_assert_ptr_null(s->access_token);
+    ck_assert_ptr_null(s->refresh_token);
+    ck_assert(s->access_token_expiry == NOW + 610);
+    assert_same_session(s, round_trip(s));
+}
+END_TEST
+
+START_TEST(set_tokens_keeps_the_held_refresh_token_when_none_is_issued)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    ipsie_session_tokens_t t = tokens_of("at-1", 300, "rt-1", 1, 1);
+
+    ipsie_session_set_tokens(s, &t, NOW, pool);
+    t = tokens_of("at-2", 300, NULL, 1, 1);
+    ipsie_session_set_tokens(s, &t, NOW + 200, pool);
+    ck_assert_str_eq(s->access_token, "at-2");
+    ck_assert_str_eq(s->refresh_token, "rt-1");
+    ck_assert(s->access_token_expiry == NOW + 500);
+    /* A rotated one replaces it. */
+    t = tokens_of("at-3", 300, "rt-2", 1, 1);
+    ipsie_session_set_tokens(s, &t, NOW + 400, pool);
+    ck_assert_str_eq(s->refresh_token, "rt-2");
+}
+END_TEST
+
+START_TEST(set_tokens_without_expires_in_or_with_a_huge_one_stays_in_the_format)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    ipsie_session_tokens_t t = tokens_of("at-1", 0, NULL, 1, 0);
+
+    ipsie_session_set_tokens(s, &t, NOW, pool);
+    ck_assert(s->access_token_expiry == 0);
+    t = tokens_of("at-1", 0x7fffffffffffffffLL, NULL, 1, 0);
+    ipsie_session_set_tokens(s, &t, NOW, pool);
+    ck_assert(s->access_token_expiry == NOW + IPSIE_SESSION_EXPIRES_IN_MAX);
+    assert_same_session(s, round_trip(s));
+}
+END_TEST
+
+/* ---- claims from UserInfo ---- */
+
+/* A session of rich_claims given the UserInfo response text json at NOW + 5. */
+static ipsie_session_t *with_userinfo(const char *json)
+{
+    ipsie_session_t *s = created(rich_claims());
+    json_t *userinfo = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+
+    ck_assert_ptr_nonnull(userinfo);
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW + 5, pool), APR_SUCCESS);
+    json_decref(userinfo);
+    return s;
+}
+
+START_TEST(userinfo_only_claims_are_added_after_the_id_token_claims)
+{
+    ipsie_session_t *s = with_userinfo("{\"sub\":\"alice\",\"department\":\"R&D\","
+                                       "\"phone_number\":\"+31 20 123\",\"badges\":[\"a\",\"b\"]}");
+    int n = s->claims->nelts;
+
+    ck_assert_int_eq(s->id_token_claims, n - 3);
+    ck_assert_str_eq(CLAIM(s, n - 3).name, "department");
+    ck_assert_str_eq(CLAIM(s, n - 2).name, "phone_number");
+    ck_assert_str_eq(CLAIM(s, n - 1).name, "badges");
+    ck_assert(ipsie_session_claim_holds(s, "badges", "b", pool));
+    ck_assert_str_eq(s->userinfo,
+                     "{\"department\":\"R&D\",\"phone_number\":\"+31 20 123\",\"badges\":[\"a\","
+                     "\"b\"]}");
+    ck_assert(s->userinfo_time == NOW + 5);
+    assert_same_session(s, round_trip(s));
+    ck_assert_str_eq(captured_log, "");
+}
+END_TEST
+
+START_TEST(id_token_claims_win_over_userinfo)
+{
+    ipsie_session_t *s = with_userinfo("{\"sub\":\"alice\",\"email\":\"mallory@example.com\","
+                                       "\"groups\":[\"admin\"],\"age\":\"17\"}");
+
+    ck_assert_str_eq(ipsie_session_claim(s, "email"), "alice@example.com");
+    ck_assert(!ipsie_session_claim_holds(s, "groups", "admin", pool));
+    ck_assert_str_eq(ipsie_session_claim(s, "age"), "42");
+    ck_assert_ptr_null(s->userinfo);
+    ck_assert_int_eq(s->claims->nelts, s->id_token_claims);
+}
+END_TEST
+
+START_TEST(userinfo_never_gives_protocol_claims)
+{
+    static const char *const protocol[] = {
+        "session_expiry", "iss",    "aud", "exp", "iat",          "nbf",           "jti",
+        "auth_time",      "nonce",  "acr", "amr", "azp",          "sid",           "at_hash",
+        "c_hash",         "s_hash", "cnf", "typ", "_claim_names", "_claim_sources"};
+    ipsie_session_t *s = created(login_claims(NULL));
+    json_t *userinfo = json_pack("{s:s, s:s}", "sub", "alice", "kept", "yes");
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(protocol) / sizeof(protocol[0]); i++) {
+        json_object_set_new(userinfo, protocol[i], json_integer(NOW + 99999));
+        ck_assert(ipsie_session_claim_is_protocol(protocol[i]));
+    }
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW, pool), APR_SUCCESS);
+    json_decref(userinfo);
+    ck_assert_str_eq(s->userinfo, "{\"kept\":\"yes\"}");
+    for (i = 0; i < sizeof(protocol) / sizeof(protocol[0]); i++) {
+        ck_assert_msg(ipsie_session_claim(s, protocol[i]) == NULL
+                          || strcmp(protocol[i], "iss") == 0,
+                      "%s from UserInfo", protocol[i]);
+    }
+    /* The ceiling and the identity are the ID token's. */
+    ck_assert(s->session_expiry == 0);
+    ck_assert_str_eq(s->sub, "alice");
+    ck_assert_str_eq(s->iss, "https://op.example");
+    ck_assert(!ipsie_session_claim_is_protocol("email"));
+}
+END_TEST
+
+START_TEST(a_second_userinfo_replaces_the_first)
+{
+    ipsie_session_t *s = with_userinfo("{\"sub\":\"alice\",\"department\":\"R&D\",\"desk\":\"4\"}");
+    json_t *userinfo = json_pack("{s:s, s:s}", "sub", "alice", "department", "Sales");
+
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW + 600, pool), APR_SUCCESS);
+    json_decref(userinfo);
+    ck_assert_str_eq(ipsie_session_claim(s, "department"), "Sales");
+    ck_assert_ptr_null(ipsie_session_claim(s, "desk"));
+    ck_assert(s->userinfo_time == NOW + 600);
+    assert_same_session(s, round_trip(s));
+}
+END_TEST
+
+START_TEST(userinfo_claims_past_the_size_limit_are_left_out_and_logged)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    json_t *userinfo = json_pack("{s:s, s:s}", "sub", "alice", "small", "kept");
+    char *big = apr_palloc(pool, IPSIE_SESSION_USERINFO_MAX + 1);
+
+    memset(big, 'b', IPSIE_SESSION_USERINFO_MAX);
+    big[IPSIE_SESSION_USERINFO_MAX] = '\0';
+    json_object_set_new(userinfo, "big", json_string(big));
+    json_object_set_new(userinfo, "after", json_string("kept too"));
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW, pool), APR_SUCCESS);
+    json_decref(userinfo);
+    ck_assert_str_eq(s->userinfo, "{\"small\":\"kept\",\"after\":\"kept too\"}");
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE04004"));
+    ck_assert_ptr_nonnull(strstr(captured_log, "big"));
+    ck_assert_ptr_null(strstr(captured_log, "bbbb"));
+}
+END_TEST
+
+START_TEST(userinfo_claims_of_exactly_the_size_limit_are_kept)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    json_t *userinfo = json_pack("{s:s}", "sub", "alice");
+    /* {"v":"..."}: 8 bytes around the value. */
+    apr_size_t n = IPSIE_SESSION_USERINFO_MAX - 8;
+    char *value = apr_palloc(pool, n + 1);
+
+    memset(value, 'v', n);
+    value[n] = '\0';
+    json_object_set_new(userinfo, "v", json_string(value));
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW, pool), APR_SUCCESS);
+    ck_assert_uint_eq(strlen(s->userinfo), IPSIE_SESSION_USERINFO_MAX);
+    json_object_set_new(userinfo, "w", json_integer(1));
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW, pool), APR_SUCCESS);
+    json_decref(userinfo);
+    ck_assert_uint_eq(strlen(s->userinfo), IPSIE_SESSION_USERINFO_MAX);
+    ck_assert_ptr_null(ipsie_session_claim(s, "w"));
+}
+END_TEST
+
+START_TEST(userinfo_values_the_session_cannot_read_are_left_out)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    json_t *userinfo = json_pack("{s:s}", "sub", "alice");
+    json_t *deep = json_string("bottom");
+    int i;
+
+    for (i = 0; i < 40; i++) {
+        deep = json_pack("[o]", deep);
+    }
+    json_object_set_new(userinfo, "deep", deep);
+    json_object_set_new(userinfo, "nul", json_stringn("a\0b", 3));
+    json_object_set_new(userinfo, "fine", json_true());
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, userinfo, NOW, pool), APR_SUCCESS);
+    json_decref(userinfo);
+    ck_assert_str_eq(s->userinfo, "{\"fine\":true}");
+    assert_same_session(s, round_trip(s));
+}
+END_TEST
+
+START_TEST(userinfo_that_is_not_an_object_is_malformed)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    json_t *array = json_pack("[s]", "sub");
+
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, array, NOW, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_session_set_userinfo(s, NULL, NOW, pool), IPSIE_ERR_MALFORMED);
+    json_decref(array);
+    ck_assert_ptr_null(s->userinfo);
+}
+END_TEST
+
+START_TEST(userinfo_names_colliding_with_id_token_names_are_hidden_and_logged)
+{
+    ipsie_session_t *s = with_userinfo("{\"sub\":\"alice\",\"Email\":\"x@example.com\"}");
+    int i;
+
+    for (i = 0; i < s->claims->nelts; i++) {
+        if (strcmp(CLAIM(s, i).name, "Email") == 0) {
+            ck_assert_int_eq(CLAIM(s, i).hidden, 1);
+        }
+        if (strcmp(CLAIM(s, i).name, "email") == 0) {
+            ck_assert_int_eq(CLAIM(s, i).hidden, 0);
+        }
+    }
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE04002"));
+    assert_same_session(s, round_trip(s));
+}
+END_TEST
+
+START_TEST(decoded_userinfo_claims_follow_the_same_rules)
+{
+    ipsie_session_t *s = with_userinfo("{\"sub\":\"alice\",\"department\":\"R&D\"}");
+    ipsie_session_t *decoded;
+    unsigned char *buf;
+    apr_size_t len;
+
+    /* A UserInfo text that names an ID token claim or a protocol claim: neither comes through.
+     * (The format is sealed; this is the decoder's own guard.) */
+    s->userinfo = "{\"email\":\"m@example.com\",\"session_expiry\":1,\"department\":\"R&D\"}";
+    encode_ok(&buf, &len, s);
+    ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
+    ck_assert_str_eq(ipsie_session_claim(decoded, "email"), "alice@example.com");
+    ck_assert_str_eq(ipsie_session_claim(decoded, "session_expiry"),
+                     apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)(NOW + 3600)));
+    ck_assert_int_eq(decoded->claims->nelts, decoded->id_token_claims + 1);
+    /* A text that does not read: no session. */
+    s->userinfo = "{\"department\":\"R&D\"";
+    encode_ok(&buf, &len, s);
+    assert_refused(buf, len);
+    s->userinfo = "[\"department\"]";
+    encode_ok(&buf, &len, s);
+    assert_refused(buf, len);
+}
+END_TEST
+
 /* ---- encode and decode ---- */
 
 START_TEST(round_trip_keeps_every_field_and_every_claim)
@@ -1064,7 +1348,7 @@ START_TEST(round_trip_keeps_every_field_and_every_claim)
     int hidden = 0, arrays = 0, i;
 
     encode_ok(&buf, &len, s);
-    ck_assert_int_eq(buf[0], 0x05);
+    ck_assert_int_eq(buf[0], 0x06);
     ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
     assert_same_session(s, decoded);
     ck_assert_ptr_null(decoded->id_token);
@@ -1076,7 +1360,10 @@ START_TEST(round_trip_keeps_every_field_and_every_claim)
     }
     /* The test session has what it is meant to exercise. */
     ck_assert_int_eq(hidden, 1);
-    ck_assert_int_eq(arrays, 2);
+    ck_assert_int_eq(arrays, 3);
+    ck_assert_str_eq(ipsie_session_claim(decoded, "department"), "R&D");
+    ck_assert(decoded->access_token_expiry == NOW + 300);
+    ck_assert(decoded->userinfo_time == NOW + 50);
 }
 END_TEST
 
@@ -1124,11 +1411,12 @@ START_TEST(times_where_arithmetic_would_overflow_are_malformed)
     apr_size_t len, i;
     int field;
 
-    for (field = 0; field < 4; field++) {
+    for (field = 0; field < 6; field++) {
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             ipsie_session_t copy = *s;
-            long long *t[] = {&copy.session_expiry, &copy.ceiling, &copy.login_time,
-                              &copy.last_activity};
+            long long *t[] = {&copy.session_expiry,      &copy.ceiling,
+                              &copy.login_time,          &copy.last_activity,
+                              &copy.access_token_expiry, &copy.userinfo_time};
             *t[field] = bad[i];
             encode_ok(&buf, &len, &copy);
             assert_refused(buf, len);
@@ -1176,7 +1464,8 @@ END_TEST
 
 START_TEST(another_version_byte_is_malformed)
 {
-    static const unsigned char versions[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x7f, 0x80, 0xff};
+    static const unsigned char versions[] = {0x00, 0x01, 0x02, 0x03, 0x04,
+                                             0x05, 0x07, 0x7f, 0x80, 0xff};
     ipsie_session_t *s = full_session();
     unsigned char *buf;
     apr_size_t len, i;
@@ -1310,7 +1599,7 @@ START_TEST(token_length_pointing_past_the_end_is_malformed)
     write_u32(buf + at, (apr_uint32_t)(len - at - 3));
     assert_refused(buf, len);
     write_u32(buf + at, (apr_uint32_t)strlen("access-token-value"));
-    /* The refresh token's length, last: the same. */
+    /* The refresh token's length: the same. */
     refresh_at = at + 4 + strlen("access-token-value") + 1;
     ck_assert_uint_eq(read_u32(buf + refresh_at), strlen("refresh-token-value"));
     write_u32(buf + refresh_at, (apr_uint32_t)strlen("refresh-token-value") + 1);
@@ -1541,6 +1830,8 @@ static Suite *session_suite(void)
     TCase *check = tcase_create("check");
     TCase *create = tcase_create("create");
     TCase *claims = tcase_create("claims");
+    TCase *tokens = tcase_create("tokens");
+    TCase *userinfo = tcase_create("userinfo");
     TCase *format = tcase_create("format");
 
     tcase_add_checked_fixture(ceiling, pool_setup, pool_teardown);
@@ -1605,6 +1896,25 @@ static Suite *session_suite(void)
     tcase_add_test(claims, remote_user_is_not_string_for_other_kinds);
     tcase_add_test(claims, remote_user_with_a_control_character_is_refused_not_rewritten);
     suite_add_tcase(s, claims);
+
+    tcase_add_checked_fixture(tokens, pool_setup, pool_teardown);
+    tcase_add_test(tokens, set_tokens_keeps_what_is_wanted_and_the_access_token_expiry);
+    tcase_add_test(tokens, set_tokens_keeps_the_held_refresh_token_when_none_is_issued);
+    tcase_add_test(tokens, set_tokens_without_expires_in_or_with_a_huge_one_stays_in_the_format);
+    suite_add_tcase(s, tokens);
+
+    tcase_add_checked_fixture(userinfo, pool_setup, pool_teardown);
+    tcase_add_test(userinfo, userinfo_only_claims_are_added_after_the_id_token_claims);
+    tcase_add_test(userinfo, id_token_claims_win_over_userinfo);
+    tcase_add_test(userinfo, userinfo_never_gives_protocol_claims);
+    tcase_add_test(userinfo, a_second_userinfo_replaces_the_first);
+    tcase_add_test(userinfo, userinfo_claims_past_the_size_limit_are_left_out_and_logged);
+    tcase_add_test(userinfo, userinfo_claims_of_exactly_the_size_limit_are_kept);
+    tcase_add_test(userinfo, userinfo_values_the_session_cannot_read_are_left_out);
+    tcase_add_test(userinfo, userinfo_that_is_not_an_object_is_malformed);
+    tcase_add_test(userinfo, userinfo_names_colliding_with_id_token_names_are_hidden_and_logged);
+    tcase_add_test(userinfo, decoded_userinfo_claims_follow_the_same_rules);
+    suite_add_tcase(s, userinfo);
 
     tcase_add_checked_fixture(format, pool_setup, pool_teardown);
     tcase_set_timeout(format, 60);

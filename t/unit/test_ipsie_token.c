@@ -74,6 +74,8 @@ START_TEST(token_response_rejects_bad_documents)
         "\"expires_in\":1.5}",
         "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer\","
         "\"refresh_token\":7}",
+        "{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer\","
+        "\"refresh_token\":\"\"}",
         "{\"id_token\":\"a.b.c\",\"id_token\":\"x.y.z\",\"access_token\":\"at\","
         "\"token_type\":\"Bearer\"}",
     };
@@ -192,7 +194,7 @@ START_TEST(token_request_error_status_logs_only_a_sanitised_error_code)
              "\",\"error_description\":\"DESCRIPTION\"}");
     ck_assert_int_eq(ipsie_token_request(&tr, test_op(), &client, "THECODE", "https://rp/cb",
                                          "VERIFIER", NULL, pool),
-                     IPSIE_ERR_HTTP_STATUS);
+                     IPSIE_ERR_OP_REFUSED);
     ck_assert_ptr_null(tr);
     ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08203"));
     ck_assert_ptr_nonnull(strstr(captured_log, "status 400"));
@@ -248,6 +250,79 @@ START_TEST(token_request_unreachable_op_is_a_transport_error)
 }
 END_TEST
 
+START_TEST(token_request_without_an_id_token_is_malformed)
+{
+    ipsie_token_response_t *tr = NULL;
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC};
+
+    srv_json("/token", 200, "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}");
+    ck_assert_int_eq(
+        ipsie_token_request(&tr, test_op(), &client, "c", "https://rp/cb", "v", NULL, pool),
+        IPSIE_ERR_MALFORMED);
+    ck_assert_ptr_null(tr);
+    ck_assert_ptr_nonnull(strstr(captured_log, "no id_token"));
+}
+END_TEST
+
+START_TEST(refresh_sends_the_refresh_token_grant_with_the_client_authentication)
+{
+    ipsie_token_response_t *tr = NULL;
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_POST};
+
+    srv_json("/token", 200,
+             "{\"access_token\":\"at-2\",\"token_type\":\"Bearer\",\"expires_in\":60,"
+             "\"refresh_token\":\"rt-2\"}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, test_op(), &client, "rt/1+=", NULL, pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(srv.last_body, "grant_type=refresh_token&refresh_token=rt%2F1%2B%3D"
+                                    "&client_id=client&client_secret=secret");
+    ck_assert_ptr_nonnull(strcasestr(srv.last_request, "\r\nAccept: application/json\r\n"));
+    /* OIDC Core 12.2: an ID token may come back, or not. */
+    ck_assert_ptr_null(tr->id_token);
+    ck_assert_str_eq(tr->access_token, "at-2");
+    ck_assert_str_eq(tr->refresh_token, "rt-2");
+    ck_assert_int_eq(tr->expires_in, 60);
+    ck_assert_ptr_null(strstr(captured_log, "rt/1"));
+    srv_json("/token", 200, GOOD_TOKENS);
+    ck_assert_int_eq(ipsie_token_refresh(&tr, test_op(), &client, "rt", NULL, pool), APR_SUCCESS);
+    ck_assert_str_eq(tr->id_token, "h.p.s");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, test_op(), &client, NULL, NULL, pool), APR_EINVAL);
+}
+END_TEST
+
+START_TEST(refresh_refused_by_the_op_is_told_apart_from_an_op_out_of_order)
+{
+    ipsie_token_response_t *tr = NULL;
+    ipsie_client_t client = {"client", "secret", IPSIE_AUTH_CLIENT_SECRET_BASIC};
+    ipsie_provider_t *op = test_op();
+
+    srv_json("/token", 400, "{\"error\":\"invalid_grant\"}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool), IPSIE_ERR_OP_REFUSED);
+    ck_assert_ptr_nonnull(strstr(captured_log, "error invalid_grant"));
+    srv_json("/token", 401, "{\"error\":\"invalid_client\"}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool), IPSIE_ERR_OP_REFUSED);
+    srv_json("/token", 503, "{\"error\":\"temporarily_unavailable\"}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    /* Not a refusal: a rate limit, a proxy's page, a 400 without an error code. */
+    srv_json("/token", 429, "{\"error\":\"slow_down\"}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    srv_set("/token", 403, NULL, "<html>forbidden</html>", 0, 0);
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    srv_set("/token", 400, NULL, "<html>bad request</html>", 0, 0);
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    srv_json("/token", 400, "{\"error\":42}");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool),
+                     IPSIE_ERR_HTTP_STATUS);
+    op->token_endpoint = refused_url("/token");
+    ck_assert_int_eq(ipsie_token_refresh(&tr, op, &client, "rt", NULL, pool), IPSIE_ERR_HTTP);
+    ck_assert_ptr_null(tr);
+}
+END_TEST
+
 static Suite *token_suite(void)
 {
     Suite *s = suite_create("ipsie_token");
@@ -271,6 +346,9 @@ static Suite *token_suite(void)
     tcase_add_test(token, token_request_error_status_without_json_is_still_an_error);
     tcase_add_test(token, token_request_unusable_200_body_is_malformed);
     tcase_add_test(token, token_request_unreachable_op_is_a_transport_error);
+    tcase_add_test(token, token_request_without_an_id_token_is_malformed);
+    tcase_add_test(token, refresh_sends_the_refresh_token_grant_with_the_client_authentication);
+    tcase_add_test(token, refresh_refused_by_the_op_is_told_apart_from_an_op_out_of_order);
     suite_add_tcase(s, token);
     return s;
 }

@@ -11,21 +11,22 @@ const OP_SCRIPT = fileURLToPath(new URL('../../op/op.mjs', import.meta.url));
 // clients: the OP's client registrations; port: a given port (to start again where a stopped
 // OP was); kids: { rsa, ec } names for its new signing keys (random when absent); issuerPort:
 // the port the OP names itself by (a proxy's in front of it), port when absent;
-// backchannelLogout, testHooks, issuerTrailingSlash, idTokenAlgs, idTokenHeader: the OP's
-// opt-ins (t/op/op.mjs).
+// backchannelLogout, testHooks, issuerTrailingSlash, idTokenAlgs, idTokenHeader and the rest
+// of opts: the OP's opt-ins (t/op/op.mjs).
 // Returns { issuer, port, metadataUrl, log(), report(), stop() }: issuer and metadataUrl name
 // issuerPort (issuer with its trailing slash when asked for, metadataUrl the same either way);
 // report() fetches GET /_test/report (testHooks only).
 export async function startOP({
     clients, port, defaultTtl = 3600, kids, issuerPort, backchannelLogout = false, testHooks = false,
     issuerTrailingSlash = false, idTokenAlgs = [], idTokenHeader = null,
+    ...opts
 }) {
     port = port ?? await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'ipsie-op-'));
     const configFile = join(dir, 'op.json');
     writeFileSync(configFile, JSON.stringify({
         defaultTtl, clients, kids, issuerPort, backchannelLogout, testHooks, issuerTrailingSlash,
-        idTokenAlgs, idTokenHeader,
+        idTokenAlgs, idTokenHeader, ...opts,
     }, null, 2));
 
     const child = spawn(process.execPath, [OP_SCRIPT, '--port', String(port), '--config', configFile],

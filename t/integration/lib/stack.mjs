@@ -58,7 +58,8 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // browser's, so a session cookie set by one instance reaches the others.
 // backchannelLogout: the OP sends Back-Channel Logout to the first instance's
 // <redirect_uri>?logout=backchannel (backchannel_logout_session_required: its ID tokens carry
-// sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); mpm: as for startHttpd.
+// sid); opTestHooks: the OP's GET /_test/report (t/op/op.mjs); opOptions: more of the OP's
+// opt-ins (t/op/op.mjs: refreshTokens, accessTokenTtl, ...); mpm: as for startHttpd.
 // opIssuerSlash: the OP's issuer ends in '/' (its metadata URL does not change); idTokenAlg:
 // the client's id_token_signed_response_alg at the OP (RS256 when absent), an algorithm
 // beyond the OP's defaults enabled there with a key of its own; opIdTokenHeader: members the
@@ -73,8 +74,8 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // error log is gone).
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
-    opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, mpm,
-    opIssuerSlash = false, idTokenAlg, opIdTokenHeader = null,
+    opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, opOptions = {},
+    mpm, opIssuerSlash = false, idTokenAlg, opIdTokenHeader = null,
 } = {}) {
     const ports = [];
     while (ports.length < httpds) {
@@ -103,6 +104,7 @@ export async function startStack({
         client.backchannel_logout_session_required = true;
     }
     const opConfig = {
+        ...opOptions,
         defaultTtl: opTtl,
         kids: opKids,
         clients: [client],
