@@ -35,10 +35,11 @@ int auth_ipsie_provider_breaks_profile(request_rec *r, const auth_ipsie_settings
     const char *plain = cfg->profile_sl1 ? ipsie_provider_plain_endpoint(op) : NULL;
 
     if (plain != NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE10022: IPSIEProfile sl1: the provider's metadata gives a %s that is "
-                      "not https; no login is started or completed with it",
-                      plain);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            "IPSIE10022: IPSIEProfile sl1: the provider's metadata gives %s as a URL that is "
+            "not https; no login is started or completed with it",
+            plain);
         return 1;
     }
     return 0;

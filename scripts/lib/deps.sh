@@ -7,6 +7,7 @@ IPSIE_DEB_PACKAGES=(
     libcjose-dev libjansson-dev libcurl4-openssl-dev libssl-dev libapr1-dev libaprutil1-dev
     libhiredis-dev libmemcached-dev
     check pkg-config autoconf automake libtool make gcc
+    openssl
     chromium
     redis-server memcached
 )

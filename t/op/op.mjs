@@ -10,7 +10,9 @@
 //   "redirect_uris": [...], "post_logout_redirect_uris": [...],
 //   "token_endpoint_auth_method": "client_secret_basic" } ],
 //   "kids": { "rsa": "k1", "ec": "k2" }, "issuerPort": 9091, "backchannelLogout": false,
-//   "testHooks": false, "issuerTrailingSlash": false, "idTokenAlgs": [], "idTokenHeader": null }
+//   "testHooks": false, "issuerTrailingSlash": false, "idTokenAlgs": [], "idTokenHeader": null,
+//   "idTokenClaims": null, "issParameterUnadvertised": false, "metadataMembers": null,
+//   "tls": null }
 // kids (optional) names the signing keys; without it each start picks random kids. The key
 // material is new on every start either way, so a restart with the same kids is a key
 // rotation under unchanged kids. issuerPort (optional): the OP names itself
@@ -55,9 +57,20 @@
 // with id_token_signed_response_alg. idTokenHeader: members set in the JWS header of every ID
 // token the token endpoint returns ({ "typ": "at+jwt" }, { "crit": ["exp"], "exp": 1 }), the
 // token signed again with the same key: ID tokens oidc-provider itself never sends.
+//
+// Four more, off by default, for the IPSIE SL1 tests: idTokenClaims: members set in the payload
+// of every ID token the token endpoint returns ({ "aud": ["rp1"] }), signed again the same way
+// (with idTokenHeader, both apply). issParameterUnadvertised: the metadata leaves out
+// authorization_response_iss_parameter_supported (the OP still sends the RFC 9207 iss), as a
+// provider that does not advertise it. metadataMembers: members set in the metadata
+// ({ "end_session_endpoint": "http://..." }; the OP itself serves what it always did).
+// tls: { cert, key } (PEM file paths): the OP serves https with that certificate (node's https
+// server in front of the provider's callback, so that oidc-provider sees every request as
+// secure) and names itself https://127.0.0.1:<port>.
 
 import { constants, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
@@ -141,13 +154,17 @@ function signingKeys(kids = {}, idTokenAlgs = []) {
 }
 
 // The compact JWS of jws's payload under its header with members added (header; one given as
-// undefined is left out), signed again with the key of its kid among keys (the idTokenHeader
-// opt-in).
-export function resignJws(jws, header, keys) {
-    const [h, payload] = jws.split('.');
+// undefined is left out), with members of claims set in its payload (none when absent), signed
+// again with the key of its kid among keys (the idTokenHeader and idTokenClaims opt-ins).
+export function resignJws(jws, header, keys, claims) {
+    const [h, body] = jws.split('.');
     const original = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
     const fields = { ...original, ...header };
     const jwk = keys.find((k) => k.kid === original.kid);
+    const payload = claims
+        ? Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString('utf8')), ...claims }))
+            .toString('base64url')
+        : body;
     const input = `${Buffer.from(JSON.stringify(fields)).toString('base64url')}.${payload}`;
     const hash = `sha${fields.alg.slice(2)}`;
     const { kty, n, e, d, p, q, dp, dq, qi, crv, x, y } = jwk;
@@ -231,11 +248,12 @@ export function userinfoOnlyClaimsFor(name) {
 
 export function createProvider({
     port, issuerPort, clients, defaultTtl = 3600, kids, backchannelLogout = false, testHooks = false,
-    issuerTrailingSlash = false, idTokenAlgs = [], idTokenHeader = null,
+    issuerTrailingSlash = false, idTokenAlgs = [], idTokenHeader = null, idTokenClaims = null,
+    issParameterUnadvertised = false, metadataMembers = null, tls = null,
     refreshTokens = false, accessTokenTtl, rotateRefreshTokens = false, refreshSessionExpiry = false,
     refreshOtherSub = false, userinfoOnlyClaims = false, userinfoWrongSub = false, userinfoFails = false,
 }) {
-    const issuer = `http://127.0.0.1:${issuerPort ?? port}${issuerTrailingSlash ? '/' : ''}`;
+    const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${issuerPort ?? port}${issuerTrailingSlash ? '/' : ''}`;
     const jwks = signingKeys(kids, idTokenAlgs);
     const report = {
         tokenRequests: 0, logoutTokens: [], backchannel: [], refreshes: 0, refreshErrors: 0, userinfoRequests: 0,
@@ -326,11 +344,26 @@ export function createProvider({
             console.log(`backchannel logout failed: client=${client.clientId} sub=${sub}: ${err.message}`);
         });
     }
-    if (idTokenHeader) {
+    if (idTokenHeader || idTokenClaims) {
         provider.use(async (ctx, next) => {
             await next();
             if (ctx.method === 'POST' && ctx.path === '/token' && typeof ctx.body?.id_token === 'string') {
-                ctx.body = { ...ctx.body, id_token: resignJws(ctx.body.id_token, idTokenHeader, jwks.keys) };
+                ctx.body = {
+                    ...ctx.body,
+                    id_token: resignJws(ctx.body.id_token, idTokenHeader ?? {}, jwks.keys, idTokenClaims ?? undefined),
+                };
+            }
+        });
+    }
+    if (issParameterUnadvertised || metadataMembers) {
+        provider.use(async (ctx, next) => {
+            await next();
+            if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration' && ctx.body) {
+                const body = { ...ctx.body, ...metadataMembers };
+                if (issParameterUnadvertised) {
+                    delete body.authorization_response_iss_parameter_supported;
+                }
+                ctx.body = body;
             }
         });
     }
@@ -389,9 +422,11 @@ function main() {
     const config = JSON.parse(readFileSync(values.config, 'utf8'));
     const port = Number(values.port);
     const { issuer, provider } = createProvider({ ...config, port });
-    const server = provider.listen(port, '127.0.0.1', () => {
-        console.log(`OP listening on 127.0.0.1:${port} as ${issuer}`);
-    });
+    const listening = () => console.log(`OP listening on 127.0.0.1:${port} as ${issuer}`);
+    const server = config.tls
+        ? https.createServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },
+            provider.callback()).listen(port, '127.0.0.1', listening)
+        : provider.listen(port, '127.0.0.1', listening);
     const stop = () => {
         server.close(() => process.exit(0));
         server.closeAllConnections();

@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Client, confirmOpLogout, login, request } from '../integration/lib/client.mjs';
 import { startOP } from '../integration/lib/op.mjs';
+import { makeCA } from '../integration/lib/tls.mjs';
 import { sessionExpiryFor } from './op.mjs';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/cb';
@@ -253,5 +255,82 @@ describe('test OP opt-ins: backchannelLogout and testHooks', () => {
         assert.deepEqual(report.logoutTokens.map((t) => [t.token, t.status]), [[token, 200]]);
         assert.deepEqual(report.backchannel.map((b) => [b.ok, b.sub, b.sid]), [[true, 'alice', idClaims.sid]]);
         assert.ok(report.signingKeys.every((k) => k.d && k.kid), 'the private keys, for tests that sign tokens');
+    });
+});
+
+describe('test OP opt-ins: tls, issParameterUnadvertised and idTokenClaims', () => {
+    let authority;
+    let ca;
+    let op;
+    let meta;
+
+    before(async () => {
+        authority = makeCA();
+        ca = readFileSync(authority.ca);
+        op = await startOP({
+            tls: { ca: authority.ca, ...authority.issue('op') },
+            issParameterUnadvertised: true,
+            idTokenClaims: { aud: ['rp-es'] },
+            testHooks: true,
+            clients: [{
+                client_id: 'rp-es', client_secret: SECRET, redirect_uris: [REDIRECT_URI],
+                id_token_signed_response_alg: 'ES256',
+            }],
+        });
+        meta = (await request(op.metadataUrl, { ca })).json();
+    });
+    after(async () => {
+        await op?.stop();
+        authority?.remove();
+    });
+
+    test('it serves https under an https issuer, with a certificate the CA given verifies', async () => {
+        assert.match(op.issuer, /^https:\/\/127\.0\.0\.1:\d+$/);
+        assert.equal(meta.issuer, op.issuer);
+        for (const k of ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'end_session_endpoint']) {
+            assert.ok(meta[k].startsWith(`${op.issuer}/`), `${k}: ${meta[k]}`);
+        }
+        await assert.rejects(request(op.metadataUrl), /certificate/i);
+        await assert.rejects(request(op.metadataUrl.replace('https:', 'http:')));
+        assert.equal((await op.report()).tokenRequests, 0);
+    });
+
+    test('its metadata leaves out the iss parameter, its responses still carry iss', async () => {
+        assert.equal('authorization_response_iss_parameter_supported' in meta, false);
+        const params = new URLSearchParams({
+            response_type: 'code', client_id: 'rp-es', redirect_uri: REDIRECT_URI, scope: 'openid',
+            state: 's', nonce: 'n', code_challenge: b64url(createHash('sha256').update('v'.repeat(43)).digest()),
+            code_challenge_method: 'S256',
+        });
+        const { callbackUrl } = await login(new Client({ ca }), `${meta.authorization_endpoint}?${params}`, 'alice',
+            { stopAtCallback: REDIRECT_URI });
+        const callback = new URL(callbackUrl);
+        assert.equal(callback.searchParams.get('iss'), op.issuer);
+
+        const tokenRes = await request(meta.token_endpoint, {
+            ca,
+            method: 'POST',
+            headers: {
+                'Content-Type': 'application/x-www-form-urlencoded',
+                Authorization: `Basic ${Buffer.from(`rp-es:${SECRET}`).toString('base64')}`,
+            },
+            body: new URLSearchParams({
+                grant_type: 'authorization_code', code: callback.searchParams.get('code'),
+                redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43),
+            }).toString(),
+        });
+        assert.equal(tokenRes.status, 200, tokenRes.body);
+        const [h, p, s] = tokenRes.json().id_token.split('.');
+        const header = JSON.parse(Buffer.from(h, 'base64url'));
+        const claims = JSON.parse(Buffer.from(p, 'base64url'));
+        assert.equal(header.alg, 'ES256');
+        assert.deepEqual(claims.aud, ['rp-es'], 'idTokenClaims set aud to an array');
+        assert.equal(claims.sub, 'alice');
+        const jwks = (await request(meta.jwks_uri, { ca })).json();
+        const jwk = jwks.keys.find((k) => k.kid === header.kid);
+        assert.ok(verify('sha256', Buffer.from(`${h}.${p}`), {
+            key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363',
+        }, Buffer.from(s, 'base64url')), 'signed again with the OP key of its kid');
+        assert.equal((await op.report()).tokenRequests, 1);
     });
 });

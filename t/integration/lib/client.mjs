@@ -2,15 +2,21 @@
 // node:http rather than fetch: fetch always sends Sec-Fetch-Mode: cors, which would make
 // every request look like a non-browser request to the module.
 import http from 'node:http';
+import https from 'node:https';
 
 export const BROWSER = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'Sec-Fetch-Mode': 'navigate' };
 export const XHR = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
 
 // One HTTP request; returns { url, status, headers (lower-case names), setCookies, body, location }.
 // A server that never answers fails the request after timeoutMs instead of hanging the test.
-export function request(url, { method = 'GET', headers = {}, body, timeoutMs = 60000 } = {}) {
+// An https URL is verified as a browser would (certificate chain and host name), against the
+// CA certificates in ca (PEM text or a Buffer, or an array of them) when given, else node's
+// default roots.
+export function request(url, { method = 'GET', headers = {}, body, timeoutMs = 60000, ca } = {}) {
     return new Promise((resolve, reject) => {
-        const req = http.request(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
+        const secure = new URL(url).protocol === 'https:';
+        const options = { method, headers, agent: false, timeout: timeoutMs, ...(secure && ca ? { ca } : {}) };
+        const req = (secure ? https : http).request(url, options, (res) => {
             const chunks = [];
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => {
@@ -131,8 +137,10 @@ export class CookieJar {
 }
 
 export class Client {
-    constructor() {
+    // ca: CA certificates (PEM) that https URLs are verified against, as request() takes them.
+    constructor({ ca } = {}) {
         this.jar = new CookieJar();
+        this.ca = ca;
     }
 
     // A browser-like request unless opts.xhr; opts.headers are added last.
@@ -146,7 +154,7 @@ export class Client {
         if (cookie && all.Cookie === undefined) {
             all.Cookie = cookie;
         }
-        const res = await request(url, { method, headers: all, body });
+        const res = await request(url, { method, headers: all, body, ca: this.ca });
         this.jar.store(url, res.setCookies);
         return res;
     }

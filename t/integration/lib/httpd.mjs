@@ -53,8 +53,11 @@ const PROBLEM = /\[[\w.]*:(error|crit|alert|emerg)\]|exit signal/;
 
 // The full text of an httpd.conf; directives and locations are config text placed after the
 // common part. module: false leaves mod_auth_ipsie out (to check the rest of the setup).
-// mpm: 'event' (one child of 8 threads) or 'prefork' (8 children).
-export function httpdConf({ dir, port, directives = '', locations = '', module = true, mpm = 'event' }) {
+// mpm: 'event' (one child of 8 threads) or 'prefork' (8 children). tls: { cert, key } (PEM file
+// paths): the server speaks https on its port with that certificate (mod_ssl).
+export function httpdConf({
+    dir, port, directives = '', locations = '', module = true, mpm = 'event', tls,
+}) {
     const chosen = MPMS[mpm];
     if (!chosen) {
         throw new Error(`unknown MPM ${mpm}`);
@@ -71,6 +74,12 @@ export function httpdConf({ dir, port, directives = '', locations = '', module =
         `DocumentRoot "${dir}/htdocs"`,
         ...[chosen.module, ...MODULES].map(([name, file]) => `LoadModule ${name} ${MODULES_DIR}/${file}`),
         module ? `LoadModule auth_ipsie_module ${MODULE_SO}` : '',
+        ...(tls ? [
+            `LoadModule ssl_module ${MODULES_DIR}/mod_ssl.so`,
+            'SSLEngine on',
+            `SSLCertificateFile "${tls.cert}"`,
+            `SSLCertificateKeyFile "${tls.key}"`,
+        ] : []),
         ...chosen.directives,
         'TypesConfig /etc/mime.types',
         // The common format and %D, the microseconds from the request's start to its end.
@@ -98,19 +107,20 @@ function newDir() {
     return dir;
 }
 
-// Starts apache2 in the foreground; mpm as for httpdConf. Returns { port, url(path), dir, conf,
+// Starts apache2 in the foreground; mpm and tls as for httpdConf (with tls, origin and url are
+// https). Returns { port, url(path), dir, conf,
 // pid, errorLog(), errorLogProblems(allow), graceful(), stop() }; graceful() does what
 // `apachectl graceful` does (SIGUSR1 to the parent) and resolves once the new generation
 // says it resumed normal operations.
 export async function startHttpd({
-    port, directives, locations, module = true, keepDir = false, mpm = 'event',
+    port, directives, locations, module = true, keepDir = false, mpm = 'event', tls,
 } = {}) {
     if (module && !existsSync(MODULE_SO)) {
         throw new Error(`${MODULE_SO} not found: build the module first (make)`);
     }
     port = port ?? await freePort();
     const dir = newDir();
-    const conf = httpdConf({ dir, port, directives, locations, module, mpm });
+    const conf = httpdConf({ dir, port, directives, locations, module, mpm, tls });
     const confFile = join(dir, 'httpd.conf');
     writeFileSync(confFile, conf);
 
@@ -134,13 +144,14 @@ export async function startHttpd({
 
     let checked = 0;
     const resumed = () => (errorLog().match(/resuming normal operations/g) ?? []).length;
+    const origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     return {
         port,
         dir,
         conf,
         pid: child.pid,
-        origin: `http://127.0.0.1:${port}`,
-        url: (path = '/') => `http://127.0.0.1:${port}${path}`,
+        origin,
+        url: (path = '/') => `${origin}${path}`,
         output: () => output,
         errorLog,
         // error/crit/alert/emerg lines logged since the last call, less those matching allow.

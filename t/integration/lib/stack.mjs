@@ -18,13 +18,17 @@ export function configtestDirectives(httpdPort) {
     });
 }
 
-// The server-level IPSIE directives for an OP, an httpd port and a client secret.
-export function ipsieDirectives({ metadataUrl, httpdPort, clientSecret, passphrase, host = '127.0.0.1' }) {
+// The server-level IPSIE directives for an OP, an httpd port and a client secret; scheme: the
+// site's (its redirect URI's); caFile: IPSIEProviderCACertificate, when given.
+export function ipsieDirectives({
+    metadataUrl, httpdPort, clientSecret, passphrase, host = '127.0.0.1', scheme = 'http', caFile,
+}) {
     return [
         `IPSIEProviderMetadataURL ${metadataUrl}`,
+        ...(caFile ? [`IPSIEProviderCACertificate ${caFile}`] : []),
         `IPSIEClientID ${CLIENT_ID}`,
         `IPSIEClientSecret ${clientSecret}`,
-        `IPSIERedirectURI http://${host}:${httpdPort}/app/redirect_uri`,
+        `IPSIERedirectURI ${scheme}://${host}:${httpdPort}/app/redirect_uri`,
         `IPSIECryptoPassphrase ${passphrase}`,
         'IPSIEScope "openid email profile groups"',
     ];
@@ -64,7 +68,14 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 // the client's id_token_signed_response_alg at the OP (RS256 when absent), an algorithm
 // beyond the OP's defaults enabled there with a key of its own; opIdTokenHeader: members the
 // OP sets in every ID token's JWS header (the issuerTrailingSlash, idTokenAlgs and
-// idTokenHeader opt-ins of t/op/op.mjs).
+// idTokenHeader opt-ins of t/op/op.mjs); opIdTokenClaims: members the OP sets in every ID
+// token's payload; opIssUnadvertised: the OP's metadata leaves out
+// authorization_response_iss_parameter_supported; opMetadata: members the OP sets in its
+// metadata (its idTokenClaims, issParameterUnadvertised and metadataMembers opt-ins).
+// tls: { ca, cert, key } (PEM file paths, lib/tls.mjs): the OP and every httpd serve https
+// with cert and key, the sites' origins and redirect URIs are https, and the module trusts ca
+// (IPSIEProviderCACertificate); tls.op: { cert, key } the OP serves instead (a certificate for
+// another name); a client needs new Client({ ca: readFileSync(tls.ca) }).
 // Returns { op, backend, httpd, proxy, redirectUri, origin, url(path), sites, restartOP(opts),
 // restartHttpd(i), stop() }; sites[i] is { httpd, origin, redirectUri, url(path) } of instance
 // i (httpd, redirectUri, origin and url are sites[0]'s); restartOP stops the OP and starts it
@@ -75,7 +86,8 @@ export function protectedLocation(path, backendUrl, { require = 'Require valid-u
 export async function startStack({
     directives = [], locations, opTtl = 3600, host = '127.0.0.1', authMethod = 'client_secret_basic',
     opKids, slowProxy = false, httpds = 1, backchannelLogout = false, opTestHooks = false, opOptions = {},
-    mpm, opIssuerSlash = false, idTokenAlg, opIdTokenHeader = null,
+    mpm, opIssuerSlash = false, idTokenAlg, opIdTokenHeader = null, opIdTokenClaims = null,
+    opIssUnadvertised = false, opMetadata = null, tls,
 } = {}) {
     const ports = [];
     while (ports.length < httpds) {
@@ -84,7 +96,8 @@ export async function startStack({
             ports.push(port);
         }
     }
-    const origins = ports.map((port) => `http://${host}:${port}`);
+    const scheme = tls ? 'https' : 'http';
+    const origins = ports.map((port) => `${scheme}://${host}:${port}`);
     const redirectUris = origins.map((origin) => `${origin}/app/redirect_uri`);
     const clientSecret = randomBytes(24).toString('hex');
     const passphrase = randomBytes(32).toString('hex');
@@ -113,6 +126,10 @@ export async function startStack({
         issuerTrailingSlash: opIssuerSlash,
         idTokenAlgs: idTokenAlg && !['RS256', 'PS256', 'ES256', 'EdDSA'].includes(idTokenAlg) ? [idTokenAlg] : [],
         idTokenHeader: opIdTokenHeader,
+        idTokenClaims: opIdTokenClaims,
+        issParameterUnadvertised: opIssUnadvertised,
+        metadataMembers: opMetadata,
+        tls: tls ? { ca: tls.ca, ...(tls.op ?? { cert: tls.cert, key: tls.key }) } : undefined,
     };
     let proxy;
     if (slowProxy) {
@@ -132,11 +149,15 @@ export async function startStack({
             httpdOpts.push({
                 port,
                 directives: [
-                    ...ipsieDirectives({ metadataUrl: op.metadataUrl, httpdPort: port, clientSecret, passphrase, host }),
+                    ...ipsieDirectives({
+                        metadataUrl: op.metadataUrl, httpdPort: port, clientSecret, passphrase, host, scheme,
+                        caFile: tls?.ca,
+                    }),
                     ...(typeof directives === 'function' ? directives(op) : directives),
                 ],
                 locations: locs,
                 ...(mpm ? { mpm } : {}),
+                ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
             });
             sites.push({
                 httpd: await startHttpd(httpdOpts[i]),
