@@ -6,6 +6,7 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_auth.h>
+#include <mod_status.h>
 
 #include "ipsie/ipsie_log.h"
 #include "src/auth_ipsie.h"
@@ -95,6 +96,10 @@ static void auth_ipsie_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(check_user_id, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Runs for every request: it names the request to the log seam only when it is its own. */
+    ap_hook_handler(auth_ipsie_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* A section of mod_status's report, when it is loaded. */
+    APR_OPTIONAL_HOOK(ap, status_hook, auth_ipsie_metrics_status, NULL, NULL, APR_HOOK_MIDDLE);
     /* IPSIESessionWarning: the warning's script into the pages a session is shown. */
     auth_ipsie_inject_register();
     ap_hook_insert_filter(auth_ipsie_insert_warning, NULL, NULL, APR_HOOK_MIDDLE);

@@ -374,6 +374,15 @@ const char *auth_ipsie_remote_user(request_rec *r, const ipsie_session_t *s, con
 int auth_ipsie_adopt(request_rec *r, const auth_ipsie_dir_settings_t *dir, const ipsie_session_t *s,
                      long long now, int fresh, int denied);
 
+/* auth_ipsie_metrics.c: the counters in shared memory, their handler and mod_status section */
+/* Attach the counters (post_config): made once for the life of the parent, found again after
+ * a graceful restart. */
+apr_status_t auth_ipsie_metrics_init(server_rec *s);
+/* SetHandler ipsie-metrics: Prometheus text, or ?health (JSON, 200 or 503). */
+int auth_ipsie_metrics_handler(request_rec *r);
+/* mod_status's status_hook: the same figures in its report. */
+int auth_ipsie_metrics_status(request_rec *r, int flags);
+
 /* auth_ipsie_authz.c */
 extern const authz_provider auth_ipsie_authz_claim_provider;
 

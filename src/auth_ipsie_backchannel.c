@@ -17,6 +17,7 @@
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_logout_token.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_revocation.h"
 #include "ipsie/ipsie_util.h"
 
@@ -42,6 +43,7 @@ static int refuse(request_rec *r, const char *why)
 {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "IPSIE12021: back-channel logout refused: %s",
                   why);
+    ipsie_metric_inc(IPSIE_M_BACKCHANNEL_REFUSED);
     return answer(r, HTTP_BAD_REQUEST, "invalid_request", why);
 }
 
@@ -174,6 +176,7 @@ static apr_status_t end_sessions(request_rec *r, const auth_ipsie_settings_t *cf
         if (removed > 0) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "IPSIE11003: session ended: reason=backchannel sessions=%d", removed);
+            ipsie_metric_add(IPSIE_M_END_BACKCHANNEL, (apr_uint64_t)removed);
         }
     }
     return rv;
@@ -197,6 +200,7 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "IPSIE12022: a back-channel logout arrived, but there is no shared store "
                       "to end sessions with: set IPSIESessionCache (or load mod_socache_shmcb)");
+        ipsie_metric_inc(IPSIE_M_BACKCHANNEL_FAILED);
         return answer(r, HTTP_BAD_REQUEST, "invalid_request",
                       "this site cannot end sessions from the back channel");
     }
@@ -219,6 +223,7 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
         ap_log_rerror(APLOG_MARK, APLOG_ERR, keys_rv, r,
                       "IPSIE12023: cannot check a logout token: the provider's keys are "
                       "unavailable");
+        ipsie_metric_inc(IPSIE_M_BACKCHANNEL_FAILED);
         return answer(r, HTTP_BAD_REQUEST, "temporarily_unavailable",
                       "the provider's keys cannot be had now");
     }
@@ -251,10 +256,12 @@ int auth_ipsie_backchannel(request_rec *r, const auth_ipsie_settings_t *cfg, apr
                       "end the sessions now: sid=%s sub=%s",
                       cfg->kv->ops->name, ipsie_log_safe(token->sid, r->pool),
                       ipsie_log_safe(token->sub, r->pool));
+        ipsie_metric_inc(IPSIE_M_BACKCHANNEL_FAILED);
         return answer(r, HTTP_BAD_REQUEST, "temporarily_unavailable",
                       "the sessions cannot be ended now");
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "IPSIE12024: back-channel logout: sid=%s sub=%s",
                   ipsie_log_safe(token->sid, r->pool), ipsie_log_safe(token->sub, r->pool));
+    ipsie_metric_inc(IPSIE_M_BACKCHANNEL_ACCEPTED);
     return answer(r, HTTP_OK, NULL, NULL);
 }

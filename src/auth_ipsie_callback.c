@@ -14,6 +14,7 @@
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_login.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_state.h"
 #include "ipsie/ipsie_token.h"
 #include "ipsie/ipsie_util.h"
@@ -80,6 +81,22 @@ static const struct {
                               "The identity provider's answer could not be used."},
 };
 
+/* The counter of each refusal (mod_auth_ipsie_logins_refused_total). */
+static const ipsie_metric_e refusal_metrics[IPSIE_LOGIN_OUTCOMES] = {
+    [IPSIE_LOGIN_ISS_WRONG] = IPSIE_M_REFUSED_ISS,
+    [IPSIE_LOGIN_ISS_MISSING] = IPSIE_M_REFUSED_ISS,
+    [IPSIE_LOGIN_NO_CODE] = IPSIE_M_REFUSED_NO_CODE,
+    [IPSIE_LOGIN_KEYS_NEEDED] = IPSIE_M_REFUSED_ID_TOKEN,
+    [IPSIE_LOGIN_ID_TOKEN_REFUSED] = IPSIE_M_REFUSED_ID_TOKEN,
+    [IPSIE_LOGIN_AUTH_TIME_MISSING] = IPSIE_M_REFUSED_AUTH_TIME,
+    [IPSIE_LOGIN_AUTH_TIME_OLD] = IPSIE_M_REFUSED_AUTH_TIME,
+    [IPSIE_LOGIN_AUTH_TIME_BEFORE] = IPSIE_M_REFUSED_AUTH_TIME,
+    [IPSIE_LOGIN_SESSION_EXPIRY_INVALID] = IPSIE_M_REFUSED_SESSION_EXPIRY,
+    [IPSIE_LOGIN_SESSION_EXPIRY_MISSING] = IPSIE_M_REFUSED_SESSION_EXPIRY,
+    [IPSIE_LOGIN_SESSION_EXPIRY_PAST] = IPSIE_M_REFUSED_SESSION_EXPIRY,
+    [IPSIE_LOGIN_UNUSABLE] = IPSIE_M_REFUSED_CLAIMS,
+};
+
 static int bad_gateway(request_rec *r)
 {
     return auth_ipsie_error_page(r, HTTP_BAD_GATEWAY, "Sign-in unavailable",
@@ -117,6 +134,7 @@ static int refuse(request_rec *r, const ipsie_login_result_t *result)
         ap_log_rerror(APLOG_MARK, refusals[result->outcome].level, 0, r, "%s",
                       apr_psprintf(r->pool, refusals[result->outcome].log, detail));
     }
+    ipsie_metric_inc(refusal_metrics[result->outcome]);
     return auth_ipsie_error_page(r, refusals[result->outcome].status, "Sign-in failed",
                                  refusals[result->outcome].page);
 }
@@ -156,6 +174,7 @@ static int without_state(request_rec *r, const auth_ipsie_settings_t *cfg, int s
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "IPSIE12003: callback for an unknown or spent login state");
+    ipsie_metric_inc(IPSIE_M_REFUSED_STATE);
     return auth_ipsie_bad_request(r, "This sign-in response does not belong to a sign-in "
                                      "started here, or it has expired. Please start again.");
 }
@@ -188,6 +207,7 @@ static apr_status_t spend_state(request_rec *r, const auth_ipsie_settings_t *cfg
                       "IPSIE12019: a login state was used again: refused without asking the "
                       "provider%s",
                       first ? "" : " (again)");
+        ipsie_metric_inc(IPSIE_M_REFUSED_REPLAYED);
         return IPSIE_ERR_REPLAY;
     }
     if (rv != APR_SUCCESS) {
@@ -269,6 +289,7 @@ static int signed_in(request_rec *r, const auth_ipsie_settings_t *cfg,
                   "IPSIE12001: login sub=%s sid=%s%s ceiling=%" APR_INT64_T_FMT,
                   ipsie_log_safe(s->sub, r->pool), ipsie_log_safe(s->sid, r->pool), idp,
                   (apr_int64_t)s->ceiling);
+    ipsie_metric_inc(IPSIE_M_LOGINS);
     if (ipsie_url_same_origin(&return_to, st->return_path, origin, r->pool) != APR_SUCCESS) {
         return_to = apr_pstrcat(r->pool, origin, "/", NULL);
     }
@@ -300,6 +321,7 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
 
     /* The login state: the one this response names, single use. */
     if (ipsie_login_state_slot(state) < 0 || !auth_ipsie_is_token_text(state, 64)) {
+        ipsie_metric_inc(IPSIE_M_REFUSED_STATE);
         return auth_ipsie_bad_request(r, "The sign-in response has no valid state. Please start "
                                          "again.");
     }
@@ -316,6 +338,7 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
         const char *text = op_error_text(r, error);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE12002: the identity provider answered error=%s", text);
+        ipsie_metric_inc(IPSIE_M_REFUSED_PROVIDER_ERROR);
         if (st->prompt_login) {
             /* The sign-in again after the ceiling did not happen: say why it was asked. */
             return auth_ipsie_error_page_again(
@@ -331,6 +354,7 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "IPSIE12004: login state rejected (%s)",
                       rv == IPSIE_ERR_EXPIRED ? "expired" : "unreadable");
+        ipsie_metric_inc(IPSIE_M_REFUSED_STATE);
         return auth_ipsie_bad_request(r, "This sign-in took too long or its state is unreadable. "
                                          "Please start again.");
     }
@@ -427,6 +451,7 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
     /* The identity this location hands on must be one: refused now, not on every request. */
     auth_ipsie_dir_settings(&dir, r);
     if (auth_ipsie_remote_user(r, result.session, dir.remote_user_claim) == NULL) {
+        ipsie_metric_inc(IPSIE_M_REFUSED_CLAIMS);
         return auth_ipsie_bad_request(r, "The identity provider did not give a usable user name "
                                          "for this site.");
     }
@@ -436,11 +461,13 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
                       "IPSIE12010: login refused: the session of sub=%s is too large for the "
                       "browser's cookies",
                       ipsie_log_safe(result.session->sub, r->pool));
+        ipsie_metric_inc(IPSIE_M_REFUSED_TOO_LARGE);
         return auth_ipsie_bad_request(r, "The identity provider sent more about your account "
                                          "than this site can keep in your browser. Please tell "
                                          "the site's administrators.");
     }
     if (rv == IPSIE_ERR_REVOKED) {
+        ipsie_metric_inc(IPSIE_M_REFUSED_REVOKED);
         return auth_ipsie_bad_request(r, "This sign-in was ended by a logout at the identity "
                                          "provider while it completed. Please sign in again.");
     }
@@ -448,6 +475,7 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
         return auth_ipsie_store_unavailable(r);
     }
     if (rv == IPSIE_ERR_BUSY) {
+        ipsie_metric_inc(IPSIE_M_REFUSED_TOO_MANY_SESSIONS);
         return auth_ipsie_bad_request(r, "You are signed in to this site in too many places at "
                                          "once. Please log out of some of them, or wait until "
                                          "they end, and sign in again.");

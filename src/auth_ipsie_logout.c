@@ -8,6 +8,7 @@
 
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_login.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_revocation.h"
 #include "ipsie/ipsie_util.h"
 
@@ -63,6 +64,7 @@ int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_tabl
             ipsie_logout_url(op, ipsie_session_id_token(s, r->pool), return_to,
                              cfg->client.client_id, ipsie_random_token(16, r->pool), r->pool);
         if (end_session != NULL) {
+            ipsie_metric_inc(IPSIE_M_PROVIDER_END_SESSION);
             return_to = end_session;
         }
     }

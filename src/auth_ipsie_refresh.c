@@ -20,6 +20,7 @@
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_refresh.h"
 
 APLOG_USE_MODULE(auth_ipsie);
@@ -367,6 +368,7 @@ apr_status_t auth_ipsie_session_renew(int *renewed, request_rec *r,
                       " (was %" APR_INT64_T_FMT ")",
                       ipsie_log_safe(s->sub, r->pool), ipsie_log_safe(s->sid, r->pool),
                       (apr_int64_t)s->session_expiry, (apr_int64_t)s->ceiling, (apr_int64_t)before);
+        ipsie_metric_inc(IPSIE_M_REFRESHES);
     }
     /* Another request's result renews this one when its ceiling is later. */
     if (outcome == TRY_RENEWED || (outcome == TRY_ADOPTED && s->ceiling > now)) {
@@ -392,6 +394,7 @@ apr_status_t auth_ipsie_session_freshen(int *refused, request_rec *r,
                           "%" APR_INT64_T_FMT " s",
                           ipsie_log_safe(s->sub, r->pool),
                           (apr_int64_t)(s->access_token_expiry - now));
+            ipsie_metric_inc(IPSIE_M_REFRESHES);
             changed = 1;
             break;
         case TRY_ADOPTED:

@@ -10,6 +10,7 @@
 #include "auth_ipsie.h"
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_revocation.h"
 
 APLOG_USE_MODULE(auth_ipsie);
@@ -22,6 +23,17 @@ static const char *const end_reasons[] = {
     [AUTH_IPSIE_END_REVOKED] = "revoked",
     [AUTH_IPSIE_END_INVALID] = "invalid",
     [AUTH_IPSIE_END_REFRESH_FAILED] = "refresh_failed",
+};
+
+/* The counter of each reason (mod_auth_ipsie_session_ends_total); a new reason needs its entry. */
+static const ipsie_metric_e end_metrics[] = {
+    [AUTH_IPSIE_END_CEILING] = IPSIE_M_END_CEILING,
+    [AUTH_IPSIE_END_IDLE] = IPSIE_M_END_IDLE,
+    [AUTH_IPSIE_END_LOGOUT] = IPSIE_M_END_LOGOUT,
+    [AUTH_IPSIE_END_BACKCHANNEL] = IPSIE_M_END_BACKCHANNEL,
+    [AUTH_IPSIE_END_REVOKED] = IPSIE_M_END_REVOKED,
+    [AUTH_IPSIE_END_INVALID] = IPSIE_M_END_INVALID,
+    [AUTH_IPSIE_END_REFRESH_FAILED] = IPSIE_M_END_REFRESH_FAILED,
 };
 
 const char *auth_ipsie_session_error(ipsie_session_state_e state)
@@ -51,6 +63,7 @@ apr_status_t auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t 
                   "IPSIE11003: session ended: reason=%s sub=%s sid=%s ceiling=%" APR_INT64_T_FMT,
                   end_reasons[reason], ipsie_log_safe(s ? s->sub : NULL, r->pool),
                   ipsie_log_safe(s ? s->sid : NULL, r->pool), (apr_int64_t)(s ? s->ceiling : 0));
+    ipsie_metric_inc(end_metrics[reason]);
     rv = cfg->store->remove(r, cfg, s);
     auth_ipsie_set_request_session(r, NULL);
     return rv;

@@ -7,6 +7,7 @@
 
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_kv.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie_kv_internal.h"
 
 #define HOST_MAX 253
@@ -32,6 +33,17 @@ static int kv_ok(const ipsie_kv_t *kv)
     return kv != NULL && kv->ops != NULL;
 }
 
+/* One operation that reached the store counted, and its failure: a miss, a key already there
+ * or a full set is the store's answer, not a failure. */
+static apr_status_t counted(ipsie_metric_e operation, ipsie_metric_e failed, apr_status_t rv)
+{
+    ipsie_metric_inc(operation);
+    if (rv == IPSIE_ERR_KV) {
+        ipsie_metric_inc(failed);
+    }
+    return rv;
+}
+
 apr_status_t ipsie_kv_get(ipsie_kv_t *kv, const char *key, unsigned char **value, apr_size_t *len,
                           apr_pool_t *p)
 {
@@ -43,7 +55,8 @@ apr_status_t ipsie_kv_get(ipsie_kv_t *kv, const char *key, unsigned char **value
     if (!kv_ok(kv) || !ipsie_kv_key_ok(key)) {
         return IPSIE_ERR_MALFORMED;
     }
-    return kv->ops->get(kv, key, value, len, p);
+    return counted(IPSIE_M_CACHE_GET, IPSIE_M_CACHE_FAILED_GET,
+                   kv->ops->get(kv, key, value, len, p));
 }
 
 apr_status_t ipsie_kv_get_many(ipsie_kv_t *kv, const char *const *keys, int n,
@@ -69,7 +82,8 @@ apr_status_t ipsie_kv_get_many(ipsie_kv_t *kv, const char *const *keys, int n,
     if (n == 0) {
         return APR_SUCCESS;
     }
-    return kv->ops->get_many(kv, keys, n, values, lens, p);
+    return counted(IPSIE_M_CACHE_GET_MANY, IPSIE_M_CACHE_FAILED_GET_MANY,
+                   kv->ops->get_many(kv, keys, n, values, lens, p));
 }
 
 apr_status_t ipsie_kv_set(ipsie_kv_t *kv, const char *key, const unsigned char *value,
@@ -78,7 +92,9 @@ apr_status_t ipsie_kv_set(ipsie_kv_t *kv, const char *key, const unsigned char *
     if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || (value == NULL && len > 0)) {
         return IPSIE_ERR_MALFORMED;
     }
-    return kv->ops->set(kv, key, value != NULL ? value : (const unsigned char *)"", len, expiry, p);
+    return counted(
+        IPSIE_M_CACHE_SET, IPSIE_M_CACHE_FAILED_SET,
+        kv->ops->set(kv, key, value != NULL ? value : (const unsigned char *)"", len, expiry, p));
 }
 
 apr_status_t ipsie_kv_add(ipsie_kv_t *kv, const char *key, const unsigned char *value,
@@ -87,7 +103,9 @@ apr_status_t ipsie_kv_add(ipsie_kv_t *kv, const char *key, const unsigned char *
     if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || (value == NULL && len > 0)) {
         return IPSIE_ERR_MALFORMED;
     }
-    return kv->ops->add(kv, key, value != NULL ? value : (const unsigned char *)"", len, expiry, p);
+    return counted(
+        IPSIE_M_CACHE_ADD, IPSIE_M_CACHE_FAILED_ADD,
+        kv->ops->add(kv, key, value != NULL ? value : (const unsigned char *)"", len, expiry, p));
 }
 
 apr_status_t ipsie_kv_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
@@ -95,7 +113,7 @@ apr_status_t ipsie_kv_remove(ipsie_kv_t *kv, const char *key, apr_pool_t *p)
     if (!kv_ok(kv) || !ipsie_kv_key_ok(key)) {
         return IPSIE_ERR_MALFORMED;
     }
-    return kv->ops->remove(kv, key, p);
+    return counted(IPSIE_M_CACHE_REMOVE, IPSIE_M_CACHE_FAILED_REMOVE, kv->ops->remove(kv, key, p));
 }
 
 apr_status_t ipsie_kv_set_add(ipsie_kv_t *kv, const char *key, const char *member,
@@ -104,7 +122,8 @@ apr_status_t ipsie_kv_set_add(ipsie_kv_t *kv, const char *key, const char *membe
     if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || !ipsie_kv_key_ok(member)) {
         return IPSIE_ERR_MALFORMED;
     }
-    return kv->ops->set_add(kv, key, member, expiry, p);
+    return counted(IPSIE_M_CACHE_SET_ADD, IPSIE_M_CACHE_FAILED_SET_ADD,
+                   kv->ops->set_add(kv, key, member, expiry, p));
 }
 
 apr_status_t ipsie_kv_set_remove(ipsie_kv_t *kv, const char *key, const char *member, apr_pool_t *p)
@@ -112,7 +131,8 @@ apr_status_t ipsie_kv_set_remove(ipsie_kv_t *kv, const char *key, const char *me
     if (!kv_ok(kv) || !ipsie_kv_key_ok(key) || member == NULL || !ipsie_kv_key_ok(member)) {
         return IPSIE_ERR_MALFORMED;
     }
-    return kv->ops->set_remove(kv, key, member, p);
+    return counted(IPSIE_M_CACHE_SET_REMOVE, IPSIE_M_CACHE_FAILED_SET_REMOVE,
+                   kv->ops->set_remove(kv, key, member, p));
 }
 
 apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_header_t **members,
@@ -125,7 +145,8 @@ apr_status_t ipsie_kv_set_members(ipsie_kv_t *kv, const char *key, apr_array_hea
     if (!kv_ok(kv) || !ipsie_kv_key_ok(key)) {
         return IPSIE_ERR_MALFORMED;
     }
-    return kv->ops->set_members(kv, key, members, p);
+    return counted(IPSIE_M_CACHE_SET_MEMBERS, IPSIE_M_CACHE_FAILED_SET_MEMBERS,
+                   kv->ops->set_members(kv, key, members, p));
 }
 
 /* ---- what the implementations share ----------------------------------------------------- */

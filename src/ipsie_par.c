@@ -7,6 +7,7 @@
 
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_par.h"
 #include "ipsie/ipsie_util.h"
 
@@ -55,8 +56,10 @@ apr_status_t ipsie_par_push(const char **request_uri, const ipsie_provider_t *op
                   "metadata has no pushed_authorization_request_endpoint");
         return IPSIE_ERR_METADATA;
     }
+    ipsie_metric_inc(IPSIE_M_PROVIDER_PAR);
     rv = ipsie_client_post(&resp, op, client, op->par_endpoint, params, copts, opts, p);
     if (rv != APR_SUCCESS) {
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_PAR);
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE06402: pushed authorization request to %s failed",
                   op->par_endpoint);
         return rv;
@@ -68,6 +71,7 @@ apr_status_t ipsie_par_push(const char **request_uri, const ipsie_provider_t *op
                   "error %s",
                   op->par_endpoint, resp.status,
                   ipsie_client_op_error(resp.body, resp.body_len, p));
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_PAR);
         return IPSIE_ERR_HTTP_STATUS;
     }
     *request_uri = request_uri_of(&resp, p);
@@ -76,6 +80,7 @@ apr_status_t ipsie_par_push(const char **request_uri, const ipsie_provider_t *op
                   "IPSIE06404: pushed authorization request endpoint %s answered no usable "
                   "request_uri",
                   op->par_endpoint);
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_PAR);
         return IPSIE_ERR_MALFORMED;
     }
     return APR_SUCCESS;

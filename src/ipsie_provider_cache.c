@@ -8,6 +8,7 @@
 
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_provider_cache.h"
 
 #define JWKS_REFRESH_MIN_INTERVAL 10
@@ -272,6 +273,7 @@ static apr_status_t fetch_generation(generation_t **out, ipsie_provider_cache_t 
     apr_pool_create(&scratch, gp);
     opts = cache->opts;
     opts.deadline = deadline;
+    ipsie_metric_inc(jwks_uri ? IPSIE_M_PROVIDER_JWKS : IPSIE_M_PROVIDER_DISCOVERY);
     rv = ipsie_http_get(&resp, url, &opts, scratch);
     if (rv != APR_SUCCESS) {
         if (jwks_uri) {
@@ -321,6 +323,8 @@ static apr_status_t fetch_generation(generation_t **out, ipsie_provider_cache_t 
 leave:
     apr_pool_destroy(scratch);
     if (rv != APR_SUCCESS) {
+        ipsie_metric_inc(jwks_uri ? IPSIE_M_PROVIDER_FAILED_JWKS
+                                  : IPSIE_M_PROVIDER_FAILED_DISCOVERY);
         apr_pool_destroy(gp);
     }
     return rv;
@@ -388,6 +392,7 @@ static apr_status_t fetch_into(const void **out, ipsie_provider_cache_t *cache, 
     if (rv == APR_SUCCESS) {
         dead = install_generation(slot, fresh, cache->grace, ended_at);
         *out = fresh->value;
+        ipsie_metric_fetched(jwks_uri ? IPSIE_G_JWKS : IPSIE_G_METADATA, ended_at);
     }
     else if (slot->current != NULL) {
         *out = slot->current->value;
@@ -538,5 +543,31 @@ apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *r
                   cache->issuer, since, *retry_after);
     }
     *out = value;
+    return rv;
+}
+
+apr_status_t ipsie_provider_cache_check(ipsie_provider_cache_t *cache, long long within,
+                                        long long now, apr_time_t deadline)
+{
+    slot_t *slot = &cache->metadata;
+    const void *value = NULL;
+    long long since;
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(cache->mutex);
+    since = now - slot->attempted;
+    if (slot->fetching) {
+        rv = wait_for_fetch(cache, slot, deadline);
+    }
+    else if (slot->ended > 0 && since >= 0 && since < within) {
+        rv = slot->last_rv;
+    }
+    else {
+        rv = fetch_into(&value, cache, slot, NULL, now, deadline);
+    }
+    apr_thread_mutex_unlock(cache->mutex);
+    if (rv == IPSIE_ERR_BUSY) {
+        return busy_refusal(cache, "a check");
+    }
     return rv;
 }

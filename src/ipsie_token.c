@@ -8,6 +8,7 @@
 
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_token.h"
 #include "ipsie/ipsie_util.h"
 
@@ -145,9 +146,11 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
         || grant == NULL) {
         return APR_EINVAL;
     }
+    ipsie_metric_inc(IPSIE_M_PROVIDER_TOKEN);
     rv = ipsie_client_post(&resp, op, client, op->token_endpoint, grant, copts, opts, p);
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08202: token request to %s failed", op->token_endpoint);
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
         return rv;
     }
     if (resp.status != 200) {
@@ -155,6 +158,7 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
 
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08203: token endpoint %s answered status %ld, error %s",
                   op->token_endpoint, resp.status, code);
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
         /* RFC 6749 5.2: a refusal is a 400 (401 for the client's authentication) with an
          * error code; a 429, a proxy's 403 or 404, a 5xx are an OP out of order. */
         return (resp.status == 400 || resp.status == 401) && strcmp(code, "-") != 0
@@ -168,6 +172,9 @@ apr_status_t ipsie_token_grant(ipsie_token_response_t **out, const ipsie_provide
         if (rv != APR_SUCCESS) {
             *out = NULL;
         }
+    }
+    if (rv != APR_SUCCESS) {
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_TOKEN);
     }
     return rv;
 }

@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "ipsie/ipsie_log.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_userinfo.h"
 #include "ipsie/ipsie_util.h"
 
@@ -76,6 +77,7 @@ ipsie_userinfo_outcome_e ipsie_userinfo_fetch(json_t **claims, const ipsie_useri
 {
     const char *headers[3];
     ipsie_http_response_t resp;
+    ipsie_userinfo_outcome_e outcome;
     apr_status_t rv;
 
     *claims = NULL;
@@ -84,6 +86,7 @@ ipsie_userinfo_outcome_e ipsie_userinfo_fetch(json_t **claims, const ipsie_useri
                   req->endpoint == NULL ? "userinfo_endpoint" : "access token");
         return IPSIE_USERINFO_UNREACHABLE;
     }
+    ipsie_metric_inc(IPSIE_M_PROVIDER_USERINFO);
     if (req->dpop != NULL) {
         rv = ipsie_dpop_resource_send(&resp, req->dpop, req->endpoint, NULL, req->access_token,
                                       req->now, opts, p);
@@ -97,7 +100,13 @@ ipsie_userinfo_outcome_e ipsie_userinfo_fetch(json_t **claims, const ipsie_useri
     if (rv != APR_SUCCESS) {
         ipsie_log(IPSIE_LOG_ERROR, "IPSIE08707: UserInfo request to %s failed",
                   ipsie_log_safe(req->endpoint, p));
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_USERINFO);
         return IPSIE_USERINFO_UNREACHABLE;
     }
-    return ipsie_userinfo_read(claims, &resp, sub, p);
+    outcome = ipsie_userinfo_read(claims, &resp, sub, p);
+    /* Another user's answer is the provider's answer, not its failure. */
+    if (outcome != IPSIE_USERINFO_OK && outcome != IPSIE_USERINFO_SUB_MISMATCH) {
+        ipsie_metric_inc(IPSIE_M_PROVIDER_FAILED_USERINFO);
+    }
+    return outcome;
 }

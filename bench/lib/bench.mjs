@@ -336,7 +336,9 @@ async function main() {
         for (const p of result.profile) {
             const added = configs.find((c) => c.id === p.id).module === 'none' || p.irAddedPerRequest === undefined
                 ? '' : ` (${p.irAddedPerRequest >= 0 ? '+' : ''}${p.irAddedPerRequest} over unprotected)`;
-            console.log(`\nprofile ${p.id}: ${p.irPerRequest} instructions per request${added}`
+            const counting = configs.find((c) => c.id === p.id).module === 'ipsie'
+                ? `; counters ${p.countingIrPerRequest} of them` : '';
+            console.log(`\nprofile ${p.id}: ${p.irPerRequest} instructions per request${added}${counting}`
                 + `${p.ours.length ? '; top inclusive (ours):' : ''}`);
             for (const f of p.ours.slice(0, 8)) {
                 console.log(`  ${fmt(p.inclusive.length ? f.percent : 0, 2).padStart(6)}%  ${f.fn}`);

@@ -40,6 +40,12 @@ function parseAnnotate(text, limit) {
 }
 
 const OURS = /^(auth_ipsie_|ipsie_)/;
+// The module's counters (mod_auth_ipsie_*_total): what counting costs is what these two spend.
+const COUNTING = /^ipsie_metric_(inc|add)$/;
+
+// Instructions spent counting, inclusive, in a listing.
+const countingIr = (incl) => parseAnnotate(incl, Infinity).filter((r) => COUNTING.test(r.fn))
+    .reduce((sum, r) => sum + r.ir, 0);
 
 // One callgrind run: httpd -X under valgrind, body(server) sends the requests; returns the
 // instructions counted inside the toggled functions and the inclusive and exclusive listings.
@@ -63,7 +69,7 @@ async function callgrindRun(config, { op, port, secrets, services }, body) {
     const excl = annotate('no');
     rmSync(out, { recursive: true, force: true });
     const total = Number((/([\d,]+)\s+(?:\(100\.0%\)\s+)?PROGRAM TOTALS/.exec(incl) ?? ['', '0'])[1].replace(/,/g, ''));
-    return { total, incl, excl };
+    return { total, incl, excl, counting: countingIr(incl) };
 }
 
 // Profiles config with a session cookie made by a normal instance on the same port with the
@@ -72,15 +78,18 @@ async function callgrindRun(config, { op, port, secrets, services }, body) {
 // them when that instance stops, so it logs in on the profiled instance itself (login(server)
 // returns the cookie), and the same login alone, on a second instance, is subtracted: the
 // count per request is (login and requests - login) / requests, while the listings written
-// hold the login too. Returns { requests, irPerRequest, inclusive, exclusive, ours,
+// hold the login too. countingIrPerRequest: the instructions per request spent in the module's
+// counters (ipsie_metric_inc and ipsie_metric_add, the login's subtracted the same way).
+// Returns { requests, irPerRequest, countingIrPerRequest, inclusive, exclusive, ours,
 // annotateFile, loginSubtracted }.
 export async function profileConfig(config, { op, port, secrets, services, cookie, login, requests, resultsDir, stamp }) {
     const ctx = { op, port, secrets, services };
     let loginOnly = 0;
+    let loginCounting = 0;
     if (login) {
-        ({ total: loginOnly } = await callgrindRun(config, ctx, async (server) => { await login(server); }));
+        ({ total: loginOnly, counting: loginCounting } = await callgrindRun(config, ctx, async (server) => { await login(server); }));
     }
-    const { total, incl, excl } = await callgrindRun(config, ctx, async (server) => {
+    const { total, incl, excl, counting } = await callgrindRun(config, ctx, async (server) => {
         const c = login ? await login(server) : cookie;
         for (let i = 0; i < requests; i++) {
             await verifyPage(server, c);
@@ -94,6 +103,7 @@ export async function profileConfig(config, { op, port, secrets, services, cooki
     return {
         requests,
         irPerRequest: Math.round((total - loginOnly) / requests),
+        countingIrPerRequest: Math.round((10 * Math.max(0, counting - loginCounting)) / requests) / 10,
         ...(login ? { loginSubtracted: loginOnly } : {}),
         inclusive: inclusiveAll.slice(0, 30),
         exclusive: parseAnnotate(excl, 25),

@@ -53,6 +53,13 @@ apr_status_t ipsie_provider_cache_jwks_refresh(const ipsie_jwks_t **out, long *r
                                                const ipsie_jwks_t *used, long long now,
                                                apr_time_t deadline);
 
+/* Whether the provider answers (for a health check): the outcome of the last metadata fetch
+ * when it ended less than within seconds before now, else of a fetch made now (or the one in
+ * flight, waited for), with the bounds and the gate of every fetch; a new value replaces the
+ * cached one. APR_SUCCESS, IPSIE_ERR_BUSY, or why the fetch failed. */
+apr_status_t ipsie_provider_cache_check(ipsie_provider_cache_t *cache, long long within,
+                                        long long now, apr_time_t deadline);
+
 /* Take a lease of the gate for an exchange with the provider outside the cache (the token
  * request): IPSIE_ERR_BUSY when none is free; otherwise hand it back with leave when done. */
 apr_status_t ipsie_provider_cache_enter(ipsie_provider_cache_t *cache, ipsie_gate_lease_t *lease);

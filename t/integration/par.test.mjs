@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
-import { CLIENT_ID, startStack } from './lib/stack.mjs';
+import { CLIENT_ID, protectedLocation, startStack } from './lib/stack.mjs';
 import { logLines, pageText, query, setsCookie, stateCookieName } from './lib/util.mjs';
 
 // Only client_id and request_uri travel through the browser.
@@ -144,6 +144,36 @@ describe('PAR refusals', () => {
             await stack.restartOP();
             const { res: again } = await login(new Client(), stack.url('/app/'), 'dave');
             assert.equal(again.status, 200, again.body);
+        } finally {
+            await stack.stop();
+        }
+    });
+});
+
+describe('PAR in the metrics', () => {
+    test('each push counts as a provider request to par, and a failed one as a failure', async () => {
+        const stack = await startStack({
+            directives: ['IPSIEAuthRequestMethod PAR'],
+            locations: (backend) => [
+                protectedLocation('/app', backend),
+                '<Location /ipsie-metrics>', '    SetHandler ipsie-metrics', '    Require all granted', '</Location>',
+            ].join('\n'),
+        });
+        const figure = async (family) => {
+            const text = (await request(stack.url('/ipsie-metrics'))).body;
+            const m = new RegExp(`^mod_auth_ipsie_${family}\\{endpoint="par"\\} (\\d+)$`, 'm').exec(text);
+            assert.ok(m, text);
+            return Number(m[1]);
+        };
+        try {
+            assert.equal((await new Client().get(stack.url('/app/'))).status, 302);
+            assert.equal(await figure('provider_requests_total'), 1);
+            assert.equal(await figure('provider_failures_total'), 0);
+            await stack.op.stop();
+            assert.equal((await new Client().get(stack.url('/app/'))).status, 502);
+            assert.equal(await figure('provider_requests_total'), 2);
+            assert.equal(await figure('provider_failures_total'), 1);
+            assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE08005/, /IPSIE06402/, /IPSIE19005/]), []);
         } finally {
             await stack.stop();
         }

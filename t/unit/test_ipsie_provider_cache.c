@@ -3,6 +3,7 @@
 #include "test_support.h"
 #include "test_http_server.h"
 #include "ipsie/ipsie_error.h"
+#include "ipsie/ipsie_metrics.h"
 #include "ipsie/ipsie_provider_cache.h"
 
 /* ---- provider cache ------------------------------------------------------------------- */
@@ -609,6 +610,65 @@ START_TEST(cache_is_safe_for_concurrent_threads)
 }
 END_TEST
 
+/* A health check asks the provider at most once within its interval, sees a failure that the
+ * requests do not (they keep the cached value), and sees the provider come back; each fetch
+ * is counted, its failure too, and the time of the newest good one is kept. */
+START_TEST(check_asks_at_most_once_within_its_interval_and_sees_the_provider_fail)
+{
+    ipsie_provider_cache_t *cache = new_cache(TTL);
+    const ipsie_provider_t *op = NULL;
+    ipsie_metrics_snapshot_t snap;
+
+    ipsie_metrics_attach(apr_pcalloc(pool, ipsie_metrics_size()));
+    serve_metadata(base_url);
+    ck_assert_int_eq(ipsie_provider_cache_check(cache, 5, T0, 0), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_check(cache, 5, T0 + 4, 0), APR_SUCCESS);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
+    /* The value the check fetched serves requests. */
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 4, 0), APR_SUCCESS);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 1);
+
+    srv_json(WELL_KNOWN, 500, "{}");
+    ck_assert_int_eq(ipsie_provider_cache_check(cache, 5, T0 + 5, 0), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
+    ck_assert_int_eq(ipsie_provider_cache_check(cache, 5, T0 + 9, 0), IPSIE_ERR_HTTP_STATUS);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 2);
+    ck_assert_int_eq(ipsie_provider_cache_metadata(&op, cache, T0 + 9, 0), APR_SUCCESS);
+    ck_assert_str_eq(op->issuer, base_url);
+
+    serve_metadata(base_url);
+    ck_assert_int_eq(ipsie_provider_cache_check(cache, 5, T0 + 10, 0), APR_SUCCESS);
+    ck_assert_int_eq(srv_hits(WELL_KNOWN), 3);
+
+    ipsie_metrics_read(&snap);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_PROVIDER_DISCOVERY], 3);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_PROVIDER_FAILED_DISCOVERY], 1);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_PROVIDER_JWKS], 0);
+    ck_assert_int_eq(snap.fetched[IPSIE_G_METADATA], T0 + 10);
+    ck_assert_int_eq(snap.fetched[IPSIE_G_JWKS], 0);
+    ipsie_metrics_attach(NULL);
+}
+END_TEST
+
+START_TEST(check_of_an_unreachable_provider_fails_and_is_bounded_by_the_gate)
+{
+    ipsie_provider_cache_t *cache = NULL;
+    ipsie_gate_t *gate = new_gate(1);
+    ipsie_gate_lease_t lease;
+    ipsie_http_opts_t opts = {5, NULL, 0};
+
+    ck_assert_int_eq(ipsie_provider_cache_create(&cache, refused_url(WELL_KNOWN), TTL, &opts, pool),
+                     APR_SUCCESS);
+    ipsie_provider_cache_set_gate(cache, gate);
+    ck_assert_int_ne(ipsie_provider_cache_check(cache, 5, T0, 0), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(captured_log, "IPSIE08300"));
+    /* With every lease taken, a check is refused at once, as any fetch would be. */
+    ck_assert_int_eq(ipsie_provider_cache_enter(cache, &lease), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_provider_cache_check(cache, 5, T0 + 10, 0), IPSIE_ERR_BUSY);
+    ipsie_provider_cache_leave(cache, &lease);
+}
+END_TEST
+
 static Suite *provider_cache_suite(void)
 {
     Suite *s = suite_create("ipsie_provider_cache");
@@ -638,6 +698,8 @@ static Suite *provider_cache_suite(void)
     tcase_add_test(cache, cache_counts_other_exchanges_against_its_bound);
     tcase_add_test(cache, caches_sharing_a_gate_share_its_bound);
     tcase_add_test(cache, a_caller_deadline_bounds_its_wait_and_fetch);
+    tcase_add_test(cache, check_asks_at_most_once_within_its_interval_and_sees_the_provider_fail);
+    tcase_add_test(cache, check_of_an_unreachable_provider_fails_and_is_bounded_by_the_gate);
     suite_add_tcase(s, cache);
     return s;
 }

@@ -9,6 +9,7 @@
 
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_kv.h"
+#include "ipsie/ipsie_metrics.h"
 #include "test_kv_servers.h"
 
 #define TIMEOUT_MS 300
@@ -548,6 +549,38 @@ static void assert_every_operation_fails(ipsie_kv_t *kv, long long bound_ms)
     ck_assert_ptr_null(strstr(captured_log, "top-secret"));
 }
 
+/* Every operation that reaches the store is counted once, by its kind; a miss and a key
+ * already there are answers, an unreachable server a failure. */
+START_TEST(operations_and_failures_are_counted_by_kind)
+{
+    ipsie_kv_t *kv = store();
+    ipsie_metrics_snapshot_t snap;
+    unsigned char *value;
+    apr_size_t len;
+
+    ipsie_metrics_attach(apr_pcalloc(pool, ipsie_metrics_size()));
+    ck_assert_int_eq(ipsie_kv_get(kv, "absent", &value, &len, pool), APR_NOTFOUND);
+    set_str(kv, "a", "1");
+    ck_assert_int_eq(ipsie_kv_add(kv, "a", (const unsigned char *)"2", 1, LATER, pool), APR_EEXIST);
+    ck_assert_int_eq(ipsie_kv_get(kv, "bad key", &value, &len, pool), IPSIE_ERR_MALFORMED);
+    ck_assert_int_eq(ipsie_kv_set_add(kv, "s", "m", LATER, pool), APR_SUCCESS);
+    kv_server_stop(&server);
+    ck_assert_int_eq(ipsie_kv_get(kv, "a", &value, &len, pool), IPSIE_ERR_KV);
+    ck_assert_int_eq(ipsie_kv_remove(kv, "a", pool), IPSIE_ERR_KV);
+    ipsie_metrics_read(&snap);
+    ipsie_metrics_attach(NULL);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_GET], 2);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_SET], 1);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_ADD], 1);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_SET_ADD], 1);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_REMOVE], 1);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_FAILED_GET], 1);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_FAILED_REMOVE], 1);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_FAILED_SET], 0);
+    ck_assert_uint_eq(snap.counters[IPSIE_M_CACHE_FAILED_ADD], 0);
+}
+END_TEST
+
 START_TEST(a_stopped_server_is_an_error_at_once)
 {
     ipsie_kv_t *kv = store();
@@ -700,6 +733,7 @@ static TCase *kv_behaviour_tcase(void)
     tcase_add_test(tc, a_child_process_never_talks_on_its_parents_connection);
     tcase_add_test(tc, keys_and_members_outside_the_rules_are_refused_before_anything_is_sent);
     tcase_add_test(tc, a_stopped_server_is_an_error_at_once);
+    tcase_add_test(tc, operations_and_failures_are_counted_by_kind);
     tcase_add_test(tc, a_frozen_server_is_an_error_within_the_timeout_never_a_miss);
     tcase_add_test(tc, a_restarted_server_serves_again_without_a_new_store);
     tcase_add_test(tc, a_server_answering_ok_to_everything_is_an_error_never_a_miss);
