@@ -179,6 +179,10 @@ apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_s
  * Returns DONE. */
 int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
 /* The same with the Cache-Control header given. */
+/* Send len bytes of body (immortal: static or of the request's pool) with status, or only the
+ * status when body is NULL (a 304); returns DONE. */
+int auth_ipsie_send_bytes(request_rec *r, int status, const char *content_type, const char *body,
+                          apr_size_t len);
 int auth_ipsie_send_cached(request_rec *r, int status, const char *content_type, const char *body,
                            const char *cache_control);
 /* A small HTML error page; message is escaped. Returns DONE. */
