@@ -36,6 +36,7 @@ const char ipsie_template_builtin[] =
     "background:#fff;border:1px solid #d0d7de;border-radius:8px}\n"
     "h1{font-size:1.4rem;line-height:1.3;margin:0 0 1rem}\n"
     "p{margin:0 0 1.5rem}\n"
+    "p:last-child{margin-bottom:0}\n"
     "a{display:inline-block;padding:.5rem 1rem;border-radius:6px;background:#0969da;"
     "color:#fff;text-decoration:none}\n"
     "a:hover,a:focus-visible{background:#0550ae;outline:2px solid #0550ae;outline-offset:2px}\n"
