@@ -193,7 +193,7 @@ function printLoginComparison(comparison, env) {
     }
     if (comparison.some((c) => c.module === 'ipsie')) {
         console.log('  (the other mod_auth_ipsie rows have IPSIEDPoP auto, the default: with this OP, which offers DPoP,'
-            + ' a proof on the token request, and no PAR)');
+            + ' proofs on the token and UserInfo requests, and no PAR)');
     }
 }
 

@@ -36,8 +36,8 @@ export const CONFIGS = [
         extra: ({ redis }) => ['OIDCSessionType server-cache', 'OIDCCacheType redis',
             `OIDCRedisCacheServer 127.0.0.1:${redis.port}`] },
     // The login with DPoP and PAR beside the plain one. The OP offers DPoP to every client, so
-    // ipsie-cookie (IPSIEDPoP auto, the default) already sends a proof with its token request:
-    // the plain login is IPSIEDPoP off. The DPoP + PAR client must push its requests and gets
+    // ipsie-cookie (IPSIEDPoP auto, the default) already sends proofs with its token and
+    // UserInfo requests: the plain login is IPSIEDPoP off. The DPoP + PAR client must push its requests and gets
     // DPoP-bound tokens only (the OP refuses anything else); with IPSIEDPoPSigningKey the push
     // carries a proof as well and the code is bound to the key (dpop_jkt).
     { id: 'ipsie-plain', label: 'mod_auth_ipsie, cookie store, plain login (IPSIEDPoP off, GET)', module: 'ipsie',
