@@ -179,6 +179,10 @@ apr_time_t auth_ipsie_provider_deadline(const request_rec *r, const auth_ipsie_s
  * Returns DONE. */
 int auth_ipsie_send(request_rec *r, int status, const char *content_type, const char *body);
 /* The same with the Cache-Control header given. */
+/* Send len bytes of body (immortal: static or of the request's pool) with status, or only the
+ * status when body is NULL (a 304); returns DONE. */
+int auth_ipsie_send_bytes(request_rec *r, int status, const char *content_type, const char *body,
+                          apr_size_t len);
 int auth_ipsie_send_cached(request_rec *r, int status, const char *content_type, const char *body,
                            const char *cache_control);
 /* A small HTML error page; message is escaped. Returns DONE. */
@@ -243,6 +247,10 @@ ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settin
  * IPSIE_ERR_KV (logged) when the store could not remove it. */
 apr_status_t auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t *cfg,
                                     const ipsie_session_t *s, auth_ipsie_end_e reason);
+/* auth_ipsie_session_write.c */
+/* Whether a revocation entry ends s: *revoked. IPSIE_ERR_KV when the store cannot say. */
+apr_status_t auth_ipsie_session_revoked(int *revoked, request_rec *r,
+                                        const auth_ipsie_settings_t *cfg, const ipsie_session_t *s);
 /* Write last_activity back when enough time has passed since it was (lazily). */
 void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
                               long long now);

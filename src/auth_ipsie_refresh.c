@@ -67,31 +67,6 @@ static const char *generation_name(const auth_ipsie_settings_t *cfg, const char 
                              (const char *const[]){s->id, s->refresh_token, expiry}, 3, p);
 }
 
-apr_status_t auth_ipsie_take_mark(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                  const char *name, long long until)
-{
-    apr_status_t rv;
-
-    if (cfg->kv == NULL) {
-        return APR_SUCCESS;
-    }
-    rv = name != NULL ? ipsie_kv_add(cfg->kv, name, (const unsigned char *)"1", 1,
-                                     apr_time_from_sec(until), r->pool)
-                      : IPSIE_ERR_CRYPTO;
-    if (rv == APR_EEXIST) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "IPSIE17010: another request asks the provider for this session now: this "
-                      "one goes on without");
-    }
-    else if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "IPSIE17007: the %s store cannot take the mark that one request at a time "
-                      "asks the provider for a session: not asked now",
-                      cfg->kv->ops->name);
-    }
-    return rv;
-}
-
 /* What a refresh mark says: its attempt runs or left a result, failed and may be tried again
  * later, or was refused by the provider (the session has ended, a copy of its cookie too). */
 #define MARK_BUSY '1'

@@ -16,24 +16,31 @@ int auth_ipsie_send(request_rec *r, int status, const char *content_type, const 
     return auth_ipsie_send_cached(r, status, content_type, body, "no-store");
 }
 
-int auth_ipsie_send_cached(request_rec *r, int status, const char *content_type, const char *body,
-                           const char *cache_control)
+int auth_ipsie_send_bytes(request_rec *r, int status, const char *content_type, const char *body,
+                          apr_size_t len)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_size_t len = strlen(body);
 
     r->status = status;
-    apr_table_setn(r->err_headers_out, "Cache-Control", cache_control);
-    ap_set_content_type(r, content_type);
-    ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) {
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(body, len, bb->bucket_alloc));
+    if (body != NULL) {
+        ap_set_content_type(r, content_type);
+        ap_set_content_length(r, (apr_off_t)len);
+        if (!r->header_only) {
+            APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(body, len, bb->bucket_alloc));
+        }
     }
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     if (ap_pass_brigade(r->output_filters, bb) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "IPSIE11006: client went away");
     }
     return DONE;
+}
+
+int auth_ipsie_send_cached(request_rec *r, int status, const char *content_type, const char *body,
+                           const char *cache_control)
+{
+    apr_table_setn(r->err_headers_out, "Cache-Control", cache_control);
+    return auth_ipsie_send_bytes(r, status, content_type, body, strlen(body));
 }
 
 /* A page of the module: the configured template (or the built-in one) filled in. Every page

@@ -1,7 +1,7 @@
 /* A session's life on every request: read through the store, judged by the ceiling and idle
  * rules (SPEC section 1) and by the revocation entries of the shared store (SPEC section 3),
- * ended with its reason logged, and its last activity written back lazily. Which store keeps
- * it is the configuration's business, not this file's. */
+ * refreshed or renewed when due, and ended with its reason logged; writes are in
+ * auth_ipsie_session_write.c. Which store keeps it is the configuration's business. */
 #include <httpd.h>
 
 #include <apr_strings.h>
@@ -11,7 +11,6 @@
 #include "ipsie/ipsie_error.h"
 #include "ipsie/ipsie_log.h"
 #include "ipsie/ipsie_metrics.h"
-#include "ipsie/ipsie_revocation.h"
 
 APLOG_USE_MODULE(auth_ipsie);
 
@@ -69,35 +68,6 @@ apr_status_t auth_ipsie_session_end(request_rec *r, const auth_ipsie_settings_t 
     return rv;
 }
 
-/* Whether a revocation entry ends s: *revoked. IPSIE_ERR_KV when the store cannot say. One
- * round trip for every name of s. */
-static apr_status_t check_revoked(int *revoked, request_rec *r, const auth_ipsie_settings_t *cfg,
-                                  const ipsie_session_t *s)
-{
-    apr_array_header_t *names;
-    unsigned char **values;
-    apr_size_t *lens;
-    apr_status_t rv;
-
-    *revoked = 0;
-    /* On one host, a store no revocation was ever written to has none to find. */
-    if (auth_ipsie_kv_socache_is(cfg->kv) && !auth_ipsie_kv_socache_any_revocation(cfg->kv)) {
-        return APR_SUCCESS;
-    }
-    names = ipsie_revocation_names(cfg->crypto, s, r->pool);
-    if (names == NULL) {
-        return IPSIE_ERR_CRYPTO;
-    }
-    values = apr_pcalloc(r->pool, sizeof(*values) * (apr_size_t)names->nelts);
-    lens = apr_pcalloc(r->pool, sizeof(*lens) * (apr_size_t)names->nelts);
-    rv = ipsie_kv_get_many(cfg->kv, (const char *const *)names->elts, names->nelts, values, lens,
-                           r->pool);
-    if (rv == APR_SUCCESS) {
-        *revoked = ipsie_revocation_applies(s, values, lens, names->nelts);
-    }
-    return rv;
-}
-
 /* The store failed: one tagged line; the caller answers 503. */
 static apr_status_t store_failed(request_rec *r, const auth_ipsie_settings_t *cfg, apr_status_t rv)
 {
@@ -139,7 +109,7 @@ apr_status_t auth_ipsie_session_current(ipsie_session_t **out, ipsie_session_sta
                     || ipsie_session_idle_remaining(s, &cfg->policy, now) > 0);
     /* A revoked session is neither served nor renewed. */
     if ((*state == IPSIE_SESSION_VALID || renewable) && cfg->revocation_per_request) {
-        rv = check_revoked(&revoked, r, cfg, s);
+        rv = auth_ipsie_session_revoked(&revoked, r, cfg, s);
         if (rv != APR_SUCCESS) {
             *state = IPSIE_SESSION_NONE;
             return store_failed(r, cfg, rv);
@@ -194,114 +164,8 @@ ipsie_session_t *auth_ipsie_session_peek(request_rec *r, const auth_ipsie_settin
     }
     /* A store that cannot say counts as revoked here: nothing is ended, nothing granted. */
     if (cfg->revocation_per_request
-        && (check_revoked(&revoked, r, cfg, s) != APR_SUCCESS || revoked)) {
+        && (auth_ipsie_session_revoked(&revoked, r, cfg, s) != APR_SUCCESS || revoked)) {
         return NULL;
     }
     return s;
-}
-
-/* After a server-side session was written: a back-channel logout that removed it (or read
- * its index) while this request ran would not see the new entry, but its revocation entries
- * were written first, so they are read now, and take the entry away again. A store that
- * cannot say takes it away too. IPSIE_ERR_REVOKED, IPSIE_ERR_KV, or APR_SUCCESS. */
-static apr_status_t recheck_after_write(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                        const ipsie_session_t *s)
-{
-    int revoked = 0;
-    apr_status_t rv;
-
-    if (cfg->kv == NULL || cfg->revocation_per_request) {
-        return APR_SUCCESS;
-    }
-    rv = check_revoked(&revoked, r, cfg, s);
-    if (rv == APR_SUCCESS && !revoked) {
-        return APR_SUCCESS;
-    }
-    if (rv == APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "IPSIE11015: a session was revoked while it was being written: removed");
-    }
-    /* The request's own cookie is cleared only with the entry gone. */
-    if (cfg->store->remove(r, cfg, s) != APR_SUCCESS) {
-        return IPSIE_ERR_KV;
-    }
-    return rv == APR_SUCCESS ? IPSIE_ERR_REVOKED : IPSIE_ERR_KV;
-}
-
-void auth_ipsie_session_touch(request_rec *r, const auth_ipsie_settings_t *cfg, ipsie_session_t *s,
-                              long long now)
-{
-    /* Lazy write-back: most requests leave the session alone. */
-    if (!ipsie_session_needs_touch(s, &cfg->policy, now)) {
-        return;
-    }
-    s->last_activity = now;
-    /* The new cookie rides on the application's response: keep it out of shared caches. */
-    apr_table_mergen(r->err_headers_out, "Cache-Control", "private");
-    if (cfg->store->save(r, cfg, s) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "IPSIE11007: cannot rewrite the session");
-        return;
-    }
-    recheck_after_write(r, cfg, s);
-}
-
-apr_status_t auth_ipsie_session_keep(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                     ipsie_session_t *s)
-{
-    apr_status_t rv;
-
-    /* Its last activity is the request's to write (auth_ipsie_session_touch): ?info=json,
-     * which may refresh a session too, is no activity. */
-    /* The new cookie rides on the application's response: keep it out of shared caches. */
-    apr_table_mergen(r->err_headers_out, "Cache-Control", "private");
-    rv = cfg->store->save(r, cfg, s);
-    if (rv == IPSIE_ERR_TOO_LARGE) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "IPSIE11018: the refreshed session of sub=%s no longer fits the cookies: "
-                      "the one before is kept",
-                      ipsie_log_safe(s->sub, r->pool));
-        return APR_SUCCESS;
-    }
-    if (rv != APR_SUCCESS) {
-        return IPSIE_ERR_KV;
-    }
-    rv = recheck_after_write(r, cfg, s);
-    return rv == IPSIE_ERR_KV ? IPSIE_ERR_KV : APR_SUCCESS;
-}
-
-apr_status_t auth_ipsie_session_start(request_rec *r, const auth_ipsie_settings_t *cfg,
-                                      ipsie_session_t *s)
-{
-    apr_status_t rv = cfg->store->save(r, cfg, s);
-
-    return rv == APR_SUCCESS ? recheck_after_write(r, cfg, s) : rv;
-}
-
-apr_status_t auth_ipsie_revoke(request_rec *r, const auth_ipsie_settings_t *cfg,
-                               const apr_array_header_t *names, long long now)
-{
-    apr_size_t len;
-    const unsigned char *value = ipsie_revocation_value(now, &len, r->pool);
-    long long later = now > apr_time_sec(r->request_time) ? now : apr_time_sec(r->request_time);
-    apr_time_t until = apr_time_from_sec(ipsie_revocation_expiry(later, cfg->policy.max_duration));
-    apr_status_t rv = APR_SUCCESS;
-    int i;
-
-    if (cfg->kv == NULL || names == NULL) {
-        return names == NULL ? IPSIE_ERR_CRYPTO : APR_SUCCESS;
-    }
-    /* Before the entries: a request that sees the mark then finds them. */
-    if (auth_ipsie_kv_socache_is(cfg->kv)) {
-        auth_ipsie_kv_socache_note_revocation(cfg->kv);
-    }
-    for (i = 0; rv == APR_SUCCESS && i < names->nelts; i++) {
-        rv = ipsie_kv_set(cfg->kv, APR_ARRAY_IDX(names, i, const char *), value, len, until,
-                          r->pool);
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "IPSIE11014: a revocation cannot be written to the %s store",
-                      cfg->kv->ops->name);
-    }
-    return rv;
 }

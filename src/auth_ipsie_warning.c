@@ -21,32 +21,16 @@ const char auth_ipsie_warning_version[] = AUTH_IPSIE_WARNING_VERSION;
 static int send_asset(request_rec *r, const char *asked_version, const char *content_type,
                       const char *body, apr_size_t len)
 {
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    int status;
-
     apr_table_setn(r->headers_out, "ETag", "\"" AUTH_IPSIE_WARNING_VERSION "\"");
     apr_table_setn(r->headers_out, "Cache-Control",
                    strcmp(asked_version, AUTH_IPSIE_WARNING_VERSION) == 0
                        ? "public, max-age=31536000, immutable"
                        : "public, max-age=300");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    status = ap_meets_conditions(r);
-    if (status == HTTP_NOT_MODIFIED) {
-        r->status = HTTP_NOT_MODIFIED;
+    if (ap_meets_conditions(r) == HTTP_NOT_MODIFIED) {
+        return auth_ipsie_send_bytes(r, HTTP_NOT_MODIFIED, NULL, NULL, 0);
     }
-    else {
-        r->status = HTTP_OK;
-        ap_set_content_type(r, content_type);
-        ap_set_content_length(r, (apr_off_t)len);
-        if (!r->header_only) {
-            APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create(body, len, bb->bucket_alloc));
-        }
-    }
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
-    if (ap_pass_brigade(r->output_filters, bb) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "IPSIE11006: client went away");
-    }
-    return DONE;
+    return auth_ipsie_send_bytes(r, HTTP_OK, content_type, body, len);
 }
 
 int auth_ipsie_warning_js(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_t *args)

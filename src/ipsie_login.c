@@ -155,6 +155,18 @@ static ipsie_login_outcome_e session_outcome(apr_status_t rv)
     }
 }
 
+void ipsie_login_id_token_expect(ipsie_id_token_expect_t *expect, const char *issuer,
+                                 const ipsie_login_policy_t *policy, long long now)
+{
+    memset(expect, 0, sizeof(*expect));
+    expect->issuer = issuer;
+    expect->client_id = policy->client_id;
+    expect->allowed_algs = policy->signing_algs;
+    expect->aud_single_string = policy->aud_single_string;
+    expect->clock_skew = policy->clock_skew;
+    expect->now = now;
+}
+
 void ipsie_login_complete(ipsie_login_result_t *out, const ipsie_login_state_t *st,
                           const ipsie_token_response_t *tokens, const char *issuer,
                           const ipsie_jwks_t *jwks, int keys_refetched,
@@ -165,14 +177,8 @@ void ipsie_login_complete(ipsie_login_result_t *out, const ipsie_login_state_t *
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
-    memset(&expect, 0, sizeof(expect));
-    expect.issuer = issuer;
-    expect.client_id = policy->client_id;
+    ipsie_login_id_token_expect(&expect, issuer, policy, now);
     expect.nonce = st->nonce;
-    expect.allowed_algs = policy->signing_algs;
-    expect.aud_single_string = policy->aud_single_string;
-    expect.clock_skew = policy->clock_skew;
-    expect.now = now;
     rv = ipsie_id_token_validate(&claims, tokens->id_token, jwks, &expect, p);
     if (rv != APR_SUCCESS) {
         /* Keys fetched after the token was signed may verify it; keys fetched for it, not. */

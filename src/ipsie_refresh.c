@@ -136,15 +136,9 @@ void ipsie_refresh_apply(ipsie_refresh_result_t *out, ipsie_session_t *s,
     memset(out, 0, sizeof(*out));
     out->old_ceiling = s->ceiling;
     if (tokens->id_token != NULL) {
-        memset(&expect, 0, sizeof(expect));
-        expect.issuer = issuer;
-        expect.client_id = policy->client_id;
+        ipsie_login_id_token_expect(&expect, issuer, policy, now);
         expect.nonce = first_nonce(s, p);
         expect.nonce_optional = 1;
-        expect.allowed_algs = policy->signing_algs;
-        expect.aud_single_string = policy->aud_single_string;
-        expect.clock_skew = policy->clock_skew;
-        expect.now = now;
         rv = ipsie_id_token_validate(&claims, tokens->id_token, jwks, &expect, p);
         if (rv != APR_SUCCESS) {
             out->outcome =

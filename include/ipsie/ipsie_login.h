@@ -96,6 +96,11 @@ typedef struct {
     const char *detail;       /* for AUTH_TIME_MISSING: what asked for it */
 } ipsie_login_result_t;
 
+/* What an ID token from the provider is checked against under policy: issuer, client id,
+ * algorithms, aud form, clock skew and now; the nonce is the caller's. */
+void ipsie_login_id_token_expect(ipsie_id_token_expect_t *expect, const char *issuer,
+                                 const ipsie_login_policy_t *policy, long long now);
+
 /* After the token request: the ID token of tokens validated for issuer and the state's nonce
  * with jwks, auth_time against max_age and the state's prompt=login, then the session and its
  * ceiling. keys_refetched says jwks were fetched again for this token: without it a token
