@@ -1,7 +1,8 @@
 // The benchmark: throughput and latency of a protected static page for each configuration
-// in CONFIGS, interleaved, plus the cost of a login, the memory of an httpd child after many
-// logins, and a CPU profile of the request path (the unprotected page's too, so that a
-// module's added instructions per request stand beside its ratios). Run through bench/run.
+// in CONFIGS, interleaved, plus the cost of a login (plain and with DPoP + PAR too), the
+// memory of an httpd child after many logins, and a CPU profile of the request path (the
+// unprotected page's too, so that a module's added instructions per request stand beside its
+// ratios) and of a login. Run through bench/run.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, release } from 'node:os';
@@ -10,10 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startOP } from '../../t/integration/lib/op.mjs';
 import { freePort } from '../../t/integration/lib/ports.mjs';
-import { CONFIGS } from './configs.mjs';
-import { profileConfig } from './profile.mjs';
+import { CONFIGS, LOGIN_COMPARISON } from './configs.mjs';
+import { profileConfig, profileLogins } from './profile.mjs';
+import { keyStore } from '../../t/integration/lib/keys.mjs';
 import { startKvServer } from '../../t/integration/lib/kvserver.mjs';
-import { newSecrets, opClient, PAGE_PATH, startServer } from './server.mjs';
+import { newSecrets, opClient, openidcFeatures, PAGE_PATH, startServer } from './server.mjs';
 import { loginOnce, refreshCookie, verifyPage } from './session.mjs';
 import { median, runWrk } from './wrk.mjs';
 
@@ -31,6 +33,7 @@ function options() {
             logins: { type: 'string' },
             concurrency: { type: 'string', default: '4' },
             'profile-requests': { type: 'string' },
+            'profile-logins': { type: 'string' },
             only: { type: 'string' },
             'no-memory': { type: 'boolean', default: false },
             'no-profile': { type: 'boolean', default: false },
@@ -48,6 +51,7 @@ function options() {
         logins: num(values.logins, 10000, 300),
         concurrency: Number(values.concurrency),
         profileRequests: num(values['profile-requests'], 3000, 300),
+        profileLogins: num(values['profile-logins'], 10, 3),
         only: values.only ? values.only.split(',') : undefined,
         memory: !values['no-memory'],
         profile: !values['no-profile'] && !q,
@@ -139,10 +143,67 @@ function printTable(rows) {
     }
 }
 
+// Each module's plain login beside its login with DPoP + PAR (LOGIN_COMPARISON), from the
+// login rows: { module, name, plain, dpopPar, ratio, irRatio, unsupported }. A module that
+// cannot do both gets unsupported (what the installed module lacks) instead of a row.
+function loginComparison(login) {
+    const row = (id) => login.find((l) => l.id === id);
+    return LOGIN_COMPARISON.filter((l) => row(l.plain) || (l.dpopPar && row(l.dpopPar))).map((l) => {
+        const plain = row(l.plain);
+        const dpopPar = l.dpopPar ? row(l.dpopPar) : undefined;
+        const out = { module: l.module, name: l.name, plain: plain ?? null, dpopPar: dpopPar ?? null };
+        if (plain && dpopPar) {
+            out.ratio = dpopPar.medianMs / plain.medianMs;
+            if (plain.irPerLogin !== undefined && dpopPar.irPerLogin !== undefined) {
+                out.irRatio = dpopPar.irPerLogin / plain.irPerLogin;
+            }
+        }
+        if (!l.dpopPar && l.module === 'openidc') {
+            const f = openidcFeatures();
+            out.unsupported = {
+                ...f,
+                why: f.par && f.dpop
+                    ? 'the installed module has PAR and DPoP, but bench/lib/configs.mjs has no configuration for them yet'
+                    : `the installed module has ${[f.par ? '' : 'no PAR', f.dpop ? '' : 'no DPoP'].filter(Boolean).join(' and ')}`,
+            };
+        }
+        return out;
+    });
+}
+
+function printLoginComparison(comparison, env) {
+    if (comparison.length === 0) {
+        return;
+    }
+    console.log('\nlogin, plain and with DPoP + PAR (medians):');
+    for (const c of comparison) {
+        const ms = (l) => (l ? `${fmt(l.medianMs, 1)} ms (${l.id})` : 'not run');
+        const ir = (l) => (l?.irPerLogin !== undefined ? `, ${l.irPerLogin} instr` : '');
+        let line = `  ${c.name.padEnd(17)} plain ${ms(c.plain)}${ir(c.plain)}; DPoP + PAR `;
+        if (c.unsupported) {
+            const version = c.module === 'openidc' ? ` ${env.mod_auth_openidc}` : '';
+            line += `not possible: ${c.unsupported.why}${version ? ` (${c.name}${version})` : ''}`;
+        } else {
+            line += `${ms(c.dpopPar)}${ir(c.dpopPar)}`;
+            if (c.ratio !== undefined) {
+                line += `; DPoP + PAR / plain ${fmt(c.ratio)}x${c.irRatio !== undefined ? ` (instructions ${fmt(c.irRatio)}x)` : ''}`;
+            }
+        }
+        console.log(line);
+    }
+    if (comparison.some((c) => c.module === 'ipsie')) {
+        console.log('  (the other mod_auth_ipsie rows have IPSIEDPoP auto, the default: with this OP, which offers DPoP,'
+            + ' proofs on the token and UserInfo requests, and no PAR)');
+    }
+}
+
 async function main() {
     const opt = options();
     const configs = opt.only ? CONFIGS.filter((c) => opt.only.includes(c.id) || c.module === 'none') : CONFIGS;
     const protectedConfigs = configs.filter((c) => c.module !== 'none');
+    // The configurations of the throughput rounds, the memory reading and the request profile;
+    // the loginOnly ones are in the login timing only.
+    const measuredConfigs = configs.filter((c) => !c.loginOnly);
     const started = new Date();
     const stamp = started.toISOString().replace(/[:.]/g, '-');
     mkdirSync(RESULTS, { recursive: true });
@@ -158,22 +219,29 @@ async function main() {
     // The servers some configurations need, one each for the whole run, shared by the
     // configurations that name it (each keeps its own keys there).
     const services = {};
+    const placeholders = { redis: { port: 'PORT' }, dpopKey: { path: 'KEY.pem' } };
     const result = {
         started: started.toISOString(), environment: environment(), options: opt,
-        configs: configs.map((c) => ({ ...c, extra: typeof c.extra === 'function' ? c.extra({ redis: { port: 'PORT' } }) : c.extra })),
+        configs: configs.map((c) => ({ ...c, extra: typeof c.extra === 'function' ? c.extra(placeholders) : c.extra })),
     };
+    const keys = keyStore();
     const start = (c) => startServer(c, { op, port: ports[c.id], ...secrets[c.id], services });
     try {
         if (configs.some((c) => c.services?.includes('redis'))) {
             services.redis = await startKvServer('redis');
             log(`redis-server on port ${services.redis.port}`);
         }
+        if (configs.some((c) => c.services?.includes('dpopKey'))) {
+            services.dpopKey = keys.make('ec');
+        }
         for (const c of configs) {
             servers.push(await start(c));
         }
         log(`OP ${op.issuer}; httpd: ${servers.map((s) => `${s.config.id}=${s.port}`).join(' ')}`);
 
-        // One login per configuration; its cookie is what wrk sends.
+        // One login per configuration; its cookie is what wrk sends. For the loginOnly ones it
+        // is the check that the login works, and, for all, the first login on the instance,
+        // which fetches the provider's metadata and keys before the timed ones.
         const sessions = {};
         for (const s of servers) {
             const { cookie, client } = s.config.module === 'none' ? { cookie: '' } : await loginOnce(s, `bench-${s.config.id}`);
@@ -185,20 +253,21 @@ async function main() {
 
         // Throughput and latency, interleaved: every round runs each configuration once.
         const wrkOpts = { threads: opt.threads, connections: opt.connections, duration: opt.duration };
-        for (const s of servers) {
+        const measuredServers = servers.filter((s) => !s.config.loginOnly);
+        for (const s of measuredServers) {
             await measure(s, sessions[s.config.id], { ...wrkOpts, duration: 1 });
         }
-        const runs = Object.fromEntries(servers.map((s) => [s.config.id, []]));
+        const runs = Object.fromEntries(measuredServers.map((s) => [s.config.id, []]));
         for (let round = 0; round < opt.rounds; round++) {
             // Rotate the order so that no configuration always follows the same one.
-            const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+            const order = measuredServers.map((_, i) => measuredServers[(i + round) % measuredServers.length]);
             for (const s of order) {
                 const r = await measure(s, sessions[s.config.id], wrkOpts);
                 runs[s.config.id].push({ rps: r.rps, p50: r.p50, p99: r.p99, requests: r.requests, ...(r.retried ? { retried: true } : {}) });
                 log(`round ${round + 1}/${opt.rounds} ${s.config.id}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
             }
         }
-        const rows = configs.map((c) => ({
+        const rows = measuredConfigs.map((c) => ({
             id: c.id,
             label: c.label,
             rps: median(runs[c.id].map((r) => r.rps)),
@@ -227,11 +296,13 @@ async function main() {
         }
         result.login = protectedConfigs.map((c) => ({
             id: c.id,
+            ...(c.loginOnly ? { loginOnly: true } : {}),
             samples: times[c.id].length,
             medianMs: median(times[c.id]),
             minMs: Math.min(...times[c.id]),
             maxMs: Math.max(...times[c.id]),
         }));
+        result.loginComparison = loginComparison(result.login);
         for (const s of servers) {
             const problems = s.errorLog().split('\n').filter((l) => /:(error|crit|alert|emerg)\]/.test(l));
             if (problems.length > 0) {
@@ -245,7 +316,7 @@ async function main() {
         // Memory of the one httpd child after many distinct logins, on a fresh instance each.
         if (opt.memory) {
             result.memory = { logins: opt.logins, concurrency: opt.concurrency, rows: [] };
-            for (const c of protectedConfigs) {
+            for (const c of protectedConfigs.filter((x) => !x.loginOnly)) {
                 const s = await start(c);
                 servers.push(s);
                 await loginOnce(s, `mem-${c.id}-first`);
@@ -276,7 +347,7 @@ async function main() {
         // module's added cost is its instructions per request less the unprotected page's.
         if (opt.profile) {
             result.profile = [];
-            for (const c of configs) {
+            for (const c of measuredConfigs) {
                 let cookie = '';
                 let login;
                 if (c.inProcess) {
@@ -303,6 +374,21 @@ async function main() {
                     row.irAddedPerRequest = p.irAddedPerRequest;
                 }
             }
+
+            // Instructions per login, for the configurations of the login comparison.
+            const compared = new Set(result.loginComparison.flatMap((l) => [l.plain?.id, l.dpopPar?.id]).filter(Boolean));
+            for (const c of protectedConfigs.filter((x) => compared.has(x.id))) {
+                log(`${c.id}: profiling 1 and ${1 + opt.profileLogins} logins under callgrind`);
+                const p = await profileLogins(c, {
+                    op, port: ports[c.id], secrets: secrets[c.id], services, logins: opt.profileLogins,
+                    login: (server, i) => loginOnce(server, `profile-login-${c.id}-${i}`),
+                });
+                const row = result.login.find((l) => l.id === c.id);
+                row.irPerLogin = p.irPerLogin;
+                row.irFirstLogin = p.firstLogin;
+                row.profiledLogins = p.logins;
+            }
+            result.loginComparison = loginComparison(result.login);
         }
     } finally {
         for (const s of servers) {
@@ -310,6 +396,7 @@ async function main() {
         }
         await op.stop();
         await services.redis?.stop();
+        keys.remove();
     }
 
     result.finished = new Date().toISOString();
@@ -323,8 +410,10 @@ async function main() {
     console.log('\nlogin (authorization request -> OP -> callback -> token request -> session), median of '
         + `${opt.loginSamples}:`);
     for (const l of result.login) {
-        console.log(`  ${l.id.padEnd(16)} ${fmt(l.medianMs, 1)} ms (min ${fmt(l.minMs, 1)}, max ${fmt(l.maxMs, 1)})`);
+        console.log(`  ${l.id.padEnd(16)} ${fmt(l.medianMs, 1)} ms (min ${fmt(l.minMs, 1)}, max ${fmt(l.maxMs, 1)})`
+            + `${l.irPerLogin !== undefined ? `; ${l.irPerLogin} instructions per login in httpd` : ''}`);
     }
+    printLoginComparison(result.loginComparison, result.environment);
     if (result.memory) {
         console.log(`\nhttpd child RSS after ${opt.logins} distinct logins (${opt.concurrency} at a time):`);
         for (const m of result.memory.rows) {

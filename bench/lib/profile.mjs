@@ -111,3 +111,19 @@ export async function profileConfig(config, { op, port, secrets, services, cooki
         annotateFile,
     };
 }
+
+// Instructions httpd spends on a login (callgrind, the same toggles: the module's requests to
+// the OP included, the OP itself not): logins(server, n) logs in n times on a fresh instance.
+// The first login on an instance also fetches the provider's metadata and keys, so one run
+// does 1 login and another 1 + n, and the difference is divided by n. Returns { logins,
+// irPerLogin, firstLogin }.
+export async function profileLogins(config, { op, port, secrets, services, logins, login }) {
+    const ctx = { op, port, secrets, services };
+    const { total: first } = await callgrindRun(config, ctx, async (server) => { await login(server, 0); });
+    const { total } = await callgrindRun(config, ctx, async (server) => {
+        for (let i = 0; i <= logins; i++) {
+            await login(server, i);
+        }
+    });
+    return { logins, irPerLogin: Math.round((total - first) / logins), firstLogin: first };
+}

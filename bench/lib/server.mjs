@@ -45,14 +45,46 @@ export function pageHtml() {
     return head + `<p>${'x'.repeat(fill - 8)}</p>\n` + tail;
 }
 
-// A client registration at the OP for a configuration on an httpd port.
+// A client registration at the OP for a configuration on an httpd port (with the
+// configuration's own metadata, config.client).
 export function opClient(config, port, secret) {
     return {
         client_id: `bench-${config.id}`,
         client_secret: secret,
         redirect_uris: [`http://127.0.0.1:${port}/app/redirect_uri`],
         token_endpoint_auth_method: 'client_secret_basic',
+        ...(config.client ?? {}),
     };
+}
+
+// Whether the installed mod_auth_openidc can push its authorization requests (PAR: httpd
+// accepts OIDCProviderAuthRequestMethod PAR) and has DPoP (any directive or message naming
+// it in the module). Returns { par, dpop, parError }: parError is httpd's answer to the line.
+export function openidcFeatures() {
+    const dir = mkdtempSync(join(tmpdir(), 'ipsie-bench-openidc-probe-'));
+    try {
+        const confFile = join(dir, 'httpd.conf');
+        writeFileSync(confFile, [
+            `ServerRoot "${dir}"`, `DefaultRuntimeDir "${dir}"`, `PidFile "${dir}/httpd.pid"`,
+            `ErrorLog "${dir}/error.log"`, 'Listen 127.0.0.1:1', 'ServerName 127.0.0.1',
+            `LoadModule mpm_event_module ${MODULES_DIR}/mod_mpm_event.so`,
+            `LoadModule authz_core_module ${MODULES_DIR}/mod_authz_core.so`,
+            `LoadModule auth_openidc_module ${OPENIDC_SO}`,
+            'OIDCProviderAuthRequestMethod PAR', '',
+        ].join('\n'));
+        let par = true;
+        let parError = '';
+        try {
+            execFileSync(APACHE, ['-t', '-f', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+        } catch (err) {
+            par = false;
+            parError = `${err.stderr ?? ''}`.trim().split('\n').filter((l) => /OIDCProviderAuthRequestMethod/.test(l)).join(' ');
+        }
+        const dpop = /dpop/i.test(readFileSync(OPENIDC_SO).toString('latin1'));
+        return { par, dpop, parError };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 function protectionLines(config, { port, op, secret, passphrase, services = {} }) {
