@@ -99,6 +99,11 @@ static apr_status_t validate(ipsie_logout_token_t **token, apr_status_t *keys_rv
     if (*keys_rv != APR_SUCCESS) {
         return *keys_rv;
     }
+    /* Under sl1, keys from a jwks_uri that is not https are no keys of the provider's. */
+    if (auth_ipsie_provider_breaks_profile(r, cfg, op)) {
+        *keys_rv = IPSIE_ERR_METADATA;
+        return *keys_rv;
+    }
     memset(&expect, 0, sizeof(expect));
     expect.issuer = op->issuer;
     expect.client_id = cfg->client.client_id;

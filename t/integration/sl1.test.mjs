@@ -6,10 +6,13 @@
 // both serve; the module trusts that CA through IPSIEProviderCACertificate, and the test client
 // through its ca option. Verification stays on everywhere.
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import tls from 'node:tls';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, login, request } from './lib/client.mjs';
+import { logoutClaims, signJwt } from './lib/jwt.mjs';
 import { CLIENT_ID, startStack } from './lib/stack.mjs';
 import { makeCA } from './lib/tls.mjs';
 import { jwtPayload, logLines, nowS, pageText, query } from './lib/util.mjs';
@@ -267,6 +270,65 @@ describe('a provider whose metadata names an http endpoint', () => {
         const { res } = await login(newClient(), lax.url('/app/'), 'hank');
         assert.equal(res.status, 200, `${res.status} ${res.body}`);
         assert.equal(logLines(lax.httpd, /IPSIE10022/).length, 0);
+    });
+});
+
+// Metadata whose jwks_uri is plain http, served here with a key of the test's own: whoever is
+// on the path can hand out keys. Under sl1 no back-channel logout token is checked with keys
+// fetched from it (IPSIE10022, a 400, the keys not fetched); without sl1 they are fetched and a
+// token signed with that key is taken.
+describe('a provider whose jwks_uri is http, at a back-channel logout', () => {
+    const key = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'on-path', alg: 'ES256' };
+    const { d, ...publicKey } = key;
+    let keyServer;
+    let fetched = 0;
+    let strict;
+    let lax;
+
+    before(async () => {
+        keyServer = http.createServer((req, res) => {
+            fetched++;
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify({ keys: [publicKey] }));
+        });
+        await new Promise((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
+        const opts = { tls: tlsFiles, idTokenAlg: 'ES256', opMetadata: { jwks_uri: `http://127.0.0.1:${keyServer.address().port}/jwks` } };
+        strict = await startStack({ ...opts, directives: SL1 });
+        lax = await startStack({ ...opts, directives: ['IPSIEMaxAge 3600'] });
+    });
+    after(async () => {
+        await strict?.stop();
+        await lax?.stop();
+        await new Promise((resolve) => keyServer?.close(resolve));
+    });
+
+    const post = (stack) => {
+        const token = signJwt(logoutClaims({ iss: stack.op.issuer, aud: CLIENT_ID, sub: 'alice', sid: 'on-path-sid' }), key,
+            { typ: 'logout+jwt' });
+        return request(`${stack.redirectUri}?logout=backchannel`, {
+            method: 'POST',
+            ca: caPem,
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ logout_token: token }).toString(),
+        });
+    };
+
+    test('under sl1, the logout token is refused and no key is fetched over http', async () => {
+        const res = await post(strict);
+        assert.equal(res.status, 400, `${res.status} ${res.body}`);
+        assert.equal(fetched, 0, 'no key fetched from the http jwks_uri');
+        assert.equal(logLines(strict.httpd, /IPSIE10022: .*jwks_uri/).length, 1);
+        assert.equal(logLines(strict.httpd, /IPSIE12024/).length, 0);
+        assert.deepEqual(strict.httpd.errorLogProblems([/IPSIE10022: /, /IPSIE12023: /]), []);
+    });
+
+    test('without sl1, the keys come from the http jwks_uri and the token is taken', async () => {
+        const before = fetched;
+        const res = await post(lax);
+        assert.equal(res.status, 200, `${res.status} ${res.body}`);
+        assert.equal(fetched - before, 1);
+        assert.equal(logLines(lax.httpd, /IPSIE12024: back-channel logout: sid=on-path-sid sub=alice/).length, 1);
+        assert.deepEqual(lax.httpd.errorLogProblems(), []);
     });
 });
 
