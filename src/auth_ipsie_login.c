@@ -96,8 +96,8 @@ int auth_ipsie_provider_breaks_profile(request_rec *r, const auth_ipsie_settings
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
             "IPSIE10022: IPSIEProfile sl1: the provider's metadata gives %s as a URL that is "
-            "not https; no login is started or completed, and no logout token checked, "
-            "with it",
+            "not https; no login is started or completed, no logout token checked and no "
+            "ID token sent with it",
             plain);
         return 1;
     }

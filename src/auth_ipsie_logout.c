@@ -58,7 +58,9 @@ int auth_ipsie_logout(request_rec *r, const auth_ipsie_settings_t *cfg, apr_tabl
     if (s != NULL
         && ipsie_provider_cache_metadata(&op, cfg->provider, auth_ipsie_now(),
                                          auth_ipsie_provider_deadline(r, cfg))
-               == APR_SUCCESS) {
+               == APR_SUCCESS
+        /* Under sl1 the ID token goes to no endpoint that is not https: ended here only. */
+        && !auth_ipsie_provider_breaks_profile(r, cfg, op)) {
         /* RP-Initiated Logout 1.0: the provider hands state back to the return address. */
         end_session =
             ipsie_logout_url(op, ipsie_session_id_token(s, r->pool), return_to,

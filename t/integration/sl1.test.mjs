@@ -273,6 +273,32 @@ describe('a provider whose metadata names an http endpoint', () => {
     });
 });
 
+// A provider whose end_session_endpoint turns plain http after a login: under sl1 the logout
+// ends the session here and does not send the ID token (id_token_hint) to it in the clear.
+describe('a provider whose end_session_endpoint turns http after a login', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ tls: tlsFiles, idTokenAlg: 'ES256', directives: SL1 });
+    });
+    after(() => stack?.stop());
+
+    test('under sl1, the logout goes to the return address, not to the http endpoint', async () => {
+        const client = newClient();
+        const { res } = await login(client, stack.url('/app/'), 'ivan');
+        assert.equal(res.status, 200, `${res.status} ${res.body}`);
+        await stack.restartOP({ metadataMembers: { end_session_endpoint: 'http://127.0.0.1:9/session/end' } });
+        await stack.restartHttpd();
+        assert.equal((await client.get(stack.url('/app/'), { xhr: true })).status, 200, 'the session lives on');
+        const out = await client.get(`${stack.redirectUri}?logout=${encodeURIComponent('/app/')}`);
+        assert.equal(out.status, 302, out.body);
+        assert.equal(out.location, stack.url('/app/'));
+        assert.equal(logLines(stack.httpd, /IPSIE10022: .*end_session_endpoint/).length, 1);
+        assert.equal((await client.get(stack.url('/app/'), { xhr: true })).status, 401, 'logged out');
+        assert.deepEqual(stack.httpd.errorLogProblems([/IPSIE10022: /]), []);
+    });
+});
+
 // Metadata whose jwks_uri is plain http, served here with a key of the test's own: whoever is
 // on the path can hand out keys. Under sl1 no back-channel logout token is checked with keys
 // fetched from it (IPSIE10022, a 400, the keys not fetched); without sl1 they are fetched and a
