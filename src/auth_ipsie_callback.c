@@ -339,7 +339,8 @@ int auth_ipsie_callback(request_rec *r, const auth_ipsie_settings_t *cfg, apr_ta
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "IPSIE12002: the identity provider answered error=%s", text);
         ipsie_metric_inc(IPSIE_M_REFUSED_PROVIDER_ERROR);
-        if (st->prompt_login) {
+        /* st is NULL when the state cookie is expired or does not open. */
+        if (st != NULL && st->prompt_login) {
             /* The sign-in again after the ceiling did not happen: say why it was asked. */
             return auth_ipsie_error_page_again(
                 r, HTTP_BAD_REQUEST, "Sign-in ended",

@@ -722,14 +722,37 @@ static int location_requires(server_rec *sp, const char *path, apr_pool_t *p)
             merged = ap_merge_per_dir_configs(p, merged, sections[i]);
         }
     }
-    if (ap_get_module_config(merged, authz_core) == NULL) {
-        return 0;
-    }
     probe = apr_pcalloc(p, sizeof(*probe));
     probe->pool = p;
-    probe->per_dir_config = merged;
     probe->method_number = M_GET;
-    return some_required(probe);
+    if (ap_get_module_config(merged, authz_core) != NULL) {
+        probe->per_dir_config = merged;
+        if (some_required(probe)) {
+            return 1;
+        }
+    }
+    /* A Require in an <If> of a matching section applies when its condition holds, which only
+     * a request can tell: given the benefit of the doubt. */
+    for (i = -1; i < core->sec_url->nelts; i++) {
+        ap_conf_vector_t *section = i < 0 ? sp->lookup_defaults : sections[i];
+        const core_dir_config *entry = ap_get_core_module_config(section);
+        int k;
+
+        if (entry == NULL || entry->sec_if == NULL || (i >= 0 && !location_matches(entry, path))) {
+            continue;
+        }
+        for (k = 0; k < entry->sec_if->nelts; k++) {
+            ap_conf_vector_t *cond = APR_ARRAY_IDX(entry->sec_if, k, ap_conf_vector_t *);
+
+            if (ap_get_module_config(cond, authz_core) != NULL) {
+                probe->per_dir_config = cond;
+                if (some_required(probe)) {
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
 }
 
 /* Every plain <Location> with AuthType ipsie must come with a Require: NULL, or the message. */
@@ -749,7 +772,9 @@ static const char *check_locations_require(server_rec *sp, apr_pool_t *p)
         return apr_psprintf(p,
                             "<Location %s> sets 'AuthType ipsie' but no Require applies to it, so "
                             "httpd serves it without asking anyone to sign in: add 'Require "
-                            "valid-user' (or a Require claim rule) inside it",
+                            "valid-user' (or a Require claim rule) inside it; a Require of a "
+                            "<Directory> or <Files> "
+                            "section cannot be told to apply here: repeat it in the <Location>",
                             entry->d);
     }
     return NULL;
@@ -810,7 +835,10 @@ int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
                          "keys; use https",
                          server_label(sp, ptemp), st->metadata_url);
         }
-        if (!redirect_path_protected(sp, st->redirect_path, ptemp)) {
+        /* Settings that a server only inherits (from the main server, with virtual hosts) and
+         * never uses need no protected redirect URI in it. */
+        if ((s->next == NULL || server_uses_ipsie(sp, ptemp))
+            && !redirect_path_protected(sp, st->redirect_path, ptemp)) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp,
                          "IPSIE10004: IPSIERedirectURI %s is not inside a <Location> with "
                          "'AuthType ipsie': put it inside the protected location (e.g. "

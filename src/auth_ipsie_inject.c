@@ -21,6 +21,10 @@
 
 APLOG_USE_MODULE(auth_ipsie);
 
+/* Bytes read from the body that go on down the chain before more is read: a large page that
+ * comes in one brigade (a static file: one file bucket) is never held whole in memory. */
+#define PASS_EVERY 65536
+
 typedef struct {
     ipsie_inject_t *scan;
     apr_bucket_brigade *out;
@@ -28,8 +32,9 @@ typedef struct {
     apr_size_t tag_len;
     char held[IPSIE_INJECT_PENDING_MAX]; /* the last bytes fed: maybe the place's end tag */
     apr_size_t held_len;
-    apr_off_t fed; /* bytes fed to scan */
-    int done;      /* the tag is in, or will not be: the rest passes as it is */
+    apr_off_t fed;     /* bytes fed to scan */
+    apr_size_t unsent; /* bytes fed since ctx->out last went on */
+    int done;          /* the tag is in, or will not be: the rest passes as it is */
 } inject_ctx_t;
 
 static const char *const response_reasons[] = {
@@ -259,11 +264,21 @@ static apr_status_t warning_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                           "it may; the response is cut off");
             return rv;
         }
+        ctx->unsent += len;
+        if (ctx->unsent >= PASS_EVERY && !ctx->done) {
+            ctx->unsent = 0;
+            rv = ap_pass_brigade(f->next, ctx->out);
+            apr_brigade_cleanup(ctx->out);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
     }
     if (ctx->done) {
         APR_BRIGADE_CONCAT(ctx->out, bb);
         ap_remove_output_filter(f);
     }
+    ctx->unsent = 0;
     rv = ap_pass_brigade(f->next, ctx->out);
     apr_brigade_cleanup(ctx->out);
     return rv;

@@ -321,6 +321,41 @@ describe('configtest', () => {
         });
     }
 
+    for (const [name, sections] of [
+        ['a Require in an <If> inside it', () => ['<Location /app>', '    AuthType ipsie', '    <If "%{REQUEST_URI} !~ m#^/app/public/#">',
+            '        Require valid-user', '    </If>', '</Location>']],
+    ]) {
+        test(`a <Location> with AuthType ipsie and ${name} passes: the Require may apply`, () => {
+            const r = configtest(({ dir }) => httpdConf({ dir, port: PORT, directives: BASE, locations: sections(dir).join('\n') }));
+            assert.equal(r.code, 0, r.output);
+        });
+    }
+
+    test('provider settings in the main server, a protected location in one <VirtualHost>, another <VirtualHost> without: passes', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: BASE, locations: '' }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName app.example',
+            protectedLocation('/app', 'http://127.0.0.1:9'),
+            '</VirtualHost>',
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName plain.example',
+            '</VirtualHost>',
+        ].join('\n'));
+        assert.equal(r.code, 0, r.output);
+    });
+
+    test('provider settings in the main server, a <VirtualHost> whose protected location misses the redirect URI: fails, naming it', () => {
+        const r = configtest(({ dir }) => [
+            httpdConf({ dir, port: PORT, directives: BASE, locations: '' }),
+            `<VirtualHost 127.0.0.1:${PORT}>`,
+            '    ServerName app.example',
+            protectedLocation('/other', 'http://127.0.0.1:9'),
+            '</VirtualHost>',
+        ].join('\n'));
+        assertFails(r, 'IPSIE10004');
+    });
+
     test('a Require in an enclosing <Location> covers the inner one', () => {
         const r = check({ add: ['<Location /app/inner>\n    AuthType ipsie\n</Location>'] });
         assert.equal(r.code, 0, r.output);

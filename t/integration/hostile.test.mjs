@@ -175,6 +175,19 @@ describe('hostile input', () => {
         assert.ok(!client.jar.names().some((n) => n.startsWith('ipsie_session')));
     });
 
+    test('an error response from the OP with a tampered state cookie gets a 400 page, and no child dies', async () => {
+        const client = new Client();
+        const start = await client.get(stack.url('/app/'));
+        const state = query(start.location).get('state');
+        const name = stateCookieName(state);
+        client.jar.set(name, flipChar(client.jar.get(name)));
+        const res = await client.get(`${stack.redirectUri}?error=access_denied`
+            + `&state=${state}&iss=${encodeURIComponent(stack.op.issuer)}`);
+        assert.equal(res.status, 400, res.body);
+        assert.doesNotMatch(stack.httpd.errorLog(), /exit signal|Segmentation/);
+        assert.ok(!client.jar.names().some((n) => n.startsWith('ipsie_session')));
+    });
+
     test('third-party initiated login goes to the OP and returns to a same-origin target only', async () => {
         const client = new Client();
         const iss = encodeURIComponent(stack.op.issuer);

@@ -3,7 +3,7 @@
 // mod_deflate, streamed or not; what it leaves alone; and the endpoints the script uses:
 // ?warning.js, ?warning.css, ?info=json, POST ?touch and ?reauth=.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -239,6 +239,38 @@ describe('the session warning filter', () => {
         const again = await fetchRaw(client, stack.url('/static/page.html'), { headers: { 'If-None-Match': etag } });
         assert.equal(again.status, 304);
         assert.equal(again.bytes.length, 0);
+    });
+
+    test('a 64 MB static page with no </head> or </body> streams through: the child does not hold it in memory', async () => {
+        const line = '<p>a line of a long generated report</p>\n';
+        const size = 64 * 1024 * 1024;
+        writeFileSync(join(htdocs, 'static/big.html'), line.repeat(Math.ceil(size / line.length)));
+        const fileSize = line.length * Math.ceil(size / line.length);
+        const children = () => readFileSync(`/proc/${stack.httpd.pid}/task/${stack.httpd.pid}/children`, 'utf8')
+            .trim().split(/\s+/).filter(Boolean);
+        const peak = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+        const before = new Map(children().map((pid) => [pid, peak(pid)]));
+        const { status, length, tail } = await new Promise((resolve, reject) => {
+            const req = http.get(stack.url('/static/big.html'), {
+                headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', Cookie: client.jar.header(stack.url('/static/')) },
+                agent: false,
+            }, (res) => {
+                let n = 0;
+                let last = '';
+                res.on('data', (c) => {
+                    n += c.length;
+                    last = (last + c.toString('latin1')).slice(-200);
+                });
+                res.on('end', () => resolve({ status: res.statusCode, length: n, tail: last }));
+                res.on('error', reject);
+            });
+            req.on('error', reject);
+        });
+        assert.equal(status, 200);
+        assert.ok(tagIn(tail), tail);
+        assert.equal(length, fileSize + tagIn(tail).length);
+        const grown = Math.max(...children().map((pid) => peak(pid) - (before.get(pid) ?? 0)));
+        assert.ok(grown < 16 * 1024 * 1024, `a child's peak memory grew by ${grown} bytes`);
     });
 
     test('a proxied 304 passes as it is, and a proxied ETag becomes weak', async () => {
