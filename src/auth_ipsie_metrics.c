@@ -38,8 +38,10 @@ apr_status_t auth_ipsie_metrics_init(server_rec *s)
     struct retained_metrics {
         apr_shm_t *shm;
         apr_size_t size;
+        apr_uint64_t layout;
     } * kept;
     apr_size_t size = ipsie_metrics_size();
+    apr_uint64_t layout = ipsie_metrics_layout();
     apr_status_t rv;
 
     kept = ap_retained_data_get("auth_ipsie_metrics");
@@ -48,10 +50,13 @@ apr_status_t auth_ipsie_metrics_init(server_rec *s)
         kept->shm = NULL;
     }
     /* Another layout (a new build of the module, restarted gracefully) starts from zero. */
-    if (kept->shm != NULL && kept->size != size) {
+    if (kept->shm != NULL && (kept->size != size || kept->layout != layout)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "IPSIE16002: this build of the module counts other metrics: they start "
                      "from zero");
+        /* The parent's mapping goes; children of the old generation keep theirs until they
+         * exit. */
+        apr_shm_destroy(kept->shm);
         kept->shm = NULL;
     }
     if (kept->shm == NULL) {
@@ -65,6 +70,7 @@ apr_status_t auth_ipsie_metrics_init(server_rec *s)
         }
         memset(apr_shm_baseaddr_get(kept->shm), 0, size);
         kept->size = size;
+        kept->layout = layout;
     }
     ipsie_metrics_attach(apr_shm_baseaddr_get(kept->shm));
     return APR_SUCCESS;

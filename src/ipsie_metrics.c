@@ -103,6 +103,28 @@ void ipsie_metrics_read(ipsie_metrics_snapshot_t *out)
     }
 }
 
+apr_uint64_t ipsie_metrics_layout(void)
+{
+    apr_uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    int i;
+
+    for (i = 0; i < IPSIE_M_COUNT; i++) {
+        const char *parts[2] = {families[counters[i].family].name,
+                                counters[i].value != NULL ? counters[i].value : ""};
+        int k;
+
+        for (k = 0; k < 2; k++) {
+            const unsigned char *c;
+
+            for (c = (const unsigned char *)parts[k]; *c != '\0'; c++) {
+                h = (h ^ *c) * 1099511628211ULL;
+            }
+            h = (h ^ 0xFF) * 1099511628211ULL;
+        }
+    }
+    return (h ^ (apr_uint64_t)IPSIE_G_COUNT) * 1099511628211ULL;
+}
+
 const char *ipsie_metric_name(ipsie_metric_e m)
 {
     return (unsigned)m < IPSIE_M_COUNT ? families[counters[m].family].name : NULL;

@@ -106,6 +106,9 @@ typedef enum { IPSIE_G_METADATA = 0, IPSIE_G_JWKS, IPSIE_G_COUNT } ipsie_metric_
 
 /* Bytes of shared memory the counters take, and attaching them: base (aligned to 8 bytes,
  * zeroed by whoever made it) is used from now on by this process; NULL detaches. */
+/* A fingerprint of what is counted (every name and label, in order): two builds that count
+ * the same figures the same way have the same one. */
+apr_uint64_t ipsie_metrics_layout(void);
 apr_size_t ipsie_metrics_size(void);
 void ipsie_metrics_attach(void *base);
 

@@ -57,6 +57,16 @@ static int count_of(const char *text, const char *needle)
     return n;
 }
 
+START_TEST(layout_fingerprint_is_stable_and_not_trivial)
+{
+    apr_uint64_t a = ipsie_metrics_layout();
+
+    ck_assert_uint_eq(a, ipsie_metrics_layout());
+    ck_assert_uint_ne(a, 0);
+    ck_assert_uint_ne(a, 14695981039346656037ULL);
+}
+END_TEST
+
 START_TEST(without_shared_memory_counting_does_nothing)
 {
     ipsie_metrics_snapshot_t snap;
@@ -286,6 +296,7 @@ static Suite *metrics_suite(void)
 
     tcase_add_checked_fixture(tc, metrics_setup, metrics_teardown);
     tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, layout_fingerprint_is_stable_and_not_trivial);
     tcase_add_test(tc, without_shared_memory_counting_does_nothing);
     tcase_add_test(tc, counters_count_and_a_gauge_keeps_the_newest_fetch);
     tcase_add_test(tc, processes_sharing_the_memory_lose_no_increment);
