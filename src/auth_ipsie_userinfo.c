@@ -85,7 +85,6 @@ void auth_ipsie_userinfo_again(int *changed, request_rec *r, const auth_ipsie_se
     char when[32];
     json_t *claims = NULL;
     ipsie_userinfo_outcome_e outcome = IPSIE_USERINFO_UNREACHABLE;
-    ipsie_client_opts_t copts;
     apr_status_t rv;
 
     *changed = 0;
@@ -103,10 +102,9 @@ void auth_ipsie_userinfo_again(int *changed, request_rec *r, const auth_ipsie_se
         return;
     }
     if (rv == APR_SUCCESS && !auth_ipsie_provider_breaks_profile(r, cfg, op)) {
-        /* The session keeps no token type: its token is DPoP-bound when DPoP is in use with
-         * this provider, as it was when the token came. */
-        auth_ipsie_client_opts(&copts, cfg, op);
-        outcome = fetch(&claims, r, cfg, op, s->access_token, copts.dpop != NULL, s->sub);
+        /* As the token response said: a provider may answer a DPoP proof with a Bearer
+         * token. */
+        outcome = fetch(&claims, r, cfg, op, s->access_token, s->access_token_dpop, s->sub);
     }
     if (outcome == IPSIE_USERINFO_OK
         && ipsie_session_set_userinfo(s, claims, now, r->pool) == APR_SUCCESS) {

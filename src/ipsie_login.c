@@ -206,6 +206,7 @@ void ipsie_login_keep_tokens(ipsie_session_t *s, const ipsie_token_response_t *t
     /* Only what something uses is kept: the session travels with every request. */
     kept.access_token = tokens->access_token;
     kept.expires_in = tokens->expires_in;
+    kept.dpop = tokens->token_type != NULL && strcasecmp(tokens->token_type, "DPoP") == 0;
     kept.refresh_token = tokens->refresh_token;
     kept.keep_access_token = policy->keep_access_token;
     kept.keep_refresh_token = policy->keep_refresh_token;

@@ -9,7 +9,7 @@
 #include "ipsie/ipsie_session.h"
 #include "ipsie/ipsie_util.h"
 
-#define SESSION_FORMAT_VERSION 0x06
+#define SESSION_FORMAT_VERSION 0x07
 /* Bytes of randomness in a session's own id. */
 #define SESSION_ID_BYTES 16
 #define SESSION_MAX_CLAIMS 256
@@ -328,6 +328,7 @@ void ipsie_session_set_tokens(ipsie_session_t *s, const ipsie_session_tokens_t *
         expires_in = IPSIE_SESSION_EXPIRES_IN_MAX;
     }
     s->access_token_expiry = expires_in > 0 ? now + expires_in : 0;
+    s->access_token_dpop = tokens->dpop ? 1 : 0;
     s->access_token = tokens->keep_access_token && tokens->access_token != NULL
                           ? apr_pstrdup(p, tokens->access_token)
                           : NULL;
@@ -430,10 +431,11 @@ ipsie_remote_user_e ipsie_session_remote_user(const char **user, const ipsie_ses
 }
 
 /* Encoding: version byte, six big-endian int64 times (session_expiry, ceiling, login_time,
- * last_activity, access_token_expiry, userinfo_time), the packed ID token, then the access and
- * refresh tokens, the session's own id and the UserInfo claims as length-prefixed strings, each
- * followed by a NUL so that decoding can point into its buffer without copying them. The ID
- * token's claims are not repeated. */
+ * last_activity, access_token_expiry, userinfo_time), the packed ID token, then the access
+ * token, its type (one byte: 0 Bearer, 1 DPoP), then the refresh token, the session's own id
+ * and the UserInfo claims. Strings are length-prefixed, each followed by a NUL so that decoding
+ * can point into its buffer without copying them. The ID token's claims are not repeated.
+ * Format 7 added the token type; a session of another format is not read (a new login). */
 
 typedef struct {
     unsigned char *buf;
@@ -633,6 +635,7 @@ apr_status_t ipsie_session_encode(unsigned char **buf, apr_size_t *len, const ip
     put_u32(&w, (apr_uint32_t)s->id_token_blob_len);
     put_bytes(&w, s->id_token_blob, s->id_token_blob_len);
     put_str(&w, s->access_token);
+    put_bytes(&w, s->access_token_dpop ? "\1" : "\0", 1);
     put_str(&w, s->refresh_token);
     put_str(&w, s->id);
     put_str(&w, s->userinfo);
@@ -714,6 +717,21 @@ static int get_blob(reader_t *r, const unsigned char **out, apr_size_t *len)
     return 1;
 }
 
+/* The access token's type: 0 Bearer or 1 DPoP, nothing else. */
+static int get_token_type(reader_t *r, int *dpop)
+{
+    unsigned char b;
+    if (r->len - r->pos < 1) {
+        return 0;
+    }
+    b = (unsigned char)r->buf[r->pos++];
+    if (b > 1) {
+        return 0;
+    }
+    *dpop = b;
+    return 1;
+}
+
 static int time_ok(long long t)
 {
     return t >= 0 && t < SESSION_TIME_LIMIT;
@@ -737,8 +755,9 @@ apr_status_t ipsie_session_decode(ipsie_session_t **out, const unsigned char *bu
         || !get_u64(&r, &s->login_time) || !get_u64(&r, &s->last_activity)
         || !get_u64(&r, &s->access_token_expiry) || !get_u64(&r, &s->userinfo_time)
         || !get_blob(&r, &s->id_token_blob, &s->id_token_blob_len) || s->id_token_blob == NULL
-        || !get_str(&r, &s->access_token) || !get_str(&r, &s->refresh_token) || !get_str(&r, &s->id)
-        || s->id == NULL || *s->id == '\0' || !get_str(&r, &s->userinfo) || r.pos != r.len) {
+        || !get_str(&r, &s->access_token) || !get_token_type(&r, &s->access_token_dpop)
+        || !get_str(&r, &s->refresh_token) || !get_str(&r, &s->id) || s->id == NULL
+        || *s->id == '\0' || !get_str(&r, &s->userinfo) || r.pos != r.len) {
         return IPSIE_ERR_MALFORMED;
     }
     /* Times stay where arithmetic on them cannot overflow: Unix seconds below 10^11. */

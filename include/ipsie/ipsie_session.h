@@ -30,6 +30,8 @@ typedef struct {
     apr_size_t id_token_blob_len;
     const char *access_token;      /* NULL when none */
     long long access_token_expiry; /* when the access token expires, 0: not known */
+    int access_token_dpop;         /* the token response's token_type: 1 DPoP (the access token goes
+                                    * with a proof of the DPoP key), 0 Bearer */
     const char *refresh_token;     /* NULL when none */
     const char *userinfo;    /* the claims taken from UserInfo: a JSON object of those the ID token
                               * lacks, never a protocol claim; NULL: none */
@@ -84,11 +86,13 @@ typedef struct {
     const char *refresh_token;
     int keep_access_token;  /* some location passes it on, or UserInfo is read again */
     int keep_refresh_token; /* refreshes are configured */
+    int dpop;               /* token_type DPoP, else Bearer */
 } ipsie_session_tokens_t;
 
-/* Keep the tokens of a token response obtained at now: the access token when kept, its expiry
- * (now + expires_in, at most IPSIE_SESSION_EXPIRES_IN_MAX; 0 when not stated), and the refresh
- * token when kept: a new one replaces the one held, none leaves it. */
+/* Keep the tokens of a token response obtained at now: the access token when kept, its type
+ * (DPoP or Bearer, from every response: a refresh may change it), its expiry (now + expires_in, at
+ * most IPSIE_SESSION_EXPIRES_IN_MAX; 0 when not stated), and the refresh token when kept: a new one
+ * replaces the one held, none leaves it. */
 void ipsie_session_set_tokens(ipsie_session_t *s, const ipsie_session_tokens_t *tokens,
                               long long now, apr_pool_t *p);
 

@@ -1,4 +1,4 @@
-/* Fuzz target: the binary session format (version 0x06) read from every session cookie. A
+/* Fuzz target: the binary session format (version 0x07) read from every session cookie. A
  * decoded session must encode back to the same bytes and decode to the same fields, and the
  * claims it took from UserInfo never name a protocol claim nor one of the ID token's. Inputs
  * that start with '{' are an ID token payload instead: the claims jansson validates and the
@@ -53,8 +53,10 @@ static void check_same_session(const ipsie_session_t *a, const ipsie_session_t *
                     && fuzz_same_str(a->refresh_token, b->refresh_token),
                 "the access and refresh tokens survive the round trip");
     FUZZ_ASSERT(a->access_token_expiry == b->access_token_expiry
+                    && a->access_token_dpop == b->access_token_dpop
                     && a->userinfo_time == b->userinfo_time,
-                "the access token's expiry and the time of UserInfo survive the round trip");
+                "the access token's expiry and type and the time of UserInfo survive the round "
+                "trip");
     FUZZ_ASSERT(fuzz_same_str(a->userinfo, b->userinfo) && a->id_token_claims == b->id_token_claims,
                 "the UserInfo claims survive the round trip");
     FUZZ_ASSERT(a->claims->nelts == b->claims->nelts, "the claim count survives the round trip");
@@ -233,7 +235,7 @@ static void fuzz_create(const uint8_t *data, size_t size, apr_pool_t *p)
     check_agrees_with_jansson(s, claims);
     if (json_is_integer(json_object_get(claims, "x_expires_in"))) {
         ipsie_session_tokens_t tokens = {
-            "at", json_integer_value(json_object_get(claims, "x_expires_in")), "rt", 1, 1};
+            "at", json_integer_value(json_object_get(claims, "x_expires_in")), "rt", 1, 1, 1};
 
         ipsie_session_set_tokens(s, &tokens, FUZZ_NOW, p);
         FUZZ_ASSERT(s->access_token_expiry >= 0

@@ -335,6 +335,40 @@ describe('IPSIEPassAccessToken with DPoP', () => {
 });
 
 describe('DPoP on UserInfo and refresh requests', () => {
+    test('a provider that answers the proof with a Bearer token: UserInfo read with the Bearer scheme, at login and again', async () => {
+        // The metadata lists DPoP, but the server ignores proofs (dpopOff): Bearer tokens.
+        const stack = await startStack({
+            opTestHooks: true,
+            opOptions: { dpopOff: true, userinfoOnlyClaims: true },
+            opMetadata: { dpop_signing_alg_values_supported: ['ES256'] },
+            directives: ['IPSIEUserInfoRefreshInterval 2'],
+        });
+        try {
+            const client = new Client();
+            const { res } = await login(client, stack.url('/app/'), 'rita');
+            assert.equal(res.status, 200, res.body);
+            const [token] = await exchanges(stack, '/token');
+            assert.ok(token.dpop, 'the proof was sent');
+            assert.equal(token.tokenType, 'Bearer');
+            assert.equal(logLines(stack.httpd, /IPSIE06203/).length, 1);
+            await sleep(2200);
+            const again = await client.get(stack.url('/app/a'));
+            assert.equal(again.status, 200);
+            assert.equal(again.json().headers['ipsie-claim-department'], 'engineering');
+            const me = await exchanges(stack, '/me');
+            assert.equal(me.length, 2, JSON.stringify(me.map((e) => [e.status, e.scheme, e.error])));
+            for (const e of me) {
+                assert.equal(e.status, 200, e.error);
+                assert.equal(e.scheme, 'Bearer');
+                assert.equal(e.dpop, null);
+            }
+            assert.equal(logLines(stack.httpd, /IPSIE18004/, /sub=rita/).length, 1);
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
+    });
+
     test('UserInfo goes with the DPoP scheme and a proof (GET, ath); a refresh with a proof keeps the token bound', async () => {
         const stack = await startStack({
             opTestHooks: true,

@@ -846,6 +846,29 @@ START_TEST(refresh_token_is_kept_only_when_a_refresh_is_configured)
 }
 END_TEST
 
+START_TEST(access_token_type_is_taken_from_every_token_response)
+{
+    ipsie_login_state_t *st = state(0);
+    ipsie_login_policy_t pol = policy_default();
+    ipsie_token_response_t *t = tokens(good_claims());
+    ipsie_login_result_t out;
+
+    pol.keep_access_token = 1;
+    out = complete_with(st, claims_for(st), &pol);
+    ck_assert_int_eq(out.outcome, IPSIE_LOGIN_OK);
+    ck_assert_int_eq(out.session->access_token_dpop, 0);
+    /* A refresh's response: token_type is case-insensitive (RFC 6749 5.1). */
+    t->access_token = "at-2";
+    t->token_type = "dpop";
+    ipsie_login_keep_tokens(out.session, t, &pol, NOW + 10, pool);
+    ck_assert_int_eq(out.session->access_token_dpop, 1);
+    ck_assert_str_eq(out.session->access_token, "at-2");
+    t->token_type = "Bearer";
+    ipsie_login_keep_tokens(out.session, t, &pol, NOW + 20, pool);
+    ck_assert_int_eq(out.session->access_token_dpop, 0);
+}
+END_TEST
+
 /* ---- whether the provider set the ceiling ---- */
 
 START_TEST(provider_set_ceiling_when_session_expiry_minus_leeway_is_the_ceiling)
@@ -956,6 +979,7 @@ static Suite *login_suite(void)
     tcase_add_test(done, claim_with_a_nul_character_is_refused_before_the_session);
     tcase_add_test(done, access_token_is_kept_only_when_some_location_passes_it_on);
     tcase_add_test(done, refresh_token_is_kept_only_when_a_refresh_is_configured);
+    tcase_add_test(done, access_token_type_is_taken_from_every_token_response);
     tcase_add_test(done, provider_set_ceiling_when_session_expiry_minus_leeway_is_the_ceiling);
     tcase_add_test(done, provider_did_not_set_ceiling_when_the_local_maximum_was_shorter);
     tcase_add_test(done, provider_did_not_set_ceiling_without_session_expiry);

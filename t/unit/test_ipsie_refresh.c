@@ -48,7 +48,7 @@ static ipsie_session_t *session_of(json_t *claims)
 {
     ipsie_login_policy_t pol = policy_default();
     ipsie_session_t *s = NULL;
-    ipsie_session_tokens_t t = {"at-1", 300, "rt-1", 1, 1};
+    ipsie_session_tokens_t t = {"at-1", 300, "rt-1", 1, 1, 0};
     json_t *copy = json_deep_copy(claims);
 
     ck_assert_int_eq(

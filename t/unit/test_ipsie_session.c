@@ -1,5 +1,5 @@
 /* Unit tests of the session model: ceiling and idle rules (SPEC section 1), the claims a
- * session reads from its ID token, and the binary session format (version 0x06), including
+ * session reads from its ID token, and the binary session format (version 0x07), including
  * hostile input to the decoder. */
 #include <stdlib.h>
 
@@ -487,6 +487,7 @@ static ipsie_session_t *full_session(void)
     json_decref(userinfo);
     s->last_activity = NOW + 100;
     s->access_token_expiry = NOW + 300;
+    s->access_token_dpop = 1;
     return s;
 }
 
@@ -504,6 +505,7 @@ static void assert_same_session(const ipsie_session_t *a, const ipsie_session_t 
     ck_assert_pstr_eq(a->refresh_token, b->refresh_token);
     ck_assert_pstr_eq(a->userinfo, b->userinfo);
     ck_assert(a->access_token_expiry == b->access_token_expiry);
+    ck_assert_int_eq(a->access_token_dpop, b->access_token_dpop);
     ck_assert(a->userinfo_time == b->userinfo_time);
     ck_assert_int_eq(a->id_token_claims, b->id_token_claims);
     ck_assert(a->session_expiry == b->session_expiry);
@@ -1075,6 +1077,7 @@ static ipsie_session_tokens_t tokens_of(const char *access, long long expires_in
     t.refresh_token = refresh;
     t.keep_access_token = keep_access;
     t.keep_refresh_token = keep_refresh;
+    t.dpop = 0;
     return t;
 }
 
@@ -1113,6 +1116,26 @@ START_TEST(set_tokens_keeps_the_held_refresh_token_when_none_is_issued)
     t = tokens_of("at-3", 300, "rt-2", 1, 1);
     ipsie_session_set_tokens(s, &t, NOW + 400, pool);
     ck_assert_str_eq(s->refresh_token, "rt-2");
+}
+END_TEST
+
+START_TEST(set_tokens_takes_the_type_of_every_response)
+{
+    ipsie_session_t *s = created(login_claims(NULL));
+    ipsie_session_tokens_t t = tokens_of("at-1", 300, "rt-1", 1, 1);
+
+    t.dpop = 1;
+    ipsie_session_set_tokens(s, &t, NOW, pool);
+    ck_assert_int_eq(s->access_token_dpop, 1);
+    ck_assert_int_eq(round_trip(s)->access_token_dpop, 1);
+    /* A refresh answered with a Bearer token: the session's token is a Bearer token now. */
+    t = tokens_of("at-2", 300, NULL, 1, 1);
+    ipsie_session_set_tokens(s, &t, NOW + 200, pool);
+    ck_assert_int_eq(s->access_token_dpop, 0);
+    ck_assert_int_eq(round_trip(s)->access_token_dpop, 0);
+    t.dpop = 1;
+    ipsie_session_set_tokens(s, &t, NOW + 400, pool);
+    ck_assert_int_eq(round_trip(s)->access_token_dpop, 1);
 }
 END_TEST
 
@@ -1348,7 +1371,7 @@ START_TEST(round_trip_keeps_every_field_and_every_claim)
     int hidden = 0, arrays = 0, i;
 
     encode_ok(&buf, &len, s);
-    ck_assert_int_eq(buf[0], 0x06);
+    ck_assert_int_eq(buf[0], 0x07);
     ck_assert_int_eq(ipsie_session_decode(&decoded, buf, len, pool), APR_SUCCESS);
     assert_same_session(s, decoded);
     ck_assert_ptr_null(decoded->id_token);
@@ -1364,6 +1387,52 @@ START_TEST(round_trip_keeps_every_field_and_every_claim)
     ck_assert_str_eq(ipsie_session_claim(decoded, "department"), "R&D");
     ck_assert(decoded->access_token_expiry == NOW + 300);
     ck_assert(decoded->userinfo_time == NOW + 50);
+    ck_assert_int_eq(decoded->access_token_dpop, 1);
+}
+END_TEST
+
+START_TEST(round_trip_keeps_the_access_token_type)
+{
+    ipsie_session_t *s = full_session();
+    ipsie_session_t *decoded;
+
+    s->access_token_dpop = 0;
+    decoded = round_trip(s);
+    ck_assert_int_eq(decoded->access_token_dpop, 0);
+    assert_same_session(s, decoded);
+    s->access_token_dpop = 1;
+    decoded = round_trip(s);
+    ck_assert_int_eq(decoded->access_token_dpop, 1);
+    assert_same_session(s, decoded);
+    /* Without an access token the type is kept as well: the next response sets both. */
+    s->access_token = NULL;
+    decoded = round_trip(s);
+    ck_assert_ptr_null(decoded->access_token);
+    ck_assert_int_eq(decoded->access_token_dpop, 1);
+}
+END_TEST
+
+START_TEST(access_token_type_other_than_bearer_or_dpop_is_malformed)
+{
+    static const unsigned char bad[] = {0x02, 0x03, 0x30, 0x44, 0x7f, 0x80, 0xff};
+    ipsie_session_t *s = full_session();
+    unsigned char *buf;
+    apr_size_t len, i;
+    long at;
+
+    encode_ok(&buf, &len, s);
+    /* The type byte follows the access token's NUL. */
+    at = find(buf, len, "access-token-value");
+    ck_assert_int_gt(at, BLOB_OFFSET);
+    at += (long)strlen("access-token-value") + 1;
+    ck_assert_int_eq(buf[at], 0x01);
+    buf[at] = 0x00;
+    ck_assert_int_eq(ipsie_session_decode(&s, buf, len, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->access_token_dpop, 0);
+    for (i = 0; i < sizeof(bad); i++) {
+        buf[at] = bad[i];
+        assert_refused(buf, len);
+    }
 }
 END_TEST
 
@@ -1464,8 +1533,8 @@ END_TEST
 
 START_TEST(another_version_byte_is_malformed)
 {
-    static const unsigned char versions[] = {0x00, 0x01, 0x02, 0x03, 0x04,
-                                             0x05, 0x07, 0x7f, 0x80, 0xff};
+    static const unsigned char versions[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+                                             0x06, 0x08, 0x7f, 0x80, 0xff};
     ipsie_session_t *s = full_session();
     unsigned char *buf;
     apr_size_t len, i;
@@ -1599,8 +1668,8 @@ START_TEST(token_length_pointing_past_the_end_is_malformed)
     write_u32(buf + at, (apr_uint32_t)(len - at - 3));
     assert_refused(buf, len);
     write_u32(buf + at, (apr_uint32_t)strlen("access-token-value"));
-    /* The refresh token's length: the same. */
-    refresh_at = at + 4 + strlen("access-token-value") + 1;
+    /* The refresh token's length, after the token type's byte: the same. */
+    refresh_at = at + 4 + strlen("access-token-value") + 1 + 1;
     ck_assert_uint_eq(read_u32(buf + refresh_at), strlen("refresh-token-value"));
     write_u32(buf + refresh_at, (apr_uint32_t)strlen("refresh-token-value") + 1);
     assert_refused(buf, len);
@@ -1900,6 +1969,7 @@ static Suite *session_suite(void)
     tcase_add_checked_fixture(tokens, pool_setup, pool_teardown);
     tcase_add_test(tokens, set_tokens_keeps_what_is_wanted_and_the_access_token_expiry);
     tcase_add_test(tokens, set_tokens_keeps_the_held_refresh_token_when_none_is_issued);
+    tcase_add_test(tokens, set_tokens_takes_the_type_of_every_response);
     tcase_add_test(tokens, set_tokens_without_expires_in_or_with_a_huge_one_stays_in_the_format);
     suite_add_tcase(s, tokens);
 
@@ -1925,6 +1995,8 @@ static Suite *session_suite(void)
     tcase_add_test(format, decoded_session_does_not_depend_on_the_input_buffer);
     tcase_add_test(format, every_truncation_of_a_valid_encoding_is_malformed);
     tcase_add_test(format, another_version_byte_is_malformed);
+    tcase_add_test(format, round_trip_keeps_the_access_token_type);
+    tcase_add_test(format, access_token_type_other_than_bearer_or_dpop_is_malformed);
     tcase_add_test(format, trailing_bytes_after_a_valid_encoding_are_malformed);
     tcase_add_test(format, blob_length_pointing_past_the_end_or_null_is_malformed);
     tcase_add_test(format, packed_id_token_with_lengths_past_its_blob_is_malformed);
