@@ -1,7 +1,7 @@
 /* What the configuration means: each configured server's directives resolved into the
  * settings the rest reads, with the checks configtest applies (IPSIE10001, IPSIE10004,
- * IPSIE10020, IPSIE10021), and the provider cache and keys set up at start-up. The directives
- * themselves, their defaults and records are in auth_ipsie_directives.c. */
+ * IPSIE10020, IPSIE10021, IPSIE10023), and the provider cache and keys set up at start-up. The
+ * directives themselves, their defaults and records are in auth_ipsie_directives.c. */
 #include <httpd.h>
 #include <string.h>
 
@@ -834,6 +834,15 @@ int auth_ipsie_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
                          "machine: anyone on the way can change the provider's metadata and "
                          "keys; use https",
                          server_label(sp, ptemp), st->metadata_url);
+        }
+        /* A secret beside a key is set for nothing: the key authenticates the client. */
+        if (st->client.auth_method == IPSIE_AUTH_PRIVATE_KEY_JWT
+            && st->client.client_secret != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp,
+                         "IPSIE10023: %s: IPSIEClientSecret is not used with "
+                         "IPSIEClientAuthMethod private_key_jwt (the client authenticates with "
+                         "IPSIEClientSigningKey): remove IPSIEClientSecret",
+                         server_label(sp, ptemp));
         }
         /* Settings that a server only inherits (from the main server, with virtual hosts) and
          * never uses need no protected redirect URI in it. */

@@ -1,11 +1,14 @@
 // Configuration mistakes fail `apache2 -t` with a message naming the directive (SPEC 6).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { configtest, httpdConf } from './lib/httpd.mjs';
+import { keyStore } from './lib/keys.mjs';
 import { configtestDirectives, protectedLocation } from './lib/stack.mjs';
 
 const PORT = 18443;
 const BASE = configtestDirectives(PORT);
+const keys = keyStore();
+after(() => keys.remove());
 
 // apache2 -t on the base configuration with lines removed (by prefix) and lines added.
 function check({ without = [], add = [] } = {}) {
@@ -376,6 +379,24 @@ describe('configtest', () => {
             assert.doesNotMatch(r.output, /IPSIE10021/);
         });
     }
+});
+
+describe('configtest of IPSIEClientSecret with private_key_jwt', () => {
+    const pkj = () => ['IPSIEClientAuthMethod private_key_jwt', `IPSIEClientSigningKey ${keys.make('ec').path}`];
+
+    test('a secret beside private_key_jwt passes with a warning naming both directives', () => {
+        const r = check({ add: pkj() });
+        assert.equal(r.code, 0, r.output);
+        assert.match(r.output, /IPSIE10023: .*IPSIEClientSecret is not used with IPSIEClientAuthMethod private_key_jwt/);
+    });
+
+    test('private_key_jwt without a secret, and a secret method with one, pass without the warning', () => {
+        for (const r of [check({ without: ['IPSIEClientSecret'], add: pkj() }), check(),
+            check({ add: ['IPSIEClientAuthMethod client_secret_post'] })]) {
+            assert.equal(r.code, 0, r.output);
+            assert.doesNotMatch(r.output, /IPSIE10023/);
+        }
+    });
 });
 
 // IPSIEProfile sl1 (SPEC section 10): each rule refused at configtest, naming it.
