@@ -3,6 +3,7 @@
  * the DPoP key, never a private part. */
 #include <httpd.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <apr_strings.h>
 #include <http_protocol.h>
@@ -14,11 +15,16 @@
 /* Public keys change only with the configuration (or a restart, for a generated DPoP key). */
 #define JWKS_CACHE_CONTROL "public, max-age=300"
 
-/* Add the public JWK of key to keys; 0 on failure. */
-static int add_key(json_t *keys, const ipsie_signer_t *key)
+/* Add the public JWK of key to keys; 0 on failure. any_rsa_alg: an RSA key set to RS256 names
+ * no alg, since the client's assertions are PS256 for a provider that takes only PS256
+ * (ipsie_client_assertion_alg). */
+static int add_key(json_t *keys, const ipsie_signer_t *key, int any_rsa_alg)
 {
     json_t *jwk = ipsie_signer_public_jwk(key, 1);
 
+    if (jwk != NULL && any_rsa_alg && strcmp(ipsie_signer_alg(key), "RS256") == 0) {
+        json_object_del(jwk, "alg");
+    }
     return jwk != NULL && json_array_append_new(keys, jwk) == 0;
 }
 
@@ -31,10 +37,10 @@ int auth_ipsie_jwks(request_rec *r, const auth_ipsie_settings_t *cfg, apr_table_
     int ok = keys != NULL;
 
     if (ok && cfg->client.signing_key != NULL) {
-        ok = add_key(keys, cfg->client.signing_key);
+        ok = add_key(keys, cfg->client.signing_key, 1);
     }
     if (ok && cfg->dpop != NULL) {
-        ok = add_key(keys, ipsie_dpop_key(cfg->dpop));
+        ok = add_key(keys, ipsie_dpop_key(cfg->dpop), 0);
     }
     doc = ok ? json_pack("{s:O}", "keys", keys) : NULL;
     dumped = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;

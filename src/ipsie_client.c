@@ -12,8 +12,33 @@
 
 #define OP_ERROR_MAX 64
 
+static int listed(const apr_array_header_t *list, const char *alg)
+{
+    int i;
+
+    for (i = 0; i < list->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(list, i, const char *), alg) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *ipsie_client_assertion_alg(const ipsie_client_t *client,
+                                       const apr_array_header_t *provider_algs)
+{
+    const char *alg = ipsie_signer_alg(client->signing_key);
+
+    if (strcmp(alg, "RS256") == 0 && provider_algs != NULL && !listed(provider_algs, "RS256")
+        && listed(provider_algs, "PS256")) {
+        return "PS256";
+    }
+    return alg;
+}
+
 apr_status_t ipsie_client_assertion(const char **out, const ipsie_client_t *client,
-                                    const char *audience, long long now, apr_pool_t *p)
+                                    const char *audience, const apr_array_header_t *provider_algs,
+                                    long long now, apr_pool_t *p)
 {
     const char *jti = ipsie_random_token(24, p);
     json_t *header = NULL;
@@ -31,7 +56,9 @@ apr_status_t ipsie_client_assertion(const char **out, const ipsie_client_t *clie
                        client->client_id, "aud", audience, "jti", jti ? jti : "", "iat",
                        (json_int_t)now, "exp", (json_int_t)(now + IPSIE_CLIENT_ASSERTION_LIFETIME));
     if (jti != NULL && header != NULL && claims != NULL) {
-        rv = ipsie_signer_sign(out, client->signing_key, header, claims, p);
+        rv = ipsie_signer_sign_as(out, client->signing_key,
+                                  ipsie_client_assertion_alg(client, provider_algs), header, claims,
+                                  p);
     }
     json_decref(header);
     json_decref(claims);
@@ -70,7 +97,7 @@ static apr_status_t authenticate(const char **form, const char **user, const cha
     *pass = NULL;
     switch (client->auth_method) {
     case IPSIE_AUTH_PRIVATE_KEY_JWT:
-        rv = ipsie_client_assertion(&assertion, client, op->issuer, now, p);
+        rv = ipsie_client_assertion(&assertion, client, op->issuer, op->token_auth_algs, now, p);
         if (rv != APR_SUCCESS) {
             return rv;
         }

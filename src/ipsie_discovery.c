@@ -258,6 +258,7 @@ apr_status_t ipsie_provider_parse_for(ipsie_provider_t **out, const char *json, 
         json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
     op->require_par = json_is_true(json_object_get(doc, "require_pushed_authorization_requests"));
     op->dpop_algs = string_array(doc, "dpop_signing_alg_values_supported", p);
+    op->token_auth_algs = string_array(doc, "token_endpoint_auth_signing_alg_values_supported", p);
     /* PKCE S256 is always sent; a provider that does not say so may still support it. */
     why = s256_not_advertised(doc);
     if (why != NULL) {

@@ -453,3 +453,20 @@ leave:
     json_decref(h);
     return rv;
 }
+
+apr_status_t ipsie_signer_sign_as(const char **out, const ipsie_signer_t *s, const char *alg,
+                                  const json_t *header, const json_t *payload, apr_pool_t *p)
+{
+    ipsie_signer_t as;
+
+    if (alg == NULL || strcmp(alg, s->alg) == 0) {
+        return ipsie_signer_sign(out, s, header, payload, p);
+    }
+    *out = NULL;
+    if (s->type != SIGNER_RSA || (strcmp(alg, "RS256") != 0 && strcmp(alg, "PS256") != 0)) {
+        return APR_EINVAL;
+    }
+    as = *s;
+    as.alg = strcmp(alg, "PS256") == 0 ? "PS256" : "RS256";
+    return ipsie_signer_sign(out, &as, header, payload, p);
+}

@@ -36,11 +36,20 @@ typedef struct {
     long long now;      /* Unix seconds: iat of assertions and proofs */
 } ipsie_client_opts_t;
 
+/* The alg of the client's assertions for a provider that lists provider_algs
+ * (token_endpoint_auth_signing_alg_values_supported; NULL: it does not say): the key's
+ * (ipsie_signer_alg), except that an RSA key set to RS256 signs PS256 for a provider that
+ * lists PS256 and not RS256. */
+const char *ipsie_client_assertion_alg(const ipsie_client_t *client,
+                                       const apr_array_header_t *provider_algs);
+
 /* A client assertion for private_key_jwt (RFC 7523 3, OpenID Connect Core 9), signed with the
- * client's signing key: iss and sub the client_id, aud the audience (the issuer, as a single
- * string), a random jti, iat now and exp now + IPSIE_CLIENT_ASSERTION_LIFETIME. */
+ * client's signing key in ipsie_client_assertion_alg's alg for provider_algs: iss and sub the
+ * client_id, aud the audience (the issuer, as a single string), a random jti, iat now and exp
+ * now + IPSIE_CLIENT_ASSERTION_LIFETIME. */
 apr_status_t ipsie_client_assertion(const char **out, const ipsie_client_t *client,
-                                    const char *audience, long long now, apr_pool_t *p);
+                                    const char *audience, const apr_array_header_t *provider_algs,
+                                    long long now, apr_pool_t *p);
 
 /* POST form (form-urlencoded parameters) to endpoint, an endpoint of op, with
  * "Accept: application/json" and the client's authentication: HTTP Basic; client_id and

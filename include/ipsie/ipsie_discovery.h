@@ -20,6 +20,9 @@ typedef struct {
     /* dpop_signing_alg_values_supported (const char *), NULL when absent or not an array of
      * strings */
     const apr_array_header_t *dpop_algs;
+    /* token_endpoint_auth_signing_alg_values_supported (const char *): the algorithms of the
+     * client assertions it takes; NULL when absent or not an array of strings */
+    const apr_array_header_t *token_auth_algs;
 } ipsie_provider_t;
 
 /* The issuer a discovery URL names: the URL without "/.well-known/openid-configuration". */

@@ -51,4 +51,10 @@ json_t *ipsie_signer_public_jwk(const ipsie_signer_t *s, int with_meta);
 apr_status_t ipsie_signer_sign(const char **out, const ipsie_signer_t *s, const json_t *header,
                                const json_t *payload, apr_pool_t *p);
 
+/* ipsie_signer_sign with alg instead of the signer's: an RSA key signs "RS256" or "PS256";
+ * alg NULL or the signer's own is ipsie_signer_sign. APR_EINVAL for an alg the key cannot
+ * sign. */
+apr_status_t ipsie_signer_sign_as(const char **out, const ipsie_signer_t *s, const char *alg,
+                                  const json_t *header, const json_t *payload, apr_pool_t *p);
+
 #endif

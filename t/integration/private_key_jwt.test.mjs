@@ -17,9 +17,10 @@ after(() => keys.remove());
 // A stack whose client authenticates with a key: the module signs with signing (a keys.make()
 // result, with kid when given), the provider knows registered (the same key unless a test
 // wants another).
-function keyStack({ signing, kid, registered = signing, directives = [], opOptions = {}, opIssuerSlash = false }) {
+function keyStack({ signing, kid, registered = signing, directives = [], opOptions = {}, opIssuerSlash = false, opMetadata = null }) {
     return startStack({
         opIssuerSlash,
+        opMetadata,
         withoutSecret: true,
         authMethod: 'private_key_jwt',
         opTestHooks: true,
@@ -119,8 +120,28 @@ describe('private_key_jwt with an RSA key and a kid of its own', () => {
         assert.equal(token.assertion.header.alg, 'RS256');
         assert.equal(token.assertion.header.kid, 'rp-key-2026');
         const served = (await request(`${stack.redirectUri}?jwks`)).json().keys;
-        assert.ok(served.some((k) => k.kid === 'rp-key-2026' && k.kty === 'RSA' && k.alg === 'RS256'
-            && k.n === signing.jwk.n && k.e === signing.jwk.e));
+        // No alg: the same key signs PS256 for a provider that takes only PS256.
+        assert.ok(served.some((k) => k.kid === 'rp-key-2026' && k.kty === 'RSA' && k.alg === undefined
+            && k.use === 'sig' && k.n === signing.jwk.n && k.e === signing.jwk.e), JSON.stringify(served));
+    });
+});
+
+describe('private_key_jwt with an RSA key and a provider that lists PS256 and not RS256', () => {
+    test('a login signs its assertion PS256, which the provider accepts', async () => {
+        const stack = await keyStack({
+            signing: keys.make('rsa'),
+            opMetadata: { token_endpoint_auth_signing_alg_values_supported: ['PS256', 'ES256'] },
+        });
+        try {
+            const { res } = await login(new Client(), stack.url('/app/'), 'dora');
+            assert.equal(res.status, 200, res.body);
+            const token = (await stack.op.report()).exchanges.find((e) => e.path === '/token');
+            assert.equal(token.status, 200);
+            assert.equal(token.assertion.header.alg, 'PS256');
+            assert.deepEqual(stack.httpd.errorLogProblems(), []);
+        } finally {
+            await stack.stop();
+        }
     });
 });
 

@@ -71,8 +71,9 @@ START_TEST(an_assertion_names_the_client_the_issuer_and_lives_60_seconds)
     json_t *header;
     json_t *claims;
 
-    ck_assert_int_eq(ipsie_client_assertion(&jws, &client, "https://op.example/tenant", NOW, pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        ipsie_client_assertion(&jws, &client, "https://op.example/tenant", NULL, NOW, pool),
+        APR_SUCCESS);
     claims = verified(jws, client.signing_key, &header);
     ck_assert_str_eq(json_string_value(json_object_get(header, "alg")), "ES256");
     ck_assert_str_eq(json_string_value(json_object_get(header, "kid")), "client-key-1");
@@ -98,8 +99,8 @@ START_TEST(every_assertion_has_its_own_jti)
     json_t *ha;
     json_t *hb;
 
-    ck_assert_int_eq(ipsie_client_assertion(&a, &client, "iss", NOW, pool), APR_SUCCESS);
-    ck_assert_int_eq(ipsie_client_assertion(&b, &client, "iss", NOW, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_client_assertion(&a, &client, "iss", NULL, NOW, pool), APR_SUCCESS);
+    ck_assert_int_eq(ipsie_client_assertion(&b, &client, "iss", NULL, NOW, pool), APR_SUCCESS);
     ck_assert_str_ne(claim_str(verified(a, client.signing_key, &ha), "jti"),
                      claim_str(verified(b, client.signing_key, &hb), "jti"));
     json_decref(ha);
@@ -112,10 +113,87 @@ START_TEST(an_assertion_needs_a_key_and_an_audience)
     ipsie_client_t client = jwt_client();
     const char *jws;
 
-    ck_assert_int_eq(ipsie_client_assertion(&jws, &client, NULL, NOW, pool), APR_EINVAL);
+    ck_assert_int_eq(ipsie_client_assertion(&jws, &client, NULL, NULL, NOW, pool), APR_EINVAL);
     client.signing_key = NULL;
-    ck_assert_int_eq(ipsie_client_assertion(&jws, &client, "iss", NOW, pool), APR_EINVAL);
+    ck_assert_int_eq(ipsie_client_assertion(&jws, &client, "iss", NULL, NOW, pool), APR_EINVAL);
     ck_assert_ptr_null(jws);
+}
+END_TEST
+
+/* A private_key_jwt client whose key is a new RSA key signing rsa_alg. */
+static ipsie_client_t rsa_client(const char *rsa_alg)
+{
+    ipsie_client_t client = jwt_client();
+    ipsie_signer_t *key = NULL;
+    EVP_PKEY *k = EVP_RSA_gen(2048);
+    BIO *bio = BIO_new(BIO_s_mem());
+    const char *why = NULL;
+    char *data;
+    long len;
+
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
+    len = BIO_get_mem_data(bio, &data);
+    ck_assert_int_eq(
+        ipsie_signer_from_pem(&key, &why, data, (apr_size_t)len, rsa_alg, "rsa-1", pool),
+        APR_SUCCESS);
+    BIO_free(bio);
+    EVP_PKEY_free(k);
+    client.signing_key = key;
+    return client;
+}
+
+/* The alg of an assertion signed for a provider that lists list (NULL: no list), checked by
+ * the module's verifier with that alg. */
+static const char *assertion_alg(const ipsie_client_t *client, const char *list)
+{
+    const char *jws;
+    json_t *header;
+    const char *alg;
+    json_t *jwk = ipsie_signer_public_jwk(client->signing_key, 1);
+    json_t *claims = NULL;
+    unsigned char *bytes;
+    apr_size_t len;
+
+    ck_assert_int_eq(
+        ipsie_client_assertion(&jws, client, "iss", list ? algs(list) : NULL, NOW, pool),
+        APR_SUCCESS);
+    ck_assert_int_eq(ipsie_b64url_decode(&bytes, &len, jws, strcspn(jws, "."), pool), APR_SUCCESS);
+    header = json_loadb((const char *)bytes, len, 0, NULL);
+    alg = apr_pstrdup(pool, json_string_value(json_object_get(header, "alg")));
+    json_decref(header);
+    /* Verified with that alg alone, with the key as ?jwks serves it: an RSA key signing RS256
+     * names no alg there, since its assertions may be PS256. */
+    if (strcmp(ipsie_signer_alg(client->signing_key), "RS256") == 0) {
+        json_object_del(jwk, "alg");
+    }
+    ck_assert_int_eq(
+        ipsie_jws_verify(&claims, jws, jwks_of(json_pack("[o]", jwk)), algs(alg), pool),
+        APR_SUCCESS);
+    /* claims is released with the pool. */
+    ck_assert_str_eq(json_string_value(json_object_get(claims, "sub")), "client:1");
+    return alg;
+}
+
+START_TEST(an_rsa_key_signs_ps256_for_a_provider_that_lists_ps256_and_not_rs256)
+{
+    ipsie_client_t rs = rsa_client(NULL);
+    ipsie_client_t ps = rsa_client("PS256");
+    ipsie_client_t ec = jwt_client();
+
+    ck_assert_str_eq(assertion_alg(&rs, NULL), "RS256");
+    ck_assert_str_eq(assertion_alg(&rs, "RS256 PS256"), "RS256");
+    ck_assert_str_eq(assertion_alg(&rs, "PS256 RS256"), "RS256");
+    ck_assert_str_eq(assertion_alg(&rs, "PS256"), "PS256");
+    ck_assert_str_eq(assertion_alg(&rs, "ES256 PS256 EdDSA"), "PS256");
+    /* Neither listed, or nothing: the key's own alg, for the provider to judge. */
+    ck_assert_str_eq(assertion_alg(&rs, "ES256"), "RS256");
+    ck_assert_str_eq(assertion_alg(&rs, ""), "RS256");
+    /* A key set to PS256 (IPSIEProfile sl1) stays PS256; EC and Ed25519 keys keep theirs. */
+    ck_assert_str_eq(assertion_alg(&ps, "RS256"), "PS256");
+    ck_assert_str_eq(assertion_alg(&ps, NULL), "PS256");
+    ck_assert_str_eq(assertion_alg(&ec, "PS256"), "ES256");
+    ck_assert_str_eq(ipsie_client_assertion_alg(&rs, algs("PS256")), "PS256");
 }
 END_TEST
 
@@ -408,6 +486,7 @@ static Suite *client_suite(void)
     tcase_add_test(assertion, an_assertion_names_the_client_the_issuer_and_lives_60_seconds);
     tcase_add_test(assertion, every_assertion_has_its_own_jti);
     tcase_add_test(assertion, an_assertion_needs_a_key_and_an_audience);
+    tcase_add_test(assertion, an_rsa_key_signs_ps256_for_a_provider_that_lists_ps256_and_not_rs256);
     tcase_add_test(assertion, the_providers_error_code_is_reduced_for_a_log_line);
     suite_add_tcase(s, assertion);
 

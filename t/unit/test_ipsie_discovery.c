@@ -275,6 +275,33 @@ START_TEST(discovery_reads_the_dpop_algs_as_a_list_of_strings_only)
 }
 END_TEST
 
+START_TEST(discovery_reads_the_token_auth_algs_as_a_list_of_strings_only)
+{
+    ipsie_provider_t *op = NULL;
+
+    ck_assert_int_eq(parse_doc(&op, doc_with("issuer", "\"" ISS "\"")), APR_SUCCESS);
+    ck_assert_ptr_null(op->token_auth_algs);
+    ck_assert_int_eq(parse_doc(&op, doc_with("token_endpoint_auth_signing_alg_values_supported",
+                                             "[\"PS256\",\"ES256\"]")),
+                     APR_SUCCESS);
+    ck_assert_int_eq(op->token_auth_algs->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(op->token_auth_algs, 0, const char *), "PS256");
+    /* Another shape lists nothing, and the metadata stays usable. */
+    ck_assert_int_eq(
+        parse_doc(&op, doc_with("token_endpoint_auth_signing_alg_values_supported", "\"PS256\"")),
+        APR_SUCCESS);
+    ck_assert_ptr_null(op->token_auth_algs);
+    ck_assert_int_eq(parse_doc(&op, doc_with("token_endpoint_auth_signing_alg_values_supported",
+                                             "[\"PS256\",null]")),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(op->token_auth_algs);
+    ck_assert_int_eq(parse_doc(&op, doc_with("token_endpoint_auth_signing_alg_values_supported",
+                                             "{\"PS256\":true}")),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(op->token_auth_algs);
+}
+END_TEST
+
 START_TEST(discovery_advertising_s256_logs_no_pkce_warning)
 {
     ipsie_provider_t *op = NULL;
@@ -592,6 +619,7 @@ static Suite *discovery_suite(void)
     tcase_add_test(parse, discovery_optional_members_default_to_absent);
     tcase_add_test(parse, discovery_reads_the_par_endpoint_and_whether_par_is_required);
     tcase_add_test(parse, discovery_reads_the_dpop_algs_as_a_list_of_strings_only);
+    tcase_add_test(parse, discovery_reads_the_token_auth_algs_as_a_list_of_strings_only);
     tcase_add_test(parse, discovery_advertising_s256_logs_no_pkce_warning);
     tcase_add_test(parse, discovery_without_code_challenge_methods_warns_and_goes_on);
     tcase_add_test(parse, discovery_without_s256_in_code_challenge_methods_warns_once_and_goes_on);

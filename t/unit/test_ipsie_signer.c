@@ -406,6 +406,43 @@ static int openssl_verifies(EVP_PKEY *pub, const char *alg, const char *jws)
     return ok == 1;
 }
 
+START_TEST(an_rsa_key_signs_the_other_rsa_alg_when_asked_and_no_other_key_does)
+{
+    ipsie_signer_t *rs = signer_of(rsa_key, "RS256", NULL);
+    json_t *payload = json_pack("{s:s}", "sub", "x");
+    json_t *h;
+    const char *jws = "unset";
+    int i;
+    static const char *const as[] = {"PS256", "RS256", NULL};
+
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(ipsie_signer_sign_as(&jws, rs, as[i], NULL, payload, pool), APR_SUCCESS);
+        h = header_of(jws);
+        ck_assert_str_eq(json_string_value(json_object_get(h, "alg")), as[i] ? as[i] : "RS256");
+        json_decref(h);
+        ck_assert_int_eq(ipsie_jws_verify(&h, jws,
+                                          jwks_of(json_pack("[o]", ipsie_signer_public_jwk(rs, 0))),
+                                          algs(as[i] ? as[i] : "RS256"), pool),
+                         APR_SUCCESS); /* the claims are released with the pool */
+    }
+    /* The signer itself is left as it was. */
+    ck_assert_str_eq(ipsie_signer_alg(rs), "RS256");
+    jws = "unset";
+    ck_assert_int_eq(ipsie_signer_sign_as(&jws, rs, "ES256", NULL, payload, pool), APR_EINVAL);
+    ck_assert_ptr_null(jws);
+    ck_assert_int_eq(
+        ipsie_signer_sign_as(&jws, signer_of(ec_key, NULL, NULL), "PS256", NULL, payload, pool),
+        APR_EINVAL);
+    ck_assert_int_eq(
+        ipsie_signer_sign_as(&jws, signer_of(ed_key, NULL, NULL), "RS256", NULL, payload, pool),
+        APR_EINVAL);
+    ck_assert_int_eq(
+        ipsie_signer_sign_as(&jws, signer_of(ec_key, NULL, NULL), "ES256", NULL, payload, pool),
+        APR_SUCCESS);
+    json_decref(payload);
+}
+END_TEST
+
 START_TEST(openssl_verifies_every_alg_and_es256_is_r_s_of_64_bytes)
 {
     static const struct {
@@ -504,6 +541,7 @@ static Suite *signer_suite(void)
     tcase_add_test(sign, every_alg_signs_what_the_modules_verifier_accepts);
     tcase_add_test(sign, the_header_names_the_signers_alg_whatever_the_caller_gave);
     tcase_add_test(sign, openssl_verifies_every_alg_and_es256_is_r_s_of_64_bytes);
+    tcase_add_test(sign, an_rsa_key_signs_the_other_rsa_alg_when_asked_and_no_other_key_does);
     tcase_add_test(sign, a_signature_by_another_key_does_not_verify);
     tcase_add_test(sign, generated_keys_sign_es256_or_eddsa_and_differ);
     suite_add_tcase(s, sign);
