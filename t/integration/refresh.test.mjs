@@ -29,6 +29,16 @@ const REFRESHING_OP = {
     refreshSessionExpiry: true,
 };
 
+// A stack whose OP hands out refresh tokens and whose /app passes the access token on; more
+// options (httpds, ...) go to startStack as they are.
+const startRefreshingStack = (directives, more = {}) => startStack({
+    directives,
+    locations: (backend) => protectedLocation('/app', backend, { extra: ['IPSIEPassAccessToken On'] }),
+    opTestHooks: true,
+    opOptions: REFRESHING_OP,
+    ...more,
+});
+
 // The request a browser would make now carrying exactly the cookies it held then.
 function clientWith(cookies) {
     const client = new Client();
@@ -46,16 +56,11 @@ for (const store of ['cookie', 'cache']) {
         let stack;
 
         before(async () => {
-            stack = await startStack({
-                directives: [
-                    `IPSIESessionStore ${store}`,
-                    'IPSIEScope "openid email profile groups offline_access"',
-                    `IPSIERefreshAccessTokenBeforeExpiry ${BEFORE}`,
-                ],
-                locations: (backend) => protectedLocation('/app', backend, { extra: ['IPSIEPassAccessToken On'] }),
-                opTestHooks: true,
-                opOptions: REFRESHING_OP,
-            });
+            stack = await startRefreshingStack([
+                `IPSIESessionStore ${store}`,
+                'IPSIEScope "openid email profile groups offline_access"',
+                `IPSIERefreshAccessTokenBeforeExpiry ${BEFORE}`,
+            ]);
         });
         after(() => stack?.stop());
         afterEach(() => assert.deepEqual(stack.httpd.errorLogProblems(), []));
@@ -168,12 +173,7 @@ describe('access token refresh without offline_access in IPSIEScope', () => {
     let stack;
 
     before(async () => {
-        stack = await startStack({
-            directives: ['IPSIEScope "openid email"', `IPSIERefreshAccessTokenBeforeExpiry ${BEFORE}`],
-            locations: (backend) => protectedLocation('/app', backend, { extra: ['IPSIEPassAccessToken On'] }),
-            opTestHooks: true,
-            opOptions: REFRESHING_OP,
-        });
+        stack = await startRefreshingStack(['IPSIEScope "openid email"', `IPSIERefreshAccessTokenBeforeExpiry ${BEFORE}`]);
     });
     after(() => stack?.stop());
     afterEach(() => assert.deepEqual(stack.httpd.errorLogProblems(), []));
@@ -197,12 +197,7 @@ describe('IPSIERefreshAccessTokenBeforeExpiry not below the access token lifetim
     let stack;
 
     before(async () => {
-        stack = await startStack({
-            directives: ['IPSIEScope "openid offline_access"', `IPSIERefreshAccessTokenBeforeExpiry ${TOKEN_TTL}`],
-            locations: (backend) => protectedLocation('/app', backend, { extra: ['IPSIEPassAccessToken On'] }),
-            opTestHooks: true,
-            opOptions: REFRESHING_OP,
-        });
+        stack = await startRefreshingStack(['IPSIEScope "openid offline_access"', `IPSIERefreshAccessTokenBeforeExpiry ${TOKEN_TTL}`]);
     });
     after(() => stack?.stop());
     afterEach(() => assert.deepEqual(stack.httpd.errorLogProblems(), []));
@@ -393,17 +388,11 @@ describe('two hosts sharing Redis, cookie store', () => {
 
     before(async () => {
         kv = await startKvServer('redis');
-        stack = await startStack({
-            httpds: 2,
-            directives: [
-                `IPSIESessionCache ${kv.spec}`,
-                'IPSIEScope "openid email profile groups offline_access"',
-                `IPSIERefreshAccessTokenBeforeExpiry ${BEFORE}`,
-            ],
-            locations: (backend) => protectedLocation('/app', backend, { extra: ['IPSIEPassAccessToken On'] }),
-            opTestHooks: true,
-            opOptions: REFRESHING_OP,
-        });
+        stack = await startRefreshingStack([
+            `IPSIESessionCache ${kv.spec}`,
+            'IPSIEScope "openid email profile groups offline_access"',
+            `IPSIERefreshAccessTokenBeforeExpiry ${BEFORE}`,
+        ], { httpds: 2 });
     });
     after(async () => {
         await stack?.stop();
